@@ -1,0 +1,1 @@
+"""ycpipeline: YClients → Postgres warehouse sync and loyalty bonus ledger, orchestrated by Dagster."""

@@ -1,0 +1,1 @@
+"""The `ycpipeline` command line."""

@@ -1,0 +1,250 @@
+"""`ycpipeline`: check settings, sync through Dagster, run the sandbox and the demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from dotenv import load_dotenv
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+app = typer.Typer(help="YClients → Postgres warehouse sync and loyalty ledger.", no_args_is_help=True)
+db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
+postgres_app = typer.Typer(help="A private Postgres cluster from the system's binaries.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(postgres_app, name="postgres")
+console = Console(highlight=False)
+OK, BAD = "✅", "❌"
+
+
+@app.callback()
+def _main() -> None:
+    # Dagster's EnvVar reads the process environment: bring `.env` into it (real variables win).
+    load_dotenv(Path.cwd() / ".env", override=False)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from ycpipeline.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        console.print(f"{BAD} {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"{BAD} {message}")
+    return typer.Exit(1)
+
+
+def _require(settings, *names: str) -> None:  # type: ignore[no-untyped-def]
+    missing = [n for n in names if not getattr(settings, n.lower())]
+    if missing:
+        raise _fail("missing setting(s): " + ", ".join(missing) + " (set them in .env; see .env.example)")
+
+
+@app.command()
+def check() -> None:
+    """Show every setting (tokens masked), then make a live call to YClients."""
+    from ycpipeline.client import YClientsClient, YClientsError
+    from ycpipeline.settings import mask
+
+    s = _settings()
+    rows = [
+        ("YCLIENTS_ENABLED", str(s.yclients_enabled), s.yclients_enabled),
+        ("YCLIENTS_COMPANY_ID", ",".join(map(str, s.company_ids)) or "(not set)", bool(s.company_ids)),
+        ("YCLIENTS_API_TOKEN", mask(s.yclients_api_token), s.yclients_api_token is not None),
+        ("YCLIENTS_USER_TOKEN", mask(s.yclients_user_token), s.yclients_user_token is not None),
+        ("YCLIENTS_API_URL", s.yclients_api_url, True),
+        ("YCLIENTS_BOOKING_FORM_URL", s.yclients_booking_form_url or "(not set)", bool(s.yclients_booking_form_url)),
+        ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
+        ("BONUS_RATE", str(s.bonus_rate), True),
+        ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
+        ("YCLIENTS_WEBHOOK_INBOX", str(s.yclients_webhook_inbox), True),
+    ]
+    for name, shown, ok in rows:
+        console.print(f"{OK if ok else BAD} {name} = {shown}")
+    if not (s.company_ids and s.yclients_api_token):
+        raise _fail("cannot call YClients without YCLIENTS_COMPANY_ID and YCLIENTS_API_TOKEN")
+    with YClientsClient(s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, max_attempts=3) as client:
+        for company_id in s.company_ids:
+            try:
+                found = client.list_services(company_id)
+            except YClientsError as exc:
+                raise _fail(str(exc)) from None
+            console.print(f"{OK} company {company_id}: connection OK: {len(found)} services found")
+
+
+def _mask_url(url: str | None) -> str:
+    if not url:
+        return "(not set)"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _prepare_dagster() -> None:
+    from ycpipeline.cli.runs import ensure_dagster_home
+
+    s = _settings()
+    _require(s, "YCLIENTS_COMPANY_ID", "YCLIENTS_API_TOKEN", "WAREHOUSE_URL")
+    ensure_dagster_home()
+
+
+@app.command("sync-catalog")
+def sync_catalog_command() -> None:
+    """Refresh services and staff through Dagster (the run shows in the UI)."""
+    from ycpipeline.cli.runs import RunFailedError, materializations, run_job
+
+    _prepare_dagster()
+    try:
+        result = run_job("catalog_job")
+    except RunFailedError as exc:
+        raise _fail(str(exc)) from None
+    for entity in ("services", "staff"):
+        for meta in materializations(result, f"yclients_{entity}"):
+            console.print(f"{entity} synced: created {meta['created']}, updated {meta['updated']}, "
+                          f"unchanged {meta['unchanged']}, removed {meta['removed']}, rejected {meta['rejected']}")
+
+
+@app.command()
+def sync(
+    from_: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First visit date")] = None,
+    to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last visit date")] = None,
+    company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
+) -> None:
+    """Catalogue, records of a visit-date window, and the ledger, through Dagster."""
+    from ycpipeline.cli.runs import RunFailedError, sync_window
+
+    _prepare_dagster()
+    s = _settings()
+    today = date.today()
+    start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
+    end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
+    if end < start:
+        raise _fail("--to is before --from")
+    companies = company or s.company_ids
+    total_days = (end - start + timedelta(days=1)).days * len(companies)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
+                  TimeElapsedColumn(), console=console, disable=not sys.stdout.isatty()) as progress:
+        task = progress.add_task(f"syncing {start} … {end}", total=total_days)
+        try:
+            totals = sync_window(companies, start, end,
+                                 on_progress=lambda _c, days, _t: progress.advance(task, days))
+        except RunFailedError as exc:
+            raise _fail(str(exc)) from None
+    console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+@app.command("check-booking-sync")
+def check_booking_sync() -> None:
+    """Tokens, app users with a code, completed visits matched to users, last sync and ledger run."""
+    from sqlalchemy import create_engine, text
+
+    from ycpipeline.cli.report import booking_sync_report
+
+    s = _settings()
+    console.print(f"{OK if s.yclients_api_token else BAD} YCLIENTS_API_TOKEN configured")
+    console.print(f"{OK if s.yclients_user_token else BAD} YCLIENTS_USER_TOKEN configured")
+    _require(s, "WAREHOUSE_URL")
+    engine = create_engine(s.warehouse_url, hide_parameters=True)
+    with engine.connect() as conn:
+        with_code, users = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE unique_code IS NOT NULL), count(*) FROM loyalty.app_users")).one()
+    report = booking_sync_report(engine)
+    console.print(f"users with a unique_code: {with_code} of {users}")
+    console.print(f"completed visits: matched {report['matched']}, unmatched {report['unmatched']}, "
+                  f"ambiguous {report['ambiguous']}")
+    console.print(f"last successful records sync: {report['last_sync'] or 'never'}")
+    console.print(f"last ledger entry: {report['last_ledger_entry'] or 'never'}")
+    console.print(f"bonus points accrued {report['accrued']}, reversed {report['reversed']}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the warehouse migrations (idempotent)."""
+    from sqlalchemy import create_engine
+
+    from ycpipeline.warehouse.migrate import upgrade
+
+    s = _settings()
+    _require(s, "WAREHOUSE_URL")
+    upgrade(create_engine(s.warehouse_url, hide_parameters=True))
+    console.print(f"{OK} warehouse schema is up to date")
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8765,
+    seed: int = 42,
+    companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    records_per_day: int = 25,
+    rate_limit: Annotated[bool, typer.Option(help="Enforce 5/s and 200/min like YClients")] = True,
+    latency_ms: int = 0,
+) -> None:
+    """Serve the sandbox YClients API until interrupted."""
+    import uvicorn
+
+    from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
+
+    box = Sandbox(
+        SandboxState(GenerationParams(seed=seed, records_per_day=records_per_day), companies=companies),
+        SandboxConfig(rate_per_second=5 if rate_limit else None, rate_per_minute=200 if rate_limit else None,
+                      latency=latency_ms / 1000),
+    )
+    console.print(f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 "
+                  f"(companies {', '.join(map(str, box.state.company_indexes))})")
+    uvicorn.run(box, host="127.0.0.1", port=port, log_level="warning")
+
+
+@postgres_app.command("start")
+def postgres_start(
+    data_dir: Annotated[Path, typer.Option(help="Cluster directory")] = Path("var/postgres"),
+    port: int = 55432,
+    database: Annotated[list[str] | None, typer.Option(help="Databases to create")] = None,
+) -> None:
+    """Start (creating if needed) a private cluster; prints its WAREHOUSE_URL."""
+    from ycpipeline.warehouse.embedded import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(data_dir, port)
+    pg.start(tuple(database or ["ycpipeline"]))
+    print(pg.url((database or ["ycpipeline"])[0]))
+
+
+@postgres_app.command("stop")
+def postgres_stop(data_dir: Path = Path("var/postgres"), port: int = 55432) -> None:
+    """Stop a private cluster."""
+    from ycpipeline.warehouse.embedded import EmbeddedPostgres
+
+    EmbeddedPostgres(data_dir, port).stop()
+
+
+@app.command()
+def demo(
+    days_back: Annotated[int, typer.Option(help="History to sync")] = 90,
+    days_ahead: int = 30,
+    companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    keep_running: Annotated[bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")] = False,
+) -> None:
+    """Sandbox + (embedded) Postgres + a full sync through Dagster, then a summary."""
+    from ycpipeline.cli.demo import run_demo
+
+    started = time.monotonic()
+    try:
+        run_demo(console, days_back=days_back, days_ahead=days_ahead, companies=companies, keep_running=keep_running)
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"demo finished in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,58 @@
+"""Read-only summaries of the warehouse for the CLI (demo summary, check-booking-sync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+
+def warehouse_summary(engine: Engine) -> dict[str, Any]:
+    """Row counts and ledger totals of the warehouse."""
+    with engine.connect() as conn:
+        one = lambda sql: conn.execute(text(sql)).scalar_one()  # noqa: E731
+        return {
+            "services": one("SELECT count(*) FROM yclients.services WHERE removed_at IS NULL"),
+            "staff": one("SELECT count(*) FROM yclients.staff WHERE removed_at IS NULL"),
+            "records": one("SELECT count(*) FROM yclients.records"),
+            "records_deleted": one("SELECT count(*) FROM yclients.records WHERE deleted"),
+            "completed_visits": one("SELECT count(*) FROM yclients.records WHERE attendance = 1 AND NOT deleted"),
+            "record_services": one("SELECT count(*) FROM yclients.record_services"),
+            "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
+            "ledger_entries": one("SELECT count(*) FROM loyalty.bonus_ledger"),
+            "bonus_total": one("SELECT coalesce(sum(amount), 0) FROM loyalty.bonus_ledger"),
+            "app_users": one("SELECT count(*) FROM loyalty.app_users"),
+            "users_with_code": one("SELECT count(*) FROM loyalty.app_users WHERE unique_code IS NOT NULL"),
+            "first_visit": one("SELECT min(visit_date) FROM yclients.records"),
+            "last_visit": one("SELECT max(visit_date) FROM yclients.records"),
+        }
+
+
+def top_balances(engine: Engine, limit: int = 5) -> list[tuple[int, Any]]:
+    """The highest bonus balances."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            text("SELECT user_id, balance FROM loyalty.bonus_balances ORDER BY balance DESC, user_id LIMIT :n"),
+            {"n": limit},
+        )]
+
+
+def booking_sync_report(engine: Engine) -> dict[str, Any]:
+    """Matching of completed visits to app users and the last successful loads."""
+    from ycpipeline.loyalty.ledger import OWNERS_SQL
+
+    with engine.connect() as conn:
+        matched, unmatched, ambiguous = conn.execute(text(f"""
+            SELECT count(*) FILTER (WHERE user_id IS NOT NULL),
+                   count(*) FILTER (WHERE user_id IS NULL AND NOT ambiguous),
+                   count(*) FILTER (WHERE ambiguous)
+            FROM ({OWNERS_SQL}) o WHERE o.attendance = 1 AND NOT o.deleted
+        """)).one()
+        last_sync = conn.execute(text(
+            "SELECT max(finished_at) FROM yclients.sync_log WHERE entity = 'records'")).scalar_one()
+        last_ledger = conn.execute(text("SELECT max(created_at) FROM loyalty.bonus_ledger")).scalar_one()
+        accrued, reversed_ = conn.execute(text("""
+            SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0), coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)
+            FROM loyalty.bonus_ledger""")).one()
+    return {"matched": matched, "unmatched": unmatched, "ambiguous": ambiguous, "last_sync": last_sync,
+            "last_ledger_entry": last_ledger, "accrued": accrued, "reversed": reversed_}

@@ -1,0 +1,67 @@
+"""A thread-safe sliding-window rate limiter for the per-IP YClients limits (5/s and 200/min)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class SlidingWindowLimiter:
+    """Blocks `acquire()` so that no window of `period` seconds holds more than `limit` calls.
+
+    Several windows can be combined (`RateLimiter`). `slack` stretches each window a little so that
+    network jitter cannot squeeze two of our requests closer together at the server than we sent them.
+    """
+
+    def __init__(self, limit: int, period: float, *, slack: float = 0.05) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self.period = period * (1 + slack)
+        self._sent: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds to wait before one more call fits into the window."""
+        while self._sent and now - self._sent[0] >= self.period:
+            self._sent.popleft()
+        if len(self._sent) < self.limit:
+            return 0.0
+        return self._sent[0] + self.period - now
+
+    def record(self, now: float) -> None:
+        """Count a call made at `now`."""
+        self._sent.append(now)
+
+
+class RateLimiter:
+    """Combines windows (per second and per minute) behind one lock."""
+
+    def __init__(
+        self,
+        per_second: float,
+        per_minute: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._windows = [
+            SlidingWindowLimiter(max(1, int(per_second)), 1.0),
+            SlidingWindowLimiter(max(1, int(per_minute)), 60.0, slack=0.01),
+        ]
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def acquire(self) -> None:
+        """Wait until a request may be sent, then count it."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = max(w.wait_time(now) for w in self._windows)
+                if wait <= 0:
+                    for w in self._windows:
+                        w.record(now)
+                    return
+            self._sleep(wait)

@@ -1,0 +1,1 @@
+"""Dagster definitions, loaded by `ycpipeline.definitions`: one sub-folder per area."""

@@ -1,0 +1,24 @@
+"""Jobs the CLI, the schedule and the sensor launch."""
+
+import dagster as dg
+
+from ycpipeline.defs.partitions import records_partitions
+
+catalog_job = dg.define_asset_job(
+    "catalog_job",
+    selection=dg.AssetSelection.groups("yclients_catalog"),
+    description="Refresh services and staff of every configured company.",
+)
+
+sync_job = dg.define_asset_job(
+    "sync_job",
+    selection=dg.AssetSelection.assets("yclients_services", "yclients_staff", "yclients_records", "bonus_ledger"),
+    partitions_def=records_partitions,
+    description="Catalogue, then records for a range of one company's dates, then the bonus ledger.",
+)
+
+ledger_job = dg.define_asset_job(
+    "ledger_job",
+    selection=dg.AssetSelection.assets("bonus_ledger"),
+    description="Derive the bonus ledger from what the warehouse holds.",
+)

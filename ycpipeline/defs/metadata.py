@@ -1,0 +1,39 @@
+"""Helpers shaping materialization metadata for the Dagster UI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+KINDS = {"yclients", "postgres", "pandas"}
+OWNERS = ["team:data"]
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MarkdownMetadataValue:
+    """A small Markdown table (previews, per-company counts)."""
+    if not rows:
+        return dg.MetadataValue.md("_(none)_")
+    cols = list(columns or rows[0].keys())
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in rows:
+        cells = [str(row.get(c, "")).replace("|", "\\|").replace("\n", " ")[:80] for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def rejected_share_check(
+    check_name: str, asset_key: str, rejected: int, total: int, *, warn_above: float = 0.01, error_above: float = 0.10
+) -> dg.AssetCheckResult:
+    """Pass while the rejected share is small; warn above `warn_above`, fail above `error_above`."""
+    share = rejected / total if total else 0.0
+    severity = dg.AssetCheckSeverity.ERROR if share > error_above else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset_key,
+        passed=share <= warn_above,
+        severity=severity,
+        metadata={"rejected": rejected, "total": total, "share": round(share, 4)},
+        description="see yclients.rejected_rows for the reasons" if rejected else None,
+    )

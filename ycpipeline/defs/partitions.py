@@ -1,0 +1,43 @@
+"""Partitions of the records: company × visit date (the date in that company's own time zone)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+import dagster as dg
+
+from ycpipeline.sandbox.generator import COMPANY_PROFILES
+from ycpipeline.settings import load_settings
+
+_settings = load_settings()
+# Without a configured company the code location still loads, partitioned for the sandbox salon.
+COMPANY_KEYS = [str(c) for c in _settings.company_ids] or [str(COMPANY_PROFILES[0][0])]
+
+# Partition keys are local visit dates of each company; the zone below only decides which dates
+# exist yet, and the look-ahead keeps future bookings' dates available.
+records_partitions = dg.MultiPartitionsDefinition(
+    {
+        "company": dg.StaticPartitionsDefinition(COMPANY_KEYS),
+        "date": dg.DailyPartitionsDefinition(
+            start_date=_settings.records_start_date,
+            timezone=_settings.yclients_partition_timezone,
+            end_offset=_settings.sync_days_ahead + 1,
+        ),
+    }
+)
+
+
+def partition_key(company_id: int | str, day: date) -> str:
+    """The multi-partition key of one company's date (`235564|2026-11-20`)."""
+    return dg.MultiPartitionKey({"company": str(company_id), "date": day.isoformat()})
+
+
+def windows_by_company(keys: Sequence[str]) -> dict[int, tuple[date, date]]:
+    """Group a run's partition keys into one [first, last] date window per company."""
+    days: dict[int, list[date]] = defaultdict(list)
+    for key in keys:
+        company, day = key.split("|")
+        days[int(company)].append(date.fromisoformat(day))
+    return {company: (min(ds), max(ds)) for company, ds in days.items()}

@@ -1,0 +1,1 @@
+"""The loyalty bonus ledger: matching records to app users and deriving accruals."""

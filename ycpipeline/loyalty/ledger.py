@@ -1,0 +1,176 @@
+"""Set-based derivation of `loyalty.bonus_ledger`, exactly once even when two derivations race.
+
+For every record the ledger must sum to what the record is owed now. A derivation appends, in one
+transaction under an advisory lock, the difference between the two for each (record, user):
+`accrual` when a record becomes owed, `adjustment` when its base changed, `reversal` when it is owed
+no more (cancelled, deleted, no longer matched) — so running it again appends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, text
+
+LEDGER_LOCK = "ycpipeline.bonus_ledger"
+
+# Words of a comment: runs of anything but white space and punctuation, so a code glued to other
+# letters (Latin or Cyrillic) is part of a longer word and does not match.
+WORD_PATTERN = r"[^[:space:][:punct:]«»“”„—–…]+"
+
+OWNERS_SQL = f"""
+WITH words AS (
+    SELECT DISTINCT r.company_id, r.record_id, upper(w[1]) AS word
+    FROM yclients.records r, regexp_matches(r.comment, '({WORD_PATTERN})', 'g') AS w
+    WHERE r.comment <> ''
+),
+by_code AS (
+    SELECT w.company_id, w.record_id, min(u.user_id) AS user_id, count(DISTINCT u.user_id) AS users
+    FROM words w JOIN loyalty.app_users u ON upper(u.unique_code) = w.word
+    GROUP BY w.company_id, w.record_id
+),
+phones AS (
+    SELECT phone, min(user_id) AS user_id, count(*) AS users
+    FROM loyalty.app_users WHERE phone IS NOT NULL GROUP BY phone
+)
+SELECT r.company_id, r.record_id, r.total_cost, r.attendance, r.deleted,
+       CASE WHEN c.users = 1 THEN c.user_id
+            WHEN c.users IS NULL AND p.users = 1 THEN p.user_id END AS user_id,
+       (c.users > 1 OR (c.users IS NULL AND p.users > 1)) AS ambiguous
+FROM yclients.records r
+LEFT JOIN by_code c ON c.company_id = r.company_id AND c.record_id = r.record_id
+LEFT JOIN phones p ON p.phone = r.client_phone
+"""
+
+DERIVE_SQL = f"""
+CREATE TEMP TABLE ledger_owners ON COMMIT DROP AS {OWNERS_SQL};
+
+CREATE TEMP TABLE ledger_held ON COMMIT DROP AS
+SELECT company_id, record_id, user_id, sum(amount) AS held
+FROM loyalty.bonus_ledger GROUP BY company_id, record_id, user_id;
+
+CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS
+SELECT DISTINCT ON (company_id, record_id) company_id, record_id, rate
+FROM loyalty.bonus_ledger ORDER BY company_id, record_id, entry_id;
+
+CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
+SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base,
+       coalesce(fr.rate, CAST(:rate AS numeric)) AS rate,
+       floor(o.total_cost * coalesce(fr.rate, CAST(:rate AS numeric)) * 100) / 100 AS owed
+FROM ledger_owners o
+LEFT JOIN ledger_rates fr ON fr.company_id = o.company_id AND fr.record_id = o.record_id
+WHERE o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL;
+"""
+
+APPEND_SQL = """
+WITH wanted AS (
+    SELECT coalesce(ow.company_id, h.company_id) AS company_id,
+           coalesce(ow.record_id, h.record_id) AS record_id,
+           coalesce(ow.user_id, h.user_id) AS user_id,
+           coalesce(ow.owed, 0) AS owed, coalesce(h.held, 0) AS held, ow.base, ow.rate
+    FROM ledger_owed ow
+    FULL JOIN ledger_held h
+      ON h.company_id = ow.company_id AND h.record_id = ow.record_id AND h.user_id = ow.user_id
+),
+entries AS (
+    SELECT w.company_id, w.record_id, w.user_id, w.owed - w.held AS amount,
+           CASE WHEN w.owed = 0 THEN 'reversal' WHEN w.held = 0 THEN 'accrual' ELSE 'adjustment' END AS kind,
+           coalesce(w.base, r.total_cost, 0) AS base_amount,
+           coalesce(w.rate, fr.rate, CAST(:rate AS numeric)) AS rate
+    FROM wanted w
+    LEFT JOIN yclients.records r ON r.company_id = w.company_id AND r.record_id = w.record_id
+    LEFT JOIN ledger_rates fr ON fr.company_id = w.company_id AND fr.record_id = w.record_id
+    WHERE w.owed <> w.held
+),
+appended AS (
+    INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, base_amount, rate, run_id)
+    SELECT company_id, record_id, user_id, kind, amount, base_amount, rate, :run_id FROM entries
+    ORDER BY company_id, record_id, amount
+    RETURNING kind, amount, user_id
+)
+SELECT kind, count(*), coalesce(sum(amount), 0), count(DISTINCT user_id) FROM appended GROUP BY kind
+"""
+
+
+@dataclass
+class LedgerResult:
+    """What one derivation appended."""
+
+    accruals: int = 0
+    reversals: int = 0
+    adjustments: int = 0
+    points_accrued: Decimal = Decimal("0.00")
+    points_reversed: Decimal = Decimal("0.00")
+    users_affected: int = 0
+
+    @property
+    def entries(self) -> int:
+        """Entries appended in all."""
+        return self.accruals + self.reversals + self.adjustments
+
+
+def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> LedgerResult:
+    """Append what each record is owed beyond what the ledger holds for it; serialised by a lock."""
+    result = LedgerResult()
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": LEDGER_LOCK})
+        for statement in DERIVE_SQL.split(";"):
+            if statement.strip():
+                conn.execute(text(statement), {"rate": rate})
+        rows = conn.execute(text(APPEND_SQL), {"rate": rate, "run_id": run_id}).all()
+        users = conn.execute(
+            text("SELECT count(DISTINCT user_id) FROM loyalty.bonus_ledger WHERE run_id = :run_id"),
+            {"run_id": run_id},
+        ).scalar_one() if run_id else sum(r[3] for r in rows)
+    for kind, count, amount, _ in rows:
+        if kind == "accrual":
+            result.accruals, result.points_accrued = count, result.points_accrued + amount
+        elif kind == "reversal":
+            result.reversals, result.points_reversed = count, result.points_reversed - amount
+        else:
+            result.adjustments = count
+            if amount >= 0:
+                result.points_accrued += amount
+            else:
+                result.points_reversed -= amount
+    result.users_affected = users
+    return result
+
+
+def ledger_violations(conn: Connection, rate: Decimal) -> int:
+    """Records whose ledger sum differs from what they are owed now (0 when the ledger is right)."""
+    return conn.execute(
+        text(f"""
+            WITH owners AS ({OWNERS_SQL}),
+            rates AS (
+                SELECT DISTINCT ON (company_id, record_id) company_id, record_id, rate
+                FROM loyalty.bonus_ledger ORDER BY company_id, record_id, entry_id
+            ),
+            owed AS (
+                SELECT o.company_id, o.record_id,
+                       CASE WHEN o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL
+                            THEN floor(o.total_cost * coalesce(r.rate, CAST(:rate AS numeric)) * 100) / 100
+                            ELSE 0 END AS owed
+                FROM owners o LEFT JOIN rates r USING (company_id, record_id)
+            ),
+            held AS (
+                SELECT company_id, record_id, sum(amount) AS held FROM loyalty.bonus_ledger GROUP BY 1, 2
+            )
+            SELECT count(*) FROM owed FULL JOIN held USING (company_id, record_id)
+            WHERE coalesce(owed, 0) <> coalesce(held, 0)
+        """),
+        {"rate": rate},
+    ).scalar_one()
+
+
+def ambiguous_matches(conn: Connection) -> int:
+    """Completed visits whose client matches several app users (nothing is accrued for them)."""
+    return conn.execute(
+        text(f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND o.attendance = 1 AND NOT o.deleted")
+    ).scalar_one()
+
+
+def negative_balances(conn: Connection) -> int:
+    """Users whose balance is below zero (should never happen)."""
+    return conn.execute(text("SELECT count(*) FROM loyalty.bonus_balances WHERE balance < 0")).scalar_one()

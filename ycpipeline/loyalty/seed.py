@@ -1,0 +1,26 @@
+"""Demo app users drawn from the sandbox's clients: matched by code, by phone only, and one ambiguous pair."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+from ycpipeline.sandbox.generator import people
+
+
+def seed_demo_users(engine: Engine, seed: int = 42, count: int = 200) -> int:
+    """Insert demo users unless present; returns how many users the table holds afterwards."""
+    pool = people(seed)[:count]
+    rows = []
+    for person in pool:
+        has_code = person.index % 3 != 0  # every third user is known by phone only
+        rows.append({"user_id": 1000 + person.index, "unique_code": person.code if has_code else None,
+                     "phone": f"+7{person.phone_digits}"})
+    # Two app accounts sharing one phone: the ambiguous pair the checks report.
+    rows.append({"user_id": 9000, "unique_code": None, "phone": f"+7{pool[0].phone_digits}"})
+    with engine.begin() as conn:
+        conn.execute(
+            text("""INSERT INTO loyalty.app_users (user_id, unique_code, phone)
+                    VALUES (:user_id, :unique_code, :phone) ON CONFLICT DO NOTHING"""),
+            rows,
+        )
+        return conn.execute(text("SELECT count(*) FROM loyalty.app_users")).scalar_one()

@@ -1,0 +1,61 @@
+"""Fault injection for the sandbox: scripted failures for the next matching requests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal[
+    "status",  # answer with `status` (e.g. 500, 502, 503, 504, 429) and an error envelope
+    "timeout",  # hold the request for `delay` seconds before answering normally
+    "truncate",  # declare a longer body than is sent, then close: the client sees a broken transfer
+    "non_json",  # 200 with an HTML body
+    "success_false",  # 200 with `success: false`
+    "empty_page",  # 200 with an empty `data` list but the real `meta`
+    "insert_during_paging",  # book a new record in the queried window before answering
+]
+
+
+@dataclass
+class Fault:
+    """Apply `kind` to the next `times` requests whose path contains `path` (and page, when given)."""
+
+    kind: FaultKind
+    times: int = 1
+    path: str = ""
+    page: int | None = None
+    status: int = 500
+    delay: float = 0.0
+    retry_after: float | None = None
+
+
+class FaultPlan:
+    """A queue of faults consumed by incoming requests, safe across threads."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self.injected = 0
+
+    def add(self, *faults: Fault) -> None:
+        """Schedule faults, applied in order of addition."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def clear(self) -> None:
+        """Drop every pending fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, path: str, page: int | None) -> Fault | None:
+        """The fault for this request, if any, counting it as used."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.path in path and (fault.page is None or fault.page == page):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    self.injected += 1
+                    return fault
+        return None

@@ -1,0 +1,100 @@
+"""Settings read from the environment and `.env` (pydantic-settings).
+
+Every variable of the configuration table in the README lives here. Tokens are `SecretStr`, so they
+never show in a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_API_URL = "https://api.yclients.com/api/v1"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """ycpipeline configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    yclients_enabled: bool = True
+    yclients_company_id: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    yclients_api_token: SecretStr | None = None
+    yclients_user_token: SecretStr | None = None
+    yclients_api_url: str = DEFAULT_API_URL
+    yclients_booking_form_url: str | None = None
+    # Booking links are documented only by practice, hence templates rather than code.
+    yclients_service_link_template: str = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
+    yclients_staff_link_template: str = "{form}/company/{company_id}/personal/select-master?o=m{staff_id}"
+    # The maximum records page size is unconfirmed; 200 is what clients in the wild use safely.
+    yclients_page_size: int = Field(default=200, ge=1, le=1000)
+    yclients_rate_limit_per_second: float = Field(default=5.0, gt=0)
+    yclients_rate_limit_per_minute: float = Field(default=200.0, gt=0)
+    yclients_concurrency: int = Field(default=4, ge=1, le=16)
+    yclients_webhook_secret: SecretStr | None = None
+    yclients_webhook_inbox: Path = Path("var/inbox")
+    warehouse_url: str | None = None
+    bonus_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    records_start_date: str = "2024-01-01"
+    sync_days_back: int = Field(default=3, ge=0)
+    sync_days_ahead: int = Field(default=30, ge=0)
+    yclients_partition_timezone: str = "Europe/Moscow"
+
+    @field_validator("yclients_company_id", mode="before")
+    @classmethod
+    def _split_company_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("expected a company id or a comma-separated list of ids, e.g. 235564,235565")
+            return [int(p) for p in parts]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("yclients_api_token", "yclients_user_token", "yclients_webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("yclients_api_url", "yclients_booking_form_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @cached_property
+    def company_ids(self) -> list[int]:
+        """The configured companies (one, or several for a chain)."""
+        return list(self.yclients_company_id)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one message naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            # pydantic echoes the input value: drop it, it may be a secret.
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def mask(secret: SecretStr | str | None) -> str:
+    """Show a secret as `abcd…wxyz` (or `****` when too short to reveal anything)."""
+    if secret is None:
+        return "(not set)"
+    value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if len(value) < 12:
+        return "****"
+    return f"{value[:4]}…{value[-4:]}"

@@ -1,0 +1,1 @@
+"""Extract → normalise → validate → load, for each entity; orchestrator-agnostic (Dagster calls these)."""

@@ -1,0 +1,82 @@
+"""Split rows into valid ones and rejected ones (with reasons), using a pandera model."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+INT_COLUMNS = ("service_id", "staff_id", "record_id", "category_id", "duration_seconds", "attendance", "client_id")
+
+
+@dataclass
+class Rejected:
+    """A row that failed validation, ready for `yclients.rejected_rows`."""
+
+    entity: str
+    company_id: int | None
+    source_key: str | None
+    reasons: list[str]
+    raw: str | None
+
+
+@dataclass
+class ValidationOutcome:
+    """Valid rows (positions into the input) and the rejected ones."""
+
+    valid_positions: list[int]
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows → a DataFrame with nullable integer columns, everything else kept as Python objects."""
+    columns: dict[str, Any] = {}
+    for column in rows[0] if rows else ():
+        values = [row[column] for row in rows]
+        if column in INT_COLUMNS:
+            columns[column] = pd.array(
+                [v if isinstance(v, int) and abs(v) < 2**63 else None for v in values], dtype="Int64"
+            )
+        elif all(isinstance(v, bool) for v in values):
+            columns[column] = pd.array(values, dtype=bool)
+        else:
+            columns[column] = pd.array(values, dtype=object)
+    return pd.DataFrame(columns)
+
+
+def validate_rows(
+    rows: list[dict[str, Any]], model: type[pa.DataFrameModel], *, entity: str, key: str
+) -> ValidationOutcome:
+    """Validate lazily, collecting every failed check per row as a readable reason."""
+    if not rows:
+        return ValidationOutcome([])
+    frame = to_frame(rows)
+    try:
+        model.validate(frame, lazy=True)
+        return ValidationOutcome(list(range(len(rows))))
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for case in cases.itertuples(index=False):
+        index = case.index
+        if index is None or pd.isna(index):
+            raise ValueError(f"{entity}: the frame itself failed validation: {case.check} on {case.column}")
+        # Frame-wide checks name every column: report them once, by the check's own name.
+        reason = str(case.check) if case.schema_context == "DataFrameSchema" else f"{case.column}: {case.check}"
+        if reason not in reasons[int(index)]:
+            reasons[int(index)].append(reason)
+    rejected = [
+        Rejected(
+            entity=entity,
+            company_id=rows[i].get("company_id"),
+            source_key=str(rows[i][key]) if rows[i].get(key) is not None else None,
+            reasons=reasons[i],
+            raw=rows[i].get("raw"),
+        )
+        for i in sorted(reasons)
+    ]
+    return ValidationOutcome([i for i in range(len(rows)) if i not in reasons], rejected)

@@ -1,0 +1,167 @@
+"""The warehouse tables (SQLAlchemy Core). Names and meanings follow the warehouse contract."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+})
+Money = Numeric(12, 2)
+TimestampTZ = TIMESTAMP(timezone=True)
+
+services = Table(
+    "services", metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("service_id", BigInteger, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("category_id", BigInteger),
+    Column("price_min", Money),
+    Column("price_max", Money),
+    Column("active", Boolean, nullable=False),
+    Column("booking_url", Text),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    schema="yclients",
+)
+
+staff = Table(
+    "staff", metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("staff_id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("specialization", Text),
+    Column("fired", Boolean, nullable=False),
+    Column("hidden", Boolean, nullable=False),
+    Column("booking_url", Text),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    schema="yclients",
+)
+
+records = Table(
+    "records", metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    Column("visit_date", Date, nullable=False),
+    Column("starts_at", TimestampTZ, nullable=False),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("staff_id", BigInteger),
+    Column("client_id", BigInteger),
+    Column("client_name", Text),
+    Column("client_phone", Text),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("attendance", SmallInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("total_cost", Money, nullable=False),
+    Column("created_at", TimestampTZ),
+    Column("changed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    CheckConstraint("attendance IN (-1, 0, 1, 2)", name="attendance_known"),
+    Index(None, "company_id", "visit_date"),
+    Index(None, "client_phone"),
+    Index(None, "synced_at"),
+    schema="yclients",
+)
+
+record_services = Table(
+    "record_services", metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    Column("service_id", BigInteger, primary_key=True),
+    Column("title", Text),
+    Column("cost", Money, nullable=False),
+    Column("first_cost", Money),
+    Column("discount", Numeric(7, 2)),
+    Column("amount", Integer, nullable=False),
+    schema="yclients",
+)
+
+rejected_rows = Table(
+    "rejected_rows", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("entity", Text, nullable=False),
+    Column("company_id", BigInteger),
+    Column("source_key", Text),
+    Column("reasons", JSONB, nullable=False),
+    Column("raw", JSONB),
+    Column("run_id", Text),
+    Column("rejected_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Index(None, "entity", "rejected_at"),
+    schema="yclients",
+)
+
+# Not in the contract's list: our own log of finished loads, read by `check-booking-sync`.
+sync_log = Table(
+    "sync_log", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("entity", Text, nullable=False),
+    Column("company_id", BigInteger),
+    Column("window_start", Date),
+    Column("window_end", Date),
+    Column("run_id", Text),
+    Column("counts", JSONB, nullable=False),
+    Column("finished_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Index(None, "entity", "finished_at"),
+    schema="yclients",
+)
+
+app_users = Table(
+    "app_users", metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("unique_code", Text, unique=True),
+    Column("phone", Text),
+    Column("created_at", TimestampTZ, nullable=False, server_default=func.now()),
+    schema="loyalty",
+)
+
+bonus_ledger = Table(
+    "bonus_ledger", metadata,
+    Column("entry_id", BigInteger, Identity(), primary_key=True),
+    Column("company_id", BigInteger, nullable=False),
+    Column("record_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("base_amount", Money, nullable=False),
+    Column("rate", Numeric(6, 4), nullable=False),
+    Column("created_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Column("run_id", Text),
+    CheckConstraint("kind IN ('accrual', 'reversal', 'adjustment')", name="kind_known"),
+    Index(None, "company_id", "record_id"),
+    Index(None, "user_id"),
+    schema="loyalty",
+)
+
+BONUS_BALANCES_VIEW = """
+CREATE OR REPLACE VIEW loyalty.bonus_balances AS
+SELECT user_id,
+       sum(amount) AS balance,
+       sum(amount) FILTER (WHERE amount > 0) AS accrued_total,
+       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS reversed_total,
+       max(created_at) AS last_entry_at
+FROM loyalty.bonus_ledger
+GROUP BY user_id
+"""

@@ -1,0 +1,89 @@
+"""Set-based loading: COPY rows into a temporary staging table, then one merge statement.
+
+The merge only rewrites rows whose content changed (`IS DISTINCT FROM`), so a re-load of unchanged data
+writes no tuples and `synced_at` tells when a row's content was last written.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, text
+
+_stage_ids = itertools.count(1)
+
+
+@dataclass
+class MergeCounts:
+    """Rows created, updated and left unchanged by one merge."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: MergeCounts) -> MergeCounts:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+def qualified(table: Table) -> str:
+    """`schema.name` of a table."""
+    return f"{table.schema}.{table.name}" if table.schema else table.name
+
+
+def create_stage(conn: Connection, table: Table) -> str:
+    """A temporary table shaped like `table`, dropped at commit."""
+    name = f"stage_{table.name}_{next(_stage_ids)}"
+    conn.execute(text(f"CREATE TEMP TABLE {name} (LIKE {qualified(table)} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    return name
+
+
+def copy_rows(conn: Connection, stage: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows (tuples in `columns` order) into `stage`; returns how many were written."""
+    raw = conn.connection.driver_connection
+    written = 0
+    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    return written
+
+
+def merge_stage(
+    conn: Connection,
+    table: Table,
+    stage: str,
+    *,
+    keys: Sequence[str],
+    compare: Sequence[str],
+    also_set: Sequence[str] = ("synced_at",),
+) -> MergeCounts:
+    """Upsert `stage` into `table`: insert new keys, update rows whose `compare` columns differ.
+
+    When the stage holds a key twice (a record seen on two pages), the row copied last wins.
+    """
+    columns = [*keys, *compare, *also_set]
+    col_list = ", ".join(columns)
+    key_list = ", ".join(keys)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*compare, *also_set])
+    target = qualified(table)
+    changed = " OR ".join(f"{target}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in compare)
+    sql = f"""
+        WITH merged AS (
+            INSERT INTO {target} ({col_list})
+            SELECT DISTINCT ON ({key_list}) {col_list} FROM {stage} ORDER BY {key_list}, ctid DESC
+            ON CONFLICT ({key_list}) DO UPDATE SET {sets}
+            WHERE {changed}
+            RETURNING (xmax = 0) AS inserted
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+               (SELECT count(DISTINCT ({key_list})) FROM {stage})
+        FROM merged
+    """
+    created, updated, staged = conn.execute(text(sql)).one()
+    return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
