@@ -1,0 +1,107 @@
+"""Shared fixtures: a real Postgres (one database per xdist worker) and the sandbox over loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, create_engine, text
+
+SANDBOX_COMPANIES = "235564,235565"
+# The code location reads its partitions at import: configure it before anything imports it.
+os.environ["YCLIENTS_COMPANY_ID"] = SANDBOX_COMPANIES
+os.environ.setdefault("YCLIENTS_PARTITION_TIMEZONE", "Europe/Moscow")
+
+from ycpipeline.client import YClientsClient  # noqa: E402
+from ycpipeline.sandbox import (  # noqa: E402
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    GenerationParams,
+    Sandbox,
+    SandboxConfig,
+    SandboxState,
+)
+from ycpipeline.serving import serve_in_thread  # noqa: E402
+from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
+from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
+
+ANCHOR = date(2026, 11, 20)
+TABLES = ("yclients.services", "yclients.staff", "yclients.records", "yclients.record_services",
+          "yclients.rejected_rows", "yclients.sync_log", "loyalty.app_users", "loyalty.bonus_ledger")
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of this worker's own in the test Postgres."""
+    base = os.environ.get("TEST_WAREHOUSE_URL")
+    pg = None
+    if not base:
+        pg = EmbeddedPostgres(Path("var/pytest-postgres"), 55438)
+        pg.start(("ycpipeline_test",))
+        base = pg.url("ycpipeline_test")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"ycp_{worker_id}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.rsplit("/", 1)[0] + "/" + name
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[Engine]:
+    """The warehouse, emptied before each test."""
+    eng = create_engine(warehouse_url)
+    with eng.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    """A two-company sandbox with a fixed "today", no rate limit (tests that need one set it)."""
+    return Sandbox(
+        SandboxState(GenerationParams(seed=7, records_per_day=12, anchor=ANCHOR), companies=2,
+                     days_back=60, days_ahead=20),
+        SandboxConfig(rate_per_second=None, rate_per_minute=None),
+    )
+
+
+@pytest.fixture
+def sandbox_url(sandbox: Sandbox) -> Iterator[str]:
+    """The sandbox served over real HTTP on loopback; yields the API base URL."""
+    with serve_in_thread(sandbox) as base:
+        yield f"{base}/api/v1"
+
+
+@pytest.fixture
+def client(sandbox_url: str) -> Iterator[YClientsClient]:
+    """A client of the sandbox with quick retries."""
+    with YClientsClient(sandbox_url, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN),
+                        page_size=50, backoff_base=0.01, timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def dagster_env(sandbox_url: str, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment for the code location: sandbox API, test warehouse, a fresh DAGSTER_HOME."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for key, value in {
+        "YCLIENTS_API_URL": sandbox_url, "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+        "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN, "YCLIENTS_COMPANY_ID": SANDBOX_COMPANIES,
+        "WAREHOUSE_URL": warehouse_url, "DAGSTER_HOME": str(home), "YCLIENTS_PAGE_SIZE": "50",
+        "YCLIENTS_BOOKING_FORM_URL": "https://n239661.yclients.com",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return home

@@ -1,0 +1,139 @@
+"""Records refresh against the sandbox over HTTP into a real Postgres."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, text
+
+from ycpipeline.client import TokenRejectedError, YClientsClient
+from ycpipeline.normalize.values import to_e164, to_money
+from ycpipeline.sandbox import Fault, Sandbox
+from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.conftest import ANCHOR
+
+MSK = ZoneInfo("Europe/Moscow")
+START, END = ANCHOR - timedelta(days=14), ANCHOR + timedelta(days=7)
+
+
+def _sync(client: YClientsClient, engine: Engine, start=START, end=END):  # type: ignore[no-untyped-def]
+    return sync_records(client, engine, 235564, MSK, start, end, run_id="test", chunk_pages=2)
+
+
+def _expected(sandbox: Sandbox, start=START, end=END) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+    out = {}
+    for r in sandbox.state.iter_records(235564, start, end):
+        total = sum((to_money(s["cost"]) for s in r["services"]), Decimal("0.00"))
+        phone = to_e164(r["client"]["phone"]) if r["client"] else None
+        out[r["id"]] = (datetime.fromisoformat(r["datetime"]).date(), r["attendance"], r["deleted"], total, phone,
+                        r["staff_id"], r["comment"])
+    return out
+
+
+def _stored(engine: Engine) -> dict[int, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("""SELECT record_id, visit_date, attendance, deleted, total_cost, client_phone,
+                                           staff_id, comment FROM yclients.records""")).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_full_refresh_equals_the_sandbox_and_rerun_changes_nothing(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
+    first = _sync(client, engine)
+    expected = _expected(sandbox)
+    assert _stored(engine) == expected
+    assert first.counts.created == len(expected) and first.rejected == 0
+    with engine.connect() as conn:
+        lines = conn.execute(text("SELECT count(*) FROM yclients.record_services")).scalar_one()
+        sums_agree = conn.execute(text("""
+            SELECT bool_and(r.total_cost = coalesce(l.s, 0)) FROM yclients.records r
+            LEFT JOIN (SELECT record_id, sum(cost) s FROM yclients.record_services GROUP BY 1) l USING (record_id)
+        """)).scalar_one()
+    assert lines > 0 and sums_agree
+    again = _sync(client, engine)
+    assert (again.counts.created, again.counts.updated, again.deleted) == (0, 0, 0)
+    assert again.counts.unchanged == len(expected)
+
+
+def test_mutations_are_reflected_on_the_next_run(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+    _sync(client, engine)
+    day = sandbox.state.day_records(235564, ANCHOR - timedelta(days=2))
+    a, b, c, d = (r["id"] for r in day[1:5])
+    sandbox.state.set_attendance(235564, a, -1)
+    sandbox.state.set_service_cost(235564, b, "1234.50")
+    sandbox.state.delete_record(235564, c)
+    sandbox.state.move_record(235564, d, datetime.combine(ANCHOR + timedelta(days=30), time(11), MSK))
+    result = _sync(client, engine)
+    assert result.counts.updated == 4 and result.moved_out == 1 and result.counts.created == 0
+    stored = _stored(engine)
+    assert stored[a][1] == -1
+    assert stored[b][3] == sum((to_money(s["cost"]) for s in sandbox.state.get_record(235564, b)["services"]),
+                               Decimal("0.00"))
+    assert stored[c][2] is True
+    assert stored[d][0] == ANCHOR + timedelta(days=30)  # updated in place with its new date
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM yclients.records WHERE record_id = :d"), {"d": d}).scalar() == 1
+
+
+def test_record_gone_from_the_api_is_marked_deleted(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+    _sync(client, engine)
+    with engine.begin() as conn:  # a record the API never heard of, on a date of the window
+        conn.execute(text("""
+            INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds, attendance,
+                                          deleted, total_cost, synced_at, raw)
+            VALUES (235564, 42, :d, now(), 3600, 1, false, 100, now(), '{}')"""), {"d": START})
+    result = _sync(client, engine)
+    assert result.deleted == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT deleted FROM yclients.records WHERE record_id = 42")).scalar_one()
+
+
+def test_local_midnight_lands_on_its_local_date(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+    day = ANCHOR - timedelta(days=1)
+    late = sandbox.state.add_record(235564, datetime.combine(day, time(0, 30), MSK))
+    _sync(client, engine, day, day)
+    with engine.connect() as conn:
+        visit_date, starts_at = conn.execute(
+            text("SELECT visit_date, starts_at FROM yclients.records WHERE record_id = :r"), {"r": late["id"]}).one()
+    assert visit_date == day
+    assert starts_at.astimezone(MSK).time() == time(0, 30)
+
+
+def test_malformed_record_is_quarantined_and_the_rest_load(client: YClientsClient, engine: Engine,
+                                                           sandbox: Sandbox) -> None:
+    day = ANCHOR - timedelta(days=4)
+    bad = sandbox.state.day_records(235564, day)[0]["id"]
+    sandbox.state._edit(235564, bad, lambda r: r.update(attendance=7, seance_length=-5))
+    result = _sync(client, engine, day, day)
+    assert result.rejected == 1
+    assert result.counts.created == len(sandbox.state.day_records(235564, day)) - 1
+    with engine.connect() as conn:
+        key, reasons = conn.execute(text("SELECT source_key, reasons FROM yclients.rejected_rows")).one()
+    assert key == str(bad)
+    assert any("attendance" in r for r in reasons) and any("duration_seconds" in r for r in reasons)
+
+
+def test_records_booked_while_paging_are_not_lost(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+    sandbox.faults.add(Fault("insert_during_paging", path="/records/", page=2))
+    result = _sync(client, engine)
+    assert result.passes == 2
+    assert _stored(engine) == _expected(sandbox)
+
+
+def test_token_rejected_mid_window_leaves_the_window_as_it_was_then_repairs(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
+    early = (START, START + timedelta(days=6))
+    _sync(client, engine, *early)
+    before = _stored(engine)
+    sandbox.state.set_attendance(235564, sandbox.state.day_records(235564, START)[0]["id"], -1)
+    sandbox.faults.add(Fault("status", status=401, path="/records/", page=3))
+    with pytest.raises(TokenRejectedError, match="YCLIENTS_USER_TOKEN"):
+        _sync(client, engine)
+    assert _stored(engine) == before  # nothing of the failed run is visible
+    _sync(client, engine)  # the "backfill after a token change"
+    assert _stored(engine) == _expected(sandbox)
