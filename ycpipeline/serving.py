@@ -20,11 +20,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int | None = None, **config: Any) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int | None = None, **config: Any
+) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL (`http://host:port`)."""
     port = port or free_port(host)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **config)
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", **config
+        )
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

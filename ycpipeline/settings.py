@@ -9,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_API_URL = "https://api.yclients.com/api/v1"
 
@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     yclients_api_url: str = DEFAULT_API_URL
     yclients_booking_form_url: str | None = None
     # Booking links are documented only by practice, hence templates rather than code.
-    yclients_service_link_template: str = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
+    yclients_service_link_template: str = (
+        "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
+    )
     yclients_staff_link_template: str = "{form}/company/{company_id}/personal/select-master?o=m{staff_id}"
     # The maximum records page size is unconfirmed; 200 is what clients in the wild use safely.
     yclients_page_size: int = Field(default=200, ge=1, le=1000)

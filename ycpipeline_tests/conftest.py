@@ -30,8 +30,16 @@ from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
 from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
 
 ANCHOR = date(2026, 11, 20)
-TABLES = ("yclients.services", "yclients.staff", "yclients.records", "yclients.record_services",
-          "yclients.rejected_rows", "yclients.sync_log", "loyalty.app_users", "loyalty.bonus_ledger")
+TABLES = (
+    "yclients.services",
+    "yclients.staff",
+    "yclients.records",
+    "yclients.record_services",
+    "yclients.rejected_rows",
+    "yclients.sync_log",
+    "loyalty.app_users",
+    "loyalty.bonus_ledger",
+)
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +78,12 @@ def engine(warehouse_url: str) -> Iterator[Engine]:
 def sandbox() -> Sandbox:
     """A two-company sandbox with a fixed "today", no rate limit (tests that need one set it)."""
     return Sandbox(
-        SandboxState(GenerationParams(seed=7, records_per_day=12, anchor=ANCHOR), companies=2,
-                     days_back=60, days_ahead=20),
+        SandboxState(
+            GenerationParams(seed=7, records_per_day=12, anchor=ANCHOR),
+            companies=2,
+            days_back=60,
+            days_ahead=20,
+        ),
         SandboxConfig(rate_per_second=None, rate_per_minute=None),
     )
 
@@ -86,21 +98,33 @@ def sandbox_url(sandbox: Sandbox) -> Iterator[str]:
 @pytest.fixture
 def client(sandbox_url: str) -> Iterator[YClientsClient]:
     """A client of the sandbox with quick retries."""
-    with YClientsClient(sandbox_url, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN),
-                        page_size=50, backoff_base=0.01, timeout=5) as c:
+    with YClientsClient(
+        sandbox_url,
+        SecretStr(DEFAULT_PARTNER_TOKEN),
+        SecretStr(DEFAULT_USER_TOKEN),
+        page_size=50,
+        backoff_base=0.01,
+        timeout=5,
+    ) as c:
         yield c
 
 
 @pytest.fixture
-def dagster_env(sandbox_url: str, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def dagster_env(
+    sandbox_url: str, warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Environment for the code location: sandbox API, test warehouse, a fresh DAGSTER_HOME."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     for key, value in {
-        "YCLIENTS_API_URL": sandbox_url, "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-        "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN, "YCLIENTS_COMPANY_ID": SANDBOX_COMPANIES,
-        "WAREHOUSE_URL": warehouse_url, "DAGSTER_HOME": str(home), "YCLIENTS_PAGE_SIZE": "50",
+        "YCLIENTS_API_URL": sandbox_url,
+        "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+        "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+        "YCLIENTS_COMPANY_ID": SANDBOX_COMPANIES,
+        "WAREHOUSE_URL": warehouse_url,
+        "DAGSTER_HOME": str(home),
+        "YCLIENTS_PAGE_SIZE": "50",
         "YCLIENTS_BOOKING_FORM_URL": "https://n239661.yclients.com",
     }.items():
         monkeypatch.setenv(key, value)

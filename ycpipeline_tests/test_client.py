@@ -61,10 +61,17 @@ def test_429_bursts_and_5xx_are_retried_to_the_same_result(client: YClientsClien
 
 def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
     sandbox.reconfigure(rate_per_second=5, rate_per_minute=200)
-    with serve_in_thread(sandbox) as base, YClientsClient(
-        f"{base}/api/v1", SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN), page_size=20,
-        limiter=RateLimiter(5, 200), concurrency=4,
-    ) as client:
+    with (
+        serve_in_thread(sandbox) as base,
+        YClientsClient(
+            f"{base}/api/v1",
+            SecretStr(DEFAULT_PARTNER_TOKEN),
+            SecretStr(DEFAULT_USER_TOKEN),
+            page_size=20,
+            limiter=RateLimiter(5, 200),
+            concurrency=4,
+        ) as client,
+    ):
         ids = _all_ids(client, ANCHOR - timedelta(days=10), ANCHOR)
     assert len(ids) > 6 * client.page_size  # more pages than one second's budget
     assert sandbox.stats.rate_limited == 0
@@ -79,11 +86,19 @@ def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
     ],
 )
 def test_auth_and_company_errors_give_guidance_without_tokens(
-    sandbox_url: str, partner: str, user: str, company: int, error: type[Exception], hint: str,
+    sandbox_url: str,
+    partner: str,
+    user: str,
+    company: int,
+    error: type[Exception],
+    hint: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with YClientsClient(sandbox_url, SecretStr(partner), SecretStr(user)) as client, pytest.raises(error) as raised:
+    with (
+        YClientsClient(sandbox_url, SecretStr(partner), SecretStr(user)) as client,
+        pytest.raises(error) as raised,
+    ):
         client.list_services(company)
     message = str(raised.value)
     assert hint in message

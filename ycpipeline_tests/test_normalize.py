@@ -22,8 +22,10 @@ def _sample(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.parametrize("written", ["+7 (916) 123-45-67", "89161234567", "9161234567", "79161234567",
-                                     "8 (916) 123 45 67", "+79161234567"])
+@pytest.mark.parametrize(
+    "written",
+    ["+7 (916) 123-45-67", "89161234567", "9161234567", "79161234567", "8 (916) 123 45 67", "+79161234567"],
+)
 def test_russian_phone_notations_agree(written: str) -> None:
     assert to_e164(written) == "+79161234567"
 

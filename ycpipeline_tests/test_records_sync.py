@@ -28,15 +28,24 @@ def _expected(sandbox: Sandbox, start=START, end=END) -> dict[int, tuple]:  # ty
     for r in sandbox.state.iter_records(235564, start, end):
         total = sum((to_money(s["cost"]) for s in r["services"]), Decimal("0.00"))
         phone = to_e164(r["client"]["phone"]) if r["client"] else None
-        out[r["id"]] = (datetime.fromisoformat(r["datetime"]).date(), r["attendance"], r["deleted"], total, phone,
-                        r["staff_id"], r["comment"])
+        out[r["id"]] = (
+            datetime.fromisoformat(r["datetime"]).date(),
+            r["attendance"],
+            r["deleted"],
+            total,
+            phone,
+            r["staff_id"],
+            r["comment"],
+        )
     return out
 
 
 def _stored(engine: Engine) -> dict[int, tuple]:
     with engine.connect() as conn:
-        rows = conn.execute(text("""SELECT record_id, visit_date, attendance, deleted, total_cost, client_phone,
-                                           staff_id, comment FROM yclients.records""")).all()
+        rows = conn.execute(
+            text("""SELECT record_id, visit_date, attendance, deleted, total_cost, client_phone,
+                                           staff_id, comment FROM yclients.records""")
+        ).all()
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -49,17 +58,21 @@ def test_full_refresh_equals_the_sandbox_and_rerun_changes_nothing(
     assert first.counts.created == len(expected) and first.rejected == 0
     with engine.connect() as conn:
         lines = conn.execute(text("SELECT count(*) FROM yclients.record_services")).scalar_one()
-        sums_agree = conn.execute(text("""
+        sums_agree = conn.execute(
+            text("""
             SELECT bool_and(r.total_cost = coalesce(l.s, 0)) FROM yclients.records r
             LEFT JOIN (SELECT record_id, sum(cost) s FROM yclients.record_services GROUP BY 1) l USING (record_id)
-        """)).scalar_one()
+        """)
+        ).scalar_one()
     assert lines > 0 and sums_agree
     again = _sync(client, engine)
     assert (again.counts.created, again.counts.updated, again.deleted) == (0, 0, 0)
     assert again.counts.unchanged == len(expected)
 
 
-def test_mutations_are_reflected_on_the_next_run(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+def test_mutations_are_reflected_on_the_next_run(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     _sync(client, engine)
     day = sandbox.state.day_records(235564, ANCHOR - timedelta(days=2))
     a, b, c, d = (r["id"] for r in day[1:5])
@@ -71,40 +84,55 @@ def test_mutations_are_reflected_on_the_next_run(client: YClientsClient, engine:
     assert result.counts.updated == 4 and result.moved_out == 1 and result.counts.created == 0
     stored = _stored(engine)
     assert stored[a][1] == -1
-    assert stored[b][3] == sum((to_money(s["cost"]) for s in sandbox.state.get_record(235564, b)["services"]),
-                               Decimal("0.00"))
+    assert stored[b][3] == sum(
+        (to_money(s["cost"]) for s in sandbox.state.get_record(235564, b)["services"]), Decimal("0.00")
+    )
     assert stored[c][2] is True
     assert stored[d][0] == ANCHOR + timedelta(days=30)  # updated in place with its new date
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM yclients.records WHERE record_id = :d"), {"d": d}).scalar() == 1
+        assert (
+            conn.execute(
+                text("SELECT count(*) FROM yclients.records WHERE record_id = :d"), {"d": d}
+            ).scalar()
+            == 1
+        )
 
 
-def test_record_gone_from_the_api_is_marked_deleted(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+def test_record_gone_from_the_api_is_marked_deleted(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     _sync(client, engine)
     with engine.begin() as conn:  # a record the API never heard of, on a date of the window
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds, attendance,
                                           deleted, total_cost, synced_at, raw)
-            VALUES (235564, 42, :d, now(), 3600, 1, false, 100, now(), '{}')"""), {"d": START})
+            VALUES (235564, 42, :d, now(), 3600, 1, false, 100, now(), '{}')"""),
+            {"d": START},
+        )
     result = _sync(client, engine)
     assert result.deleted == 1
     with engine.connect() as conn:
         assert conn.execute(text("SELECT deleted FROM yclients.records WHERE record_id = 42")).scalar_one()
 
 
-def test_local_midnight_lands_on_its_local_date(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+def test_local_midnight_lands_on_its_local_date(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     day = ANCHOR - timedelta(days=1)
     late = sandbox.state.add_record(235564, datetime.combine(day, time(0, 30), MSK))
     _sync(client, engine, day, day)
     with engine.connect() as conn:
         visit_date, starts_at = conn.execute(
-            text("SELECT visit_date, starts_at FROM yclients.records WHERE record_id = :r"), {"r": late["id"]}).one()
+            text("SELECT visit_date, starts_at FROM yclients.records WHERE record_id = :r"), {"r": late["id"]}
+        ).one()
     assert visit_date == day
     assert starts_at.astimezone(MSK).time() == time(0, 30)
 
 
-def test_malformed_record_is_quarantined_and_the_rest_load(client: YClientsClient, engine: Engine,
-                                                           sandbox: Sandbox) -> None:
+def test_malformed_record_is_quarantined_and_the_rest_load(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     day = ANCHOR - timedelta(days=4)
     bad = sandbox.state.day_records(235564, day)[0]["id"]
     sandbox.state._edit(235564, bad, lambda r: r.update(attendance=7, seance_length=-5))
@@ -117,7 +145,9 @@ def test_malformed_record_is_quarantined_and_the_rest_load(client: YClientsClien
     assert any("attendance" in r for r in reasons) and any("duration_seconds" in r for r in reasons)
 
 
-def test_records_booked_while_paging_are_not_lost(client: YClientsClient, engine: Engine, sandbox: Sandbox) -> None:
+def test_records_booked_while_paging_are_not_lost(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     sandbox.faults.add(Fault("insert_during_paging", path="/records/", page=2))
     result = _sync(client, engine)
     assert result.passes == 2

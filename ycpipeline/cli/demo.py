@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from contextlib import ExitStack
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +16,13 @@ from ycpipeline.cli.report import top_balances, warehouse_summary
 from ycpipeline.cli.runs import ensure_dagster_home, run_job, sync_window
 from ycpipeline.loyalty.ledger import ledger_violations
 from ycpipeline.loyalty.seed import seed_demo_users
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, GenerationParams, Sandbox, SandboxState
+from ycpipeline.sandbox import (
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    GenerationParams,
+    Sandbox,
+    SandboxState,
+)
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
@@ -25,7 +31,9 @@ DEMO_PG_DIR = Path("var/demo-postgres")
 DEMO_PG_PORT = 55433
 
 
-def run_demo(console: Console, *, days_back: int, days_ahead: int, companies: int, keep_running: bool) -> None:
+def run_demo(
+    console: Console, *, days_back: int, days_ahead: int, companies: int, keep_running: bool
+) -> None:
     """Start what is missing (sandbox, Postgres), sync the window, print what landed."""
     with ExitStack() as stack:
         if not os.environ.get("WAREHOUSE_URL"):
@@ -35,17 +43,25 @@ def run_demo(console: Console, *, days_back: int, days_ahead: int, companies: in
             if not keep_running:
                 stack.callback(pg.stop)
             os.environ["WAREHOUSE_URL"] = pg.url()
-        box = Sandbox(SandboxState(GenerationParams(), companies=companies, days_back=days_back + 5,
-                                   days_ahead=days_ahead + 5))
+        box = Sandbox(
+            SandboxState(
+                GenerationParams(), companies=companies, days_back=days_back + 5, days_ahead=days_ahead + 5
+            )
+        )
         base = stack.enter_context(serve_in_thread(box, port=free_port()))
         console.print(f"sandbox YClients API on {base}/api/v1 (limits 5/s, 200/min, like the real API)")
         # The demo always talks to the sandbox, whatever .env says about the real API.
-        os.environ.update({
-            "YCLIENTS_API_URL": f"{base}/api/v1", "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-            "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
-            "YCLIENTS_COMPANY_ID": ",".join(map(str, box.state.company_indexes)),
-            "YCLIENTS_BOOKING_FORM_URL": os.environ.get("YCLIENTS_BOOKING_FORM_URL", "https://n239661.yclients.com"),
-        })
+        os.environ.update(
+            {
+                "YCLIENTS_API_URL": f"{base}/api/v1",
+                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+                "YCLIENTS_COMPANY_ID": ",".join(map(str, box.state.company_indexes)),
+                "YCLIENTS_BOOKING_FORM_URL": os.environ.get(
+                    "YCLIENTS_BOOKING_FORM_URL", "https://n239661.yclients.com"
+                ),
+            }
+        )
         ensure_dagster_home()
         engine = create_engine(os.environ["WAREHOUSE_URL"], hide_parameters=True)
         upgrade(engine)
@@ -53,13 +69,17 @@ def run_demo(console: Console, *, days_back: int, days_ahead: int, companies: in
         console.print(f"warehouse migrated; {users} app users seeded")
         today = date.today()
         start, end = today - timedelta(days=days_back), today + timedelta(days=days_ahead)
-        console.print(f"syncing records {start} … {end} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) …")
+        console.print(
+            f"syncing records {start} … {end} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) …"
+        )
         totals = sync_window(list(box.state.company_indexes), start, end, chunk_days=(end - start).days + 1)
         run_job("ledger_job")
         _print_summary(console, engine, totals, box)
         with engine.connect() as conn:
             violations = ledger_violations(conn, Decimal(os.environ.get("BONUS_RATE", "0.05")))
-        console.print(f"ledger invariant: {'holds' if violations == 0 else f'{violations} records violate it'}")
+        console.print(
+            f"ledger invariant: {'holds' if violations == 0 else f'{violations} records violate it'}"
+        )
         if keep_running:
             console.print(f"Postgres left running: WAREHOUSE_URL={os.environ['WAREHOUSE_URL']}")
         engine.dispose()

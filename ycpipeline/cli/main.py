@@ -17,7 +17,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(help="YClients → Postgres warehouse sync and loyalty ledger.", no_args_is_help=True)
 db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
-postgres_app = typer.Typer(help="A private Postgres cluster from the system's binaries.", no_args_is_help=True)
+postgres_app = typer.Typer(
+    help="A private Postgres cluster from the system's binaries.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
 console = Console(highlight=False)
@@ -65,7 +67,11 @@ def check() -> None:
         ("YCLIENTS_API_TOKEN", mask(s.yclients_api_token), s.yclients_api_token is not None),
         ("YCLIENTS_USER_TOKEN", mask(s.yclients_user_token), s.yclients_user_token is not None),
         ("YCLIENTS_API_URL", s.yclients_api_url, True),
-        ("YCLIENTS_BOOKING_FORM_URL", s.yclients_booking_form_url or "(not set)", bool(s.yclients_booking_form_url)),
+        (
+            "YCLIENTS_BOOKING_FORM_URL",
+            s.yclients_booking_form_url or "(not set)",
+            bool(s.yclients_booking_form_url),
+        ),
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
@@ -75,7 +81,9 @@ def check() -> None:
         console.print(f"{OK if ok else BAD} {name} = {shown}")
     if not (s.company_ids and s.yclients_api_token):
         raise _fail("cannot call YClients without YCLIENTS_COMPANY_ID and YCLIENTS_API_TOKEN")
-    with YClientsClient(s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, max_attempts=3) as client:
+    with YClientsClient(
+        s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, max_attempts=3
+    ) as client:
         for company_id in s.company_ids:
             try:
                 found = client.list_services(company_id)
@@ -112,13 +120,17 @@ def sync_catalog_command() -> None:
         raise _fail(str(exc)) from None
     for entity in ("services", "staff"):
         for meta in materializations(result, f"yclients_{entity}"):
-            console.print(f"{entity} synced: created {meta['created']}, updated {meta['updated']}, "
-                          f"unchanged {meta['unchanged']}, removed {meta['removed']}, rejected {meta['rejected']}")
+            console.print(
+                f"{entity} synced: created {meta['created']}, updated {meta['updated']}, "
+                f"unchanged {meta['unchanged']}, removed {meta['removed']}, rejected {meta['rejected']}"
+            )
 
 
 @app.command()
 def sync(
-    from_: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First visit date")] = None,
+    from_: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First visit date")
+    ] = None,
     to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last visit date")] = None,
     company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
 ) -> None:
@@ -134,12 +146,19 @@ def sync(
         raise _fail("--to is before --from")
     companies = company or s.company_ids
     total_days = (end - start + timedelta(days=1)).days * len(companies)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} days"),
-                  TimeElapsedColumn(), console=console, disable=not sys.stdout.isatty()) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not sys.stdout.isatty(),
+    ) as progress:
         task = progress.add_task(f"syncing {start} … {end}", total=total_days)
         try:
-            totals = sync_window(companies, start, end,
-                                 on_progress=lambda _c, days, _t: progress.advance(task, days))
+            totals = sync_window(
+                companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
+            )
         except RunFailedError as exc:
             raise _fail(str(exc)) from None
     console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
@@ -158,12 +177,15 @@ def check_booking_sync() -> None:
     _require(s, "WAREHOUSE_URL")
     engine = create_engine(s.warehouse_url, hide_parameters=True)
     with engine.connect() as conn:
-        with_code, users = conn.execute(text(
-            "SELECT count(*) FILTER (WHERE unique_code IS NOT NULL), count(*) FROM loyalty.app_users")).one()
+        with_code, users = conn.execute(
+            text("SELECT count(*) FILTER (WHERE unique_code IS NOT NULL), count(*) FROM loyalty.app_users")
+        ).one()
     report = booking_sync_report(engine)
     console.print(f"users with a unique_code: {with_code} of {users}")
-    console.print(f"completed visits: matched {report['matched']}, unmatched {report['unmatched']}, "
-                  f"ambiguous {report['ambiguous']}")
+    console.print(
+        f"completed visits: matched {report['matched']}, unmatched {report['unmatched']}, "
+        f"ambiguous {report['ambiguous']}"
+    )
     console.print(f"last successful records sync: {report['last_sync'] or 'never'}")
     console.print(f"last ledger entry: {report['last_ledger_entry'] or 'never'}")
     console.print(f"bonus points accrued {report['accrued']}, reversed {report['reversed']}")
@@ -198,11 +220,16 @@ def sandbox(
 
     box = Sandbox(
         SandboxState(GenerationParams(seed=seed, records_per_day=records_per_day), companies=companies),
-        SandboxConfig(rate_per_second=5 if rate_limit else None, rate_per_minute=200 if rate_limit else None,
-                      latency=latency_ms / 1000),
+        SandboxConfig(
+            rate_per_second=5 if rate_limit else None,
+            rate_per_minute=200 if rate_limit else None,
+            latency=latency_ms / 1000,
+        ),
     )
-    console.print(f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 "
-                  f"(companies {', '.join(map(str, box.state.company_indexes))})")
+    console.print(
+        f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 "
+        f"(companies {', '.join(map(str, box.state.company_indexes))})"
+    )
     uvicorn.run(box, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -233,14 +260,22 @@ def demo(
     days_back: Annotated[int, typer.Option(help="History to sync")] = 90,
     days_ahead: int = 30,
     companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
-    keep_running: Annotated[bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")] = False,
+    keep_running: Annotated[
+        bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")
+    ] = False,
 ) -> None:
     """Sandbox + (embedded) Postgres + a full sync through Dagster, then a summary."""
     from ycpipeline.cli.demo import run_demo
 
     started = time.monotonic()
     try:
-        run_demo(console, days_back=days_back, days_ahead=days_ahead, companies=companies, keep_running=keep_running)
+        run_demo(
+            console,
+            days_back=days_back,
+            days_ahead=days_ahead,
+            companies=companies,
+            keep_running=keep_running,
+        )
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")

@@ -16,7 +16,9 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
             "staff": one("SELECT count(*) FROM yclients.staff WHERE removed_at IS NULL"),
             "records": one("SELECT count(*) FROM yclients.records"),
             "records_deleted": one("SELECT count(*) FROM yclients.records WHERE deleted"),
-            "completed_visits": one("SELECT count(*) FROM yclients.records WHERE attendance = 1 AND NOT deleted"),
+            "completed_visits": one(
+                "SELECT count(*) FROM yclients.records WHERE attendance = 1 AND NOT deleted"
+            ),
             "record_services": one("SELECT count(*) FROM yclients.record_services"),
             "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
             "ledger_entries": one("SELECT count(*) FROM loyalty.bonus_ledger"),
@@ -31,10 +33,15 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
 def top_balances(engine: Engine, limit: int = 5) -> list[tuple[int, Any]]:
     """The highest bonus balances."""
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            text("SELECT user_id, balance FROM loyalty.bonus_balances ORDER BY balance DESC, user_id LIMIT :n"),
-            {"n": limit},
-        )]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT user_id, balance FROM loyalty.bonus_balances ORDER BY balance DESC, user_id LIMIT :n"
+                ),
+                {"n": limit},
+            )
+        ]
 
 
 def booking_sync_report(engine: Engine) -> dict[str, Any]:
@@ -42,17 +49,29 @@ def booking_sync_report(engine: Engine) -> dict[str, Any]:
     from ycpipeline.loyalty.ledger import OWNERS_SQL
 
     with engine.connect() as conn:
-        matched, unmatched, ambiguous = conn.execute(text(f"""
+        matched, unmatched, ambiguous = conn.execute(
+            text(f"""
             SELECT count(*) FILTER (WHERE user_id IS NOT NULL),
                    count(*) FILTER (WHERE user_id IS NULL AND NOT ambiguous),
                    count(*) FILTER (WHERE ambiguous)
             FROM ({OWNERS_SQL}) o WHERE o.attendance = 1 AND NOT o.deleted
-        """)).one()
-        last_sync = conn.execute(text(
-            "SELECT max(finished_at) FROM yclients.sync_log WHERE entity = 'records'")).scalar_one()
+        """)
+        ).one()
+        last_sync = conn.execute(
+            text("SELECT max(finished_at) FROM yclients.sync_log WHERE entity = 'records'")
+        ).scalar_one()
         last_ledger = conn.execute(text("SELECT max(created_at) FROM loyalty.bonus_ledger")).scalar_one()
-        accrued, reversed_ = conn.execute(text("""
+        accrued, reversed_ = conn.execute(
+            text("""
             SELECT coalesce(sum(amount) FILTER (WHERE amount > 0), 0), coalesce(-sum(amount) FILTER (WHERE amount < 0), 0)
-            FROM loyalty.bonus_ledger""")).one()
-    return {"matched": matched, "unmatched": unmatched, "ambiguous": ambiguous, "last_sync": last_sync,
-            "last_ledger_entry": last_ledger, "accrued": accrued, "reversed": reversed_}
+            FROM loyalty.bonus_ledger""")
+        ).one()
+    return {
+        "matched": matched,
+        "unmatched": unmatched,
+        "ambiguous": ambiguous,
+        "last_sync": last_sync,
+        "last_ledger_entry": last_ledger,
+        "accrued": accrued,
+        "reversed": reversed_,
+    }

@@ -45,12 +45,16 @@ def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.
     job = _definitions().resolve_job_def(name)
     tags = {}
     if partition_range is not None:
-        tags = {"dagster/asset_partition_range_start": partition_range[0],
-                "dagster/asset_partition_range_end": partition_range[1]}
+        tags = {
+            "dagster/asset_partition_range_start": partition_range[0],
+            "dagster/asset_partition_range_end": partition_range[1],
+        }
     with dg.DagsterInstance.get() as instance:
         try:
             result = job.execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False,
+                instance=instance,
+                tags=tags,
+                raise_on_error=False,
                 # Step logs stay in the run's event log (the UI); the terminal gets warnings only.
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
@@ -85,7 +89,11 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
 
 
 def sync_window(
-    company_ids: list[int], start: date, end: date, *, chunk_days: int = 31,
+    company_ids: list[int],
+    start: date,
+    end: date,
+    *,
+    chunk_days: int = 31,
     on_progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Run `sync_job` over [start, end] for each company, `chunk_days` per run; returns summed counts."""
@@ -94,8 +102,10 @@ def sync_window(
     totals: dict[str, int] = {}
     for company_id in company_ids:
         for first, last in date_chunks(start, end, chunk_days):
-            result = run_job("sync_job", partition_range=(partition_key(company_id, first),
-                                                          partition_key(company_id, last)))
+            result = run_job(
+                "sync_job",
+                partition_range=(partition_key(company_id, first), partition_key(company_id, last)),
+            )
             for meta in materializations(result, "yclients_records"):
                 for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
                     totals[key] = totals.get(key, 0) + int(meta.get(key, 0))  # type: ignore[call-overload]

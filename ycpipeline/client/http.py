@@ -193,7 +193,9 @@ class YClientsClient:
             )
         return body
 
-    def get(self, path: str, params: dict[str, Any] | None = None, *, what: str | None = None) -> dict[str, Any]:
+    def get(
+        self, path: str, params: dict[str, Any] | None = None, *, what: str | None = None
+    ) -> dict[str, Any]:
         """GET `path` and return the parsed envelope, retrying transient failures."""
         label = what or path
         retrying = Retrying(
@@ -222,7 +224,9 @@ class YClientsClient:
     def list_services(self, company_id: int) -> list[dict[str, Any]]:
         """`GET /company/{id}/services`: the whole list in one response (not paged)."""
         self.stats.add(pages=1)
-        return list(self.get(f"company/{company_id}/services", what=f"services of company {company_id}")["data"])
+        return list(
+            self.get(f"company/{company_id}/services", what=f"services of company {company_id}")["data"]
+        )
 
     def list_staff(self, company_id: int) -> list[dict[str, Any]]:
         """`GET /company/{id}/staff`: the whole list in one response (not paged)."""
@@ -297,7 +301,3 @@ class YClientsClient:
                 for fut in pending:
                     fut.cancel()
 
-
-def is_token_error(exc: BaseException) -> bool:
-    """True for errors the user fixes by changing a token (and then backfilling)."""
-    return isinstance(exc, YClientsError) and exc.status in (401, 403)

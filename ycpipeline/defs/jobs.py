@@ -12,7 +12,9 @@ catalog_job = dg.define_asset_job(
 
 sync_job = dg.define_asset_job(
     "sync_job",
-    selection=dg.AssetSelection.assets("yclients_services", "yclients_staff", "yclients_records", "bonus_ledger"),
+    selection=dg.AssetSelection.assets(
+        "yclients_services", "yclients_staff", "yclients_records", "bonus_ledger"
+    ),
     partitions_def=records_partitions,
     description="Catalogue, then records for a range of one company's dates, then the bonus ledger.",
 )

@@ -11,7 +11,9 @@ KINDS = {"yclients", "postgres", "pandas"}
 OWNERS = ["team:data"]
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MarkdownMetadataValue:
+def markdown_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+) -> dg.MarkdownMetadataValue:
     """A small Markdown table (previews, per-company counts)."""
     if not rows:
         return dg.MetadataValue.md("_(none)_")
@@ -24,7 +26,13 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None
 
 
 def rejected_share_check(
-    check_name: str, asset_key: str, rejected: int, total: int, *, warn_above: float = 0.01, error_above: float = 0.10
+    check_name: str,
+    asset_key: str,
+    rejected: int,
+    total: int,
+    *,
+    warn_above: float = 0.01,
+    error_above: float = 0.10,
 ) -> dg.AssetCheckResult:
     """Pass while the rejected share is small; warn above `warn_above`, fail above `error_above`."""
     share = rejected / total if total else 0.0

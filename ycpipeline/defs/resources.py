@@ -101,6 +101,8 @@ def defs() -> dg.Definitions:
                 rate_limit_per_minute=settings.yclients_rate_limit_per_minute,
                 concurrency=settings.yclients_concurrency,
             ),
-            "warehouse": WarehouseResource(url=dg.EnvVar("WAREHOUSE_URL"), bonus_rate=str(settings.bonus_rate)),
+            "warehouse": WarehouseResource(
+                url=dg.EnvVar("WAREHOUSE_URL"), bonus_rate=str(settings.bonus_rate)
+            ),
         }
     )

@@ -119,10 +119,14 @@ def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> L
             if statement.strip():
                 conn.execute(text(statement), {"rate": rate})
         rows = conn.execute(text(APPEND_SQL), {"rate": rate, "run_id": run_id}).all()
-        users = conn.execute(
-            text("SELECT count(DISTINCT user_id) FROM loyalty.bonus_ledger WHERE run_id = :run_id"),
-            {"run_id": run_id},
-        ).scalar_one() if run_id else sum(r[3] for r in rows)
+        users = (
+            conn.execute(
+                text("SELECT count(DISTINCT user_id) FROM loyalty.bonus_ledger WHERE run_id = :run_id"),
+                {"run_id": run_id},
+            ).scalar_one()
+            if run_id
+            else sum(r[3] for r in rows)
+        )
     for kind, count, amount, _ in rows:
         if kind == "accrual":
             result.accruals, result.points_accrued = count, result.points_accrued + amount
@@ -167,7 +171,9 @@ def ledger_violations(conn: Connection, rate: Decimal) -> int:
 def ambiguous_matches(conn: Connection) -> int:
     """Completed visits whose client matches several app users (nothing is accrued for them)."""
     return conn.execute(
-        text(f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND o.attendance = 1 AND NOT o.deleted")
+        text(
+            f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND o.attendance = 1 AND NOT o.deleted"
+        )
     ).scalar_one()
 
 

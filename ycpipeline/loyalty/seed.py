@@ -13,8 +13,13 @@ def seed_demo_users(engine: Engine, seed: int = 42, count: int = 200) -> int:
     rows = []
     for person in pool:
         has_code = person.index % 3 != 0  # every third user is known by phone only
-        rows.append({"user_id": 1000 + person.index, "unique_code": person.code if has_code else None,
-                     "phone": f"+7{person.phone_digits}"})
+        rows.append(
+            {
+                "user_id": 1000 + person.index,
+                "unique_code": person.code if has_code else None,
+                "phone": f"+7{person.phone_digits}",
+            }
+        )
     # Two app accounts sharing one phone: the ambiguous pair the checks report.
     rows.append({"user_id": 9000, "unique_code": None, "phone": f"+7{pool[0].phone_digits}"})
     with engine.begin() as conn:

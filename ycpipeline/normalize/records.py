@@ -36,7 +36,9 @@ def service_lines(raw_services: Any, company_id: int, record_id: int | None) -> 
             row = merged[service_id]
             row["cost"] += cost
             row["amount"] += amount
-            row["first_cost"] = None if row["first_cost"] is None or first_cost is None else row["first_cost"] + first_cost
+            row["first_cost"] = (
+                None if row["first_cost"] is None or first_cost is None else row["first_cost"] + first_cost
+            )
         else:
             merged[service_id] = {
                 "company_id": company_id,
@@ -51,7 +53,9 @@ def service_lines(raw_services: Any, company_id: int, record_id: int | None) -> 
     return list(merged.values())
 
 
-def record_row(raw: Any, company_id: int, tz: tzinfo, synced_at: datetime) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+def record_row(
+    raw: Any, company_id: int, tz: tzinfo, synced_at: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
     """A record as a warehouse row plus its service lines; bad fields become None for validation."""
     obj = raw if isinstance(raw, dict) else {}
     record_id = to_int(obj.get("id"))

@@ -175,7 +175,9 @@ class Sandbox:
             company_id = int(request.path_params["company_id"])
             start = date.fromisoformat(request.query_params["start_date"])
             tz = self.state.timezone(company_id)
-            self.state.add_record(company_id, datetime.combine(start, datetime.min.time(), tz) + timedelta(hours=8))
+            self.state.add_record(
+                company_id, datetime.combine(start, datetime.min.time(), tz) + timedelta(hours=8)
+            )
             return None
         if fault.kind == "empty_page":
             request.state.empty_page = True
@@ -232,7 +234,13 @@ class Sandbox:
         return JSONResponse(envelope(data, {"page": page, "total_count": total}))
 
     def _records_page(
-        self, company_id: int, start: date, end: date, page: int, count: int, with_deleted: bool,
+        self,
+        company_id: int,
+        start: date,
+        end: date,
+        page: int,
+        count: int,
+        with_deleted: bool,
         changed_after: datetime | None,
     ) -> tuple[list[dict[str, Any]], int]:
         offset = (page - 1) * count
@@ -278,11 +286,15 @@ class Sandbox:
         if op == "set_attendance":
             result = self.state.set_attendance(cid, int(body["record_id"]), int(body["attendance"]))
         elif op == "set_service_cost":
-            result = self.state.set_service_cost(cid, int(body["record_id"]), body["cost"], int(body.get("line", 0)))
+            result = self.state.set_service_cost(
+                cid, int(body["record_id"]), body["cost"], int(body.get("line", 0))
+            )
         elif op == "delete_record":
             result = self.state.delete_record(cid, int(body["record_id"]))
         elif op == "move_record":
-            result = self.state.move_record(cid, int(body["record_id"]), datetime.fromisoformat(body["start"]))
+            result = self.state.move_record(
+                cid, int(body["record_id"]), datetime.fromisoformat(body["start"])
+            )
         elif op == "add_record":
             result = self.state.add_record(cid, datetime.fromisoformat(body["start"]))
         else:
@@ -302,8 +314,13 @@ class _TruncatedResponse(Response):
     """Declares a body longer than it sends, so the client sees the connection break mid-body."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"success": true, "data": [', "more_body": False})
 
 

@@ -32,15 +32,53 @@ SERVICE_CATALOG = [
     ("Тело", ["Массаж спины", "SPA-программа «Релакс»", "Обёртывание"]),
 ]
 STAFF_NAMES = [
-    ("Анна К.", "стилист"), ("Олег", "барбер"), ("Мария Иванова", "колорист"), ("Светлана", "мастер маникюра"),
-    ("Ирина 🌷", "косметолог"), ("Дмитрий", "массажист"), ("Екатерина", "бровист"), ("Алия", "стилист"),
-    ("Наталья", "мастер педикюра"), ("Ольга", "визажист"),
+    ("Анна К.", "стилист"),
+    ("Олег", "барбер"),
+    ("Мария Иванова", "колорист"),
+    ("Светлана", "мастер маникюра"),
+    ("Ирина 🌷", "косметолог"),
+    ("Дмитрий", "массажист"),
+    ("Екатерина", "бровист"),
+    ("Алия", "стилист"),
+    ("Наталья", "мастер педикюра"),
+    ("Ольга", "визажист"),
 ]
-FIRST_NAMES = ["Мария", "Анна", "Елена", "Ольга", "Татьяна", "Наталья", "Ирина", "Светлана", "Юлия", "Дарья",
-               "Алексей", "Иван", "Сергей", "Павел", "Zoë", "Анастасия", "Ксения", "Полина", "Виктория", "Вера"]
+FIRST_NAMES = [
+    "Мария",
+    "Анна",
+    "Елена",
+    "Ольга",
+    "Татьяна",
+    "Наталья",
+    "Ирина",
+    "Светлана",
+    "Юлия",
+    "Дарья",
+    "Алексей",
+    "Иван",
+    "Сергей",
+    "Павел",
+    "Zoë",
+    "Анастасия",
+    "Ксения",
+    "Полина",
+    "Виктория",
+    "Вера",
+]
 LAST_INITIALS = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЭЮЯ"
-COMMENTS = ["", "", "", "просит мастера Анну", "первый визит 🙂", "аллергия на аммиак!", "перенос с прошлой недели",
-            "оплата картой", "придёт с ребёнком 👶", "VIP ⭐", "позвонить за час"]
+COMMENTS = [
+    "",
+    "",
+    "",
+    "просит мастера Анну",
+    "первый визит 🙂",
+    "аллергия на аммиак!",
+    "перенос с прошлой недели",
+    "оплата картой",
+    "придёт с ребёнком 👶",
+    "VIP ⭐",
+    "позвонить за час",
+]
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -93,8 +131,16 @@ def company_object(index: int) -> dict[str, Any]:
     """`GET /company/{id}` data, with the numeric `timezone` beside `timezone_name`."""
     cid, title, tz, offset, city = COMPANY_PROFILES[index]
     return {
-        "id": cid, "title": title, "country_id": 1, "country": "Россия", "city": city,
-        "timezone": offset, "timezone_name": tz, "address": "ул. Примерная, 1", "phone": "+78120000000", "active": 1,
+        "id": cid,
+        "title": title,
+        "country_id": 1,
+        "country": "Россия",
+        "city": city,
+        "timezone": offset,
+        "timezone_name": tz,
+        "address": "ул. Примерная, 1",
+        "phone": "+78120000000",
+        "active": 1,
     }
 
 
@@ -105,20 +151,31 @@ def services(seed: int, company_index: int) -> list[dict[str, Any]]:
     base = 9_120_000 + company_index * 1000
     staff_ids = [s["id"] for s in staff(seed, company_index)]
     n = 0
-    for ci, (category, titles) in enumerate(SERVICE_CATALOG):
+    for ci, (_category, titles) in enumerate(SERVICE_CATALOG):
         for title in titles:
             n += 1
             price_min = rng.randrange(6, 60) * 100
             price_max = price_min + rng.choice([0, 0, 500, 1000, 1500])
-            result.append({
-                "id": str(base + n), "salon_service_id": str(4_410_000 + n), "title": title,
-                "category_id": str(9_100_000 + company_index * 100 + ci), "price_min": f"{price_min}.00",
-                "price_max": f"{price_max}.00", "discount": "0", "comment": "", "weight": str(100 - n),
-                "active": "1" if rng.random() > 0.1 else "0", "api_id": "",
-                "staff": [{"id": str(s), "seance_length": str(rng.choice([1800, 3600, 5400]))}
-                          for s in rng.sample(staff_ids, 3)],
-                "image_group": [],
-            })
+            result.append(
+                {
+                    "id": str(base + n),
+                    "salon_service_id": str(4_410_000 + n),
+                    "title": title,
+                    "category_id": str(9_100_000 + company_index * 100 + ci),
+                    "price_min": f"{price_min}.00",
+                    "price_max": f"{price_max}.00",
+                    "discount": "0",
+                    "comment": "",
+                    "weight": str(100 - n),
+                    "active": "1" if rng.random() > 0.1 else "0",
+                    "api_id": "",
+                    "staff": [
+                        {"id": str(s), "seance_length": str(rng.choice([1800, 3600, 5400]))}
+                        for s in rng.sample(staff_ids, 3)
+                    ],
+                    "image_group": [],
+                }
+            )
     return result
 
 
@@ -129,13 +186,25 @@ def staff(seed: int, company_index: int) -> list[dict[str, Any]]:
     result = []
     for n, (name, spec) in enumerate(STAFF_NAMES):
         fired = 1 if n == 1 else 0
-        result.append({
-            "id": 1_874_420 + company_index * 100 + n, "api_id": None, "name": name, "company_id": cid,
-            "specialization": spec, "position": {"id": 3, "title": "Мастер"} if n % 3 else [],
-            "weight": 10 - n, "rating": rng.choice([0, 4, 5]), "votes_count": rng.randrange(0, 40),
-            "avatar": "", "avatar_big": "", "information": "<p>Опыт 5 лет</p>",
-            "hidden": 1 if n in (1, 7) else 0, "fired": fired, "status": 0,
-        })
+        result.append(
+            {
+                "id": 1_874_420 + company_index * 100 + n,
+                "api_id": None,
+                "name": name,
+                "company_id": cid,
+                "specialization": spec,
+                "position": {"id": 3, "title": "Мастер"} if n % 3 else [],
+                "weight": 10 - n,
+                "rating": rng.choice([0, 4, 5]),
+                "votes_count": rng.randrange(0, 40),
+                "avatar": "",
+                "avatar_big": "",
+                "information": "<p>Опыт 5 лет</p>",
+                "hidden": 1 if n in (1, 7) else 0,
+                "fired": fired,
+                "status": 0,
+            }
+        )
     return result
 
 
@@ -212,12 +281,18 @@ def generate_day(
             cost_per_unit = round(first_cost * (100 - discount) / 100, 2)
             cost = round(cost_per_unit * amount, 2)
             as_text = rng.random() < 0.4
-            services_in_record.append({
-                "id": int(svc["id"]), "title": svc["title"],
-                "cost": f"{cost:.2f}" if as_text else cost, "manual_cost": cost, "cost_per_unit": cost_per_unit,
-                "discount": discount, "first_cost": f"{first_cost * amount:.2f}" if as_text else first_cost * amount,
-                "amount": amount,
-            })
+            services_in_record.append(
+                {
+                    "id": int(svc["id"]),
+                    "title": svc["title"],
+                    "cost": f"{cost:.2f}" if as_text else cost,
+                    "manual_cost": cost,
+                    "cost_per_unit": cost_per_unit,
+                    "discount": discount,
+                    "first_cost": f"{first_cost * amount:.2f}" if as_text else first_cost * amount,
+                    "amount": amount,
+                }
+            )
         if rng.random() < 0.02:
             services_in_record = []  # a record with no services (e.g. a consultation)
         booked_days_before = rng.choice([0, 1, 2, 3, 7, 14, 30, 60])
@@ -227,30 +302,69 @@ def generate_day(
         else:
             attendance = rng.choices([0, 2], weights=[60, 40])[0]
         deleted = rng.random() < 0.04
-        changed = max(created, min(local + timedelta(seconds=length), created + timedelta(days=booked_days_before)))
+        changed = max(
+            created, min(local + timedelta(seconds=length), created + timedelta(days=booked_days_before))
+        )
         comment = rng.choice(COMMENTS)
         if person is not None and rng.random() < 0.35:
-            comment = (comment + " " if comment else "") + rng.choice(["код ", "code: ", "промо "]) + person.code
+            comment = (
+                (comment + " " if comment else "") + rng.choice(["код ", "code: ", "промо "]) + person.code
+            )
         client = None
         if person is not None:
-            client = {"id": 88_000 + company_index * 10_000 + person.index, "name": person.name,
-                      "phone": person.phone_as_written(rng), "email": ""}
-        records.append({
-            "id": rid, "company_id": cid, "staff_id": master["id"], "services": services_in_record,
-            "goods_transactions": [],
-            "staff": {"id": master["id"], "api_id": None, "name": master["name"],
-                      "specialization": master["specialization"], "position": master["position"],
-                      "avatar": "", "rating": master["rating"], "votes_count": master["votes_count"]},
-            "client": client, "clients_count": 1 if client else 0,
-            "date": local.strftime("%Y-%m-%d %H:%M:%S"), "datetime": fmt_offset(local, colon=True),
-            "create_date": fmt_offset(created, colon=False), "comment": comment,
-            "online": rng.random() < 0.5, "visit_attendance": attendance, "attendance": attendance,
-            "confirmed": 1 if attendance in (1, 2) else 0, "seance_length": length, "length": length,
-            "sms_before": 1, "master_request": rng.choice([0, 1]), "api_id": "", "from_url": "",
-            "visit_id": str(700_000_000 + rid % 100_000_000), "created_user_id": 0, "deleted": deleted,
-            "paid_full": 1 if attendance == 1 else 0, "prepaid": False, "prepaid_confirmed": False,
-            "last_change_date": fmt_offset(changed, colon=False), "custom_color": "", "custom_font_color": "",
-            "record_labels": [], "activity_id": 0, "custom_fields": [], "documents": [],
-        })
+            client = {
+                "id": 88_000 + company_index * 10_000 + person.index,
+                "name": person.name,
+                "phone": person.phone_as_written(rng),
+                "email": "",
+            }
+        records.append(
+            {
+                "id": rid,
+                "company_id": cid,
+                "staff_id": master["id"],
+                "services": services_in_record,
+                "goods_transactions": [],
+                "staff": {
+                    "id": master["id"],
+                    "api_id": None,
+                    "name": master["name"],
+                    "specialization": master["specialization"],
+                    "position": master["position"],
+                    "avatar": "",
+                    "rating": master["rating"],
+                    "votes_count": master["votes_count"],
+                },
+                "client": client,
+                "clients_count": 1 if client else 0,
+                "date": local.strftime("%Y-%m-%d %H:%M:%S"),
+                "datetime": fmt_offset(local, colon=True),
+                "create_date": fmt_offset(created, colon=False),
+                "comment": comment,
+                "online": rng.random() < 0.5,
+                "visit_attendance": attendance,
+                "attendance": attendance,
+                "confirmed": 1 if attendance in (1, 2) else 0,
+                "seance_length": length,
+                "length": length,
+                "sms_before": 1,
+                "master_request": rng.choice([0, 1]),
+                "api_id": "",
+                "from_url": "",
+                "visit_id": str(700_000_000 + rid % 100_000_000),
+                "created_user_id": 0,
+                "deleted": deleted,
+                "paid_full": 1 if attendance == 1 else 0,
+                "prepaid": False,
+                "prepaid_confirmed": False,
+                "last_change_date": fmt_offset(changed, colon=False),
+                "custom_color": "",
+                "custom_font_color": "",
+                "record_labels": [],
+                "activity_id": 0,
+                "custom_fields": [],
+                "documents": [],
+            }
+        )
     records.sort(key=lambda r: (r["datetime"], r["id"]))
     return records

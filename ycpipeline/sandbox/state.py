@@ -90,8 +90,13 @@ class SandboxState:
         index = self.company_indexes[company_id]
         records = (
             gen.generate_day(
-                self.params, index, day, self.anchor(company_id), self._services[company_id],
-                self._staff[company_id], self.people,
+                self.params,
+                index,
+                day,
+                self.anchor(company_id),
+                self._services[company_id],
+                self._staff[company_id],
+                self.people,
             )
             if self._in_history(company_id, day)
             else []
@@ -138,7 +143,7 @@ class SandboxState:
             decoded = gen.decode_record_id(record_id)
             if decoded is None or gen.COMPANY_PROFILES[decoded[0]][0] != company_id:
                 return None
-            _, day, n = decoded
+            _, day, _ordinal = decoded
             for rec in self._generated_day(company_id, day):
                 if rec["id"] == record_id:
                     return rec
@@ -149,7 +154,9 @@ class SandboxState:
     def _now(self, company_id: int) -> datetime:
         return datetime.now(self.timezone(company_id)).replace(microsecond=0)
 
-    def _edit(self, company_id: int, record_id: int, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    def _edit(
+        self, company_id: int, record_id: int, change: Callable[[dict[str, Any]], None]
+    ) -> dict[str, Any]:
         with self._lock:
             current = self.get_record(company_id, record_id)
             if current is None:
@@ -176,7 +183,9 @@ class SandboxState:
 
         return self._edit(company_id, record_id, change)
 
-    def set_service_cost(self, company_id: int, record_id: int, cost: Decimal | str, line: int = 0) -> dict[str, Any]:
+    def set_service_cost(
+        self, company_id: int, record_id: int, cost: Decimal | str, line: int = 0
+    ) -> dict[str, Any]:
         """Change the final cost of one service line."""
 
         def change(rec: dict[str, Any]) -> None:
@@ -205,15 +214,23 @@ class SandboxState:
             template = self.get_record(company_id, like) if like else None
             if template is None:
                 template = next(iter(self._generated_day(company_id, local.date())), None) or next(
-                    r for d in range(1, 400) for r in self._generated_day(company_id, local.date() - timedelta(d))
+                    r
+                    for d in range(1, 400)
+                    for r in self._generated_day(company_id, local.date() - timedelta(d))
                 )
             rid = next(self._new_ids)
             rec = copy.deepcopy(template)
             now = self._now(company_id)
             rec.update(
-                id=rid, date=local.strftime("%Y-%m-%d %H:%M:%S"), datetime=gen.fmt_offset(local, colon=True),
-                create_date=gen.fmt_offset(now, colon=False), last_change_date=gen.fmt_offset(now, colon=False),
-                deleted=False, attendance=0, visit_attendance=0, confirmed=0,
+                id=rid,
+                date=local.strftime("%Y-%m-%d %H:%M:%S"),
+                datetime=gen.fmt_offset(local, colon=True),
+                create_date=gen.fmt_offset(now, colon=False),
+                last_change_date=gen.fmt_offset(now, colon=False),
+                deleted=False,
+                attendance=0,
+                visit_attendance=0,
+                confirmed=0,
             )
             self._overrides[(company_id, rid)] = rec
             self._moved_in[(company_id, local.date())].add(rid)
@@ -245,9 +262,16 @@ class SandboxState:
             self.version += 1
         self._emit(company_id, "service", service_id, "update", {"id": service_id, "title": title})
 
-    def _emit(self, company_id: int, resource: str, resource_id: int, status: str, data: dict[str, Any]) -> None:
-        event = {"company_id": company_id, "resource": resource, "resource_id": resource_id, "status": status,
-                 "data": copy.deepcopy(data)}
+    def _emit(
+        self, company_id: int, resource: str, resource_id: int, status: str, data: dict[str, Any]
+    ) -> None:
+        event = {
+            "company_id": company_id,
+            "resource": resource,
+            "resource_id": resource_id,
+            "status": status,
+            "data": copy.deepcopy(data),
+        }
         for listener in list(self.listeners):
             listener(event)
 

@@ -50,8 +50,14 @@ class CatalogResult:
 
     def as_dict(self) -> dict[str, int]:
         """Counts for metadata and the sync log."""
-        return {"fetched": self.fetched, "created": self.counts.created, "updated": self.counts.updated,
-                "unchanged": self.counts.unchanged, "removed": self.removed, "rejected": self.rejected}
+        return {
+            "fetched": self.fetched,
+            "created": self.counts.created,
+            "updated": self.counts.updated,
+            "unchanged": self.counts.unchanged,
+            "removed": self.removed,
+            "rejected": self.rejected,
+        }
 
 
 def sync_catalog(

@@ -28,8 +28,14 @@ def store_rejected(conn: Connection, rejected: Sequence[Rejected], run_id: str |
         conn.execute(
             insert(rejected_rows),
             [
-                {"entity": r.entity, "company_id": r.company_id, "source_key": r.source_key,
-                 "reasons": r.reasons, "raw": _as_json(r.raw), "run_id": run_id}
+                {
+                    "entity": r.entity,
+                    "company_id": r.company_id,
+                    "source_key": r.source_key,
+                    "reasons": r.reasons,
+                    "raw": _as_json(r.raw),
+                    "run_id": run_id,
+                }
                 for r in rejected
             ],
         )
@@ -37,13 +43,21 @@ def store_rejected(conn: Connection, rejected: Sequence[Rejected], run_id: str |
 
 
 def log_sync(
-    conn: Connection, entity: str, company_id: int, counts: dict[str, int], run_id: str | None,
+    conn: Connection,
+    entity: str,
+    company_id: int,
+    counts: dict[str, int],
+    run_id: str | None,
     window: tuple[date, date] | None = None,
 ) -> None:
     """Record a finished load (read by `check-booking-sync`)."""
     conn.execute(
         insert(sync_log).values(
-            entity=entity, company_id=company_id, run_id=run_id, counts=counts,
-            window_start=window[0] if window else None, window_end=window[1] if window else None,
+            entity=entity,
+            company_id=company_id,
+            run_id=run_id,
+            counts=counts,
+            window_start=window[0] if window else None,
+            window_end=window[1] if window else None,
         )
     )

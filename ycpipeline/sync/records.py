@@ -52,9 +52,16 @@ class RecordsResult:
 
     def as_dict(self) -> dict[str, int]:
         """Counts for metadata and the sync log."""
-        return {"fetched": self.fetched, "created": self.counts.created, "updated": self.counts.updated,
-                "unchanged": self.counts.unchanged, "deleted": self.deleted, "moved_out": self.moved_out,
-                "rejected": self.rejected, "passes": self.passes}
+        return {
+            "fetched": self.fetched,
+            "created": self.counts.created,
+            "updated": self.counts.updated,
+            "unchanged": self.counts.unchanged,
+            "deleted": self.deleted,
+            "moved_out": self.moved_out,
+            "rejected": self.rejected,
+            "passes": self.passes,
+        }
 
 
 class _Stager:
@@ -73,15 +80,22 @@ class _Stager:
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(raw, self.company_id, self.tz, self.synced_at)
-            row["lines_ok"] = lines is not None and all(l["cost"] >= 0 and l["amount"] >= 1 for l in lines)
+            row["lines_ok"] = lines is not None and all(ln["cost"] >= 0 and ln["amount"] >= 1 for ln in lines)
             rows.append(row)
             lines_of.append(lines or [])
         outcome = validate_rows(rows, RecordRow, entity="records", key="record_id")
         self.rejected.extend(outcome.rejected)
         valid = outcome.valid_positions
-        copy_rows(self.conn, self.records_stage, RECORD_COLUMNS, ([rows[i][c] for c in RECORD_COLUMNS] for i in valid))
         copy_rows(
-            self.conn, self.lines_stage, LINE_COLUMNS,
+            self.conn,
+            self.records_stage,
+            RECORD_COLUMNS,
+            ([rows[i][c] for c in RECORD_COLUMNS] for i in valid),
+        )
+        copy_rows(
+            self.conn,
+            self.lines_stage,
+            LINE_COLUMNS,
             ([line[c] for c in LINE_COLUMNS] for i in valid for line in lines_of[i]),
         )
         return len(valid)
@@ -91,11 +105,14 @@ class _Stager:
         self.rejected.clear()
 
     def staged_ids(self) -> int:
-        return self.conn.execute(text(f"SELECT count(DISTINCT record_id) FROM {self.records_stage}")).scalar_one()
+        return self.conn.execute(
+            text(f"SELECT count(DISTINCT record_id) FROM {self.records_stage}")
+        ).scalar_one()
 
 
-def _extract(client: YClientsClient, stager: _Stager, company_id: int, start: date, end: date,
-             chunk_pages: int) -> tuple[int, int]:
+def _extract(
+    client: YClientsClient, stager: _Stager, company_id: int, start: date, end: date, chunk_pages: int
+) -> tuple[int, int]:
     """Stream every page of the window into the stage; returns (objects fetched, passes needed).
 
     Paging is not documented as stable while records change: when the records seen disagree with
@@ -118,8 +135,12 @@ def _extract(client: YClientsClient, stager: _Stager, company_id: int, start: da
             return fetched, attempt
         if total is not None and seen == total:
             return fetched, attempt
-        log.warning("records of company %s changed while paging (seen %s, total_count %s): reading again",
-                    company_id, seen, sorted(t for t in totals if t is not None))
+        log.warning(
+            "records of company %s changed while paging (seen %s, total_count %s): reading again",
+            company_id,
+            seen,
+            sorted(t for t in totals if t is not None),
+        )
         stager.reset()
     raise PageDriftError(
         f"records of company {company_id} for {start}..{end} kept changing while paging ({MAX_PASSES} passes); "
@@ -149,15 +170,19 @@ def sync_records(
         stager = _Stager(conn, company_id, tz, synced_at)
         result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
         rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
-        vanished = conn.execute(
-            text(f"""
+        vanished = (
+            conn.execute(
+                text(f"""
                 SELECT record_id FROM yclients.records r
                 WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
                   AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
                   AND NOT (r.record_id = ANY(:rejected))
             """),
-            {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
-        ).scalars().all()
+                {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
+            )
+            .scalars()
+            .all()
+        )
         gone: list[int] = []
         reread: list[Any] = []
         for record_id in vanished:
@@ -168,8 +193,9 @@ def sync_records(
                 reread.append(fresh)
         if reread:
             stager.stage(reread)
-        result.counts = merge_stage(conn, records, stager.records_stage, keys=["company_id", "record_id"],
-                                    compare=RECORD_COMPARE)
+        result.counts = merge_stage(
+            conn, records, stager.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
+        )
         _replace_lines(conn, stager)
         result.deleted = conn.execute(
             text("""
@@ -192,8 +218,14 @@ def sync_records(
 
 def _replace_lines(conn: Connection, stager: _Stager) -> None:
     """Make each staged record's service lines exactly the staged ones, rewriting only what changed."""
-    merge_stage(conn, record_services, stager.lines_stage, keys=["company_id", "record_id", "service_id"],
-                compare=LINE_COMPARE, also_set=())
+    merge_stage(
+        conn,
+        record_services,
+        stager.lines_stage,
+        keys=["company_id", "record_id", "service_id"],
+        compare=LINE_COMPARE,
+        also_set=(),
+    )
     conn.execute(
         text(f"""
             DELETE FROM yclients.record_services l

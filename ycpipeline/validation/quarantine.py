@@ -10,7 +10,15 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-INT_COLUMNS = ("service_id", "staff_id", "record_id", "category_id", "duration_seconds", "attendance", "client_id")
+INT_COLUMNS = (
+    "service_id",
+    "staff_id",
+    "record_id",
+    "category_id",
+    "duration_seconds",
+    "attendance",
+    "client_id",
+)
 
 
 @dataclass
@@ -66,7 +74,9 @@ def validate_rows(
         if index is None or pd.isna(index):
             raise ValueError(f"{entity}: the frame itself failed validation: {case.check} on {case.column}")
         # Frame-wide checks name every column: report them once, by the check's own name.
-        reason = str(case.check) if case.schema_context == "DataFrameSchema" else f"{case.column}: {case.check}"
+        reason = (
+            str(case.check) if case.schema_context == "DataFrameSchema" else f"{case.column}: {case.check}"
+        )
         if reason not in reasons[int(index)]:
             reasons[int(index)].append(reason)
     rejected = [

@@ -49,7 +49,9 @@ def _run_as() -> str | None:
             return name
         except KeyError:
             continue
-    raise EmbeddedPostgresError("running as root and no unprivileged user (postgres/nobody) to run Postgres as")
+    raise EmbeddedPostgresError(
+        "running as root and no unprivileged user (postgres/nobody) to run Postgres as"
+    )
 
 
 @dataclass
@@ -71,8 +73,12 @@ class EmbeddedPostgres:
         user = _run_as()
         try:
             return subprocess.run(
-                [str(find_bindir() / args[0]), *args[1:]], user=user, check=check, capture_output=True,
-                text=True, cwd="/",
+                [str(find_bindir() / args[0]), *args[1:]],
+                user=user,
+                check=check,
+                capture_output=True,
+                text=True,
+                cwd="/",
             )
         except subprocess.CalledProcessError as exc:
             raise EmbeddedPostgresError(
@@ -95,7 +101,9 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         """True when the server answers on its port."""
         try:
-            with psycopg.connect(f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres", connect_timeout=2):
+            with psycopg.connect(
+                f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres", connect_timeout=2
+            ):
                 return True
         except psycopg.OperationalError:
             return False
@@ -106,23 +114,49 @@ class EmbeddedPostgres:
         if not self.is_running():
             self._prepare_dirs()
             if not (self.data_dir / "PG_VERSION").exists():
-                self._cmd("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
-                          "--locale=C.UTF-8", "--no-sync")
-            options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                       "-c fsync=on -c max_connections=200")
-            self._cmd("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-o", options, "-w", "-t", "60",
-                      "start")
+                self._cmd(
+                    "initdb",
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                )
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
+                "-c fsync=on -c max_connections=200"
+            )
+            self._cmd(
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         deadline = time.monotonic() + 30
         while not self.is_running():
             if time.monotonic() > deadline:
-                raise EmbeddedPostgresError(f"Postgres did not come up on port {self.port} (log: {self.log_file})")
+                raise EmbeddedPostgresError(
+                    f"Postgres did not come up on port {self.port} (log: {self.log_file})"
+                )
             time.sleep(0.1)
         for name in databases:
             self.create_database(name)
 
     def create_database(self, name: str) -> None:
         """Create a database unless it exists."""
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres", autocommit=True
+        ) as conn:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
 

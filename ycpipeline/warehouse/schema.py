@@ -20,17 +20,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 Money = Numeric(12, 2)
 TimestampTZ = TIMESTAMP(timezone=True)
 
 services = Table(
-    "services", metadata,
+    "services",
+    metadata,
     Column("company_id", BigInteger, primary_key=True),
     Column("service_id", BigInteger, primary_key=True),
     Column("title", Text, nullable=False),
@@ -46,7 +49,8 @@ services = Table(
 )
 
 staff = Table(
-    "staff", metadata,
+    "staff",
+    metadata,
     Column("company_id", BigInteger, primary_key=True),
     Column("staff_id", BigInteger, primary_key=True),
     Column("name", Text, nullable=False),
@@ -61,7 +65,8 @@ staff = Table(
 )
 
 records = Table(
-    "records", metadata,
+    "records",
+    metadata,
     Column("company_id", BigInteger, primary_key=True),
     Column("record_id", BigInteger, primary_key=True),
     Column("visit_date", Date, nullable=False),
@@ -87,7 +92,8 @@ records = Table(
 )
 
 record_services = Table(
-    "record_services", metadata,
+    "record_services",
+    metadata,
     Column("company_id", BigInteger, primary_key=True),
     Column("record_id", BigInteger, primary_key=True),
     Column("service_id", BigInteger, primary_key=True),
@@ -100,7 +106,8 @@ record_services = Table(
 )
 
 rejected_rows = Table(
-    "rejected_rows", metadata,
+    "rejected_rows",
+    metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("entity", Text, nullable=False),
     Column("company_id", BigInteger),
@@ -115,7 +122,8 @@ rejected_rows = Table(
 
 # Not in the contract's list: our own log of finished loads, read by `check-booking-sync`.
 sync_log = Table(
-    "sync_log", metadata,
+    "sync_log",
+    metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
     Column("entity", Text, nullable=False),
     Column("company_id", BigInteger),
@@ -129,7 +137,8 @@ sync_log = Table(
 )
 
 app_users = Table(
-    "app_users", metadata,
+    "app_users",
+    metadata,
     Column("user_id", BigInteger, primary_key=True),
     Column("unique_code", Text, unique=True),
     Column("phone", Text),
@@ -138,7 +147,8 @@ app_users = Table(
 )
 
 bonus_ledger = Table(
-    "bonus_ledger", metadata,
+    "bonus_ledger",
+    metadata,
     Column("entry_id", BigInteger, Identity(), primary_key=True),
     Column("company_id", BigInteger, nullable=False),
     Column("record_id", BigInteger, nullable=False),

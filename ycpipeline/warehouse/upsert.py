@@ -39,7 +39,9 @@ def qualified(table: Table) -> str:
 def create_stage(conn: Connection, table: Table) -> str:
     """A temporary table shaped like `table`, dropped at commit."""
     name = f"stage_{table.name}_{next(_stage_ids)}"
-    conn.execute(text(f"CREATE TEMP TABLE {name} (LIKE {qualified(table)} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    conn.execute(
+        text(f"CREATE TEMP TABLE {name} (LIKE {qualified(table)} INCLUDING DEFAULTS) ON COMMIT DROP")
+    )
     return name
 
 

@@ -13,27 +13,45 @@ from ycpipeline.sync.records import RecordsResult, sync_records
 GROUP = "yclients_bookings"
 
 
-def _missing_catalogue(warehouse: WarehouseResource, company_id: int, start: date, end: date) -> dict[str, list[int]]:
+def _missing_catalogue(
+    warehouse: WarehouseResource, company_id: int, start: date, end: date
+) -> dict[str, list[int]]:
     with warehouse.engine().connect() as conn:
-        staff_ids = conn.execute(text("""
+        staff_ids = (
+            conn.execute(
+                text("""
             SELECT DISTINCT r.staff_id FROM yclients.records r
             WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND r.staff_id IS NOT NULL AND r.staff_id <> 0
               AND NOT EXISTS (SELECT 1 FROM yclients.staff t WHERE t.company_id = r.company_id AND t.staff_id = r.staff_id)
-        """), {"c": company_id, "s": start, "e": end}).scalars().all()
-        service_ids = conn.execute(text("""
+        """),
+                {"c": company_id, "s": start, "e": end},
+            )
+            .scalars()
+            .all()
+        )
+        service_ids = (
+            conn.execute(
+                text("""
             SELECT DISTINCT l.service_id FROM yclients.record_services l
             JOIN yclients.records r USING (company_id, record_id)
             WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e
               AND NOT EXISTS (SELECT 1 FROM yclients.services s
                               WHERE s.company_id = l.company_id AND s.service_id = l.service_id)
-        """), {"c": company_id, "s": start, "e": end}).scalars().all()
+        """),
+                {"c": company_id, "s": start, "e": end},
+            )
+            .scalars()
+            .all()
+        )
     return {"staff": sorted(staff_ids), "services": sorted(service_ids)}
 
 
 def _stored_count(warehouse: WarehouseResource, company_id: int, start: date, end: date) -> int:
     with warehouse.engine().connect() as conn:
         return conn.execute(
-            text("SELECT count(*) FROM yclients.records WHERE company_id = :c AND visit_date BETWEEN :s AND :e"),
+            text(
+                "SELECT count(*) FROM yclients.records WHERE company_id = :c AND visit_date BETWEEN :s AND :e"
+            ),
             {"c": company_id, "s": start, "e": end},
         ).scalar_one()
 
@@ -51,12 +69,21 @@ def _stored_count(warehouse: WarehouseResource, company_id: int, start: date, en
     "yclients.record_services. Each partition is a full refresh: records the API no longer returns are "
     "re-read by id (moved → new date, gone → deleted). One run covers a whole range with one paged query.",
     check_specs=[
-        dg.AssetCheckSpec("records_rejected_share", asset="yclients_records",
-                          description="Share of records that failed validation (warn > 1%, error > 10%)"),
-        dg.AssetCheckSpec("records_catalogue_integrity", asset="yclients_records",
-                          description="Every record's staff and services exist in the catalogue"),
-        dg.AssetCheckSpec("records_count_matches_api", asset="yclients_records",
-                          description="Records stored for the window equal what the API listed (total_count)"),
+        dg.AssetCheckSpec(
+            "records_rejected_share",
+            asset="yclients_records",
+            description="Share of records that failed validation (warn > 1%, error > 10%)",
+        ),
+        dg.AssetCheckSpec(
+            "records_catalogue_integrity",
+            asset="yclients_records",
+            description="Every record's staff and services exist in the catalogue",
+        ),
+        dg.AssetCheckSpec(
+            "records_count_matches_api",
+            asset="yclients_records",
+            description="Records stored for the window equal what the API listed (total_count)",
+        ),
     ],
 )
 def yclients_records(
@@ -91,14 +118,18 @@ def yclients_records(
             "by_company": markdown_table([{"company_id": r.company_id, **r.as_dict()} for r in results]),
         },
         check_results=[
-            rejected_share_check("records_rejected_share", "yclients_records", totals["rejected"], totals["fetched"]),
+            rejected_share_check(
+                "records_rejected_share", "yclients_records", totals["rejected"], totals["fetched"]
+            ),
             dg.AssetCheckResult(
                 check_name="records_catalogue_integrity",
                 asset_key="yclients_records",
                 passed=not (missing["staff"] or missing["services"]),
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"missing_staff_ids": str(sorted(missing["staff"])[:50]),
-                          "missing_service_ids": str(sorted(missing["services"])[:50])},
+                metadata={
+                    "missing_staff_ids": str(sorted(missing["staff"])[:50]),
+                    "missing_service_ids": str(sorted(missing["services"])[:50]),
+                },
             ),
             dg.AssetCheckResult(
                 check_name="records_count_matches_api",

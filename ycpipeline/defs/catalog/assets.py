@@ -10,7 +10,10 @@ GROUP = "yclients_catalog"
 
 
 def _materialize(
-    entity: CatalogEntity, context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
+    entity: CatalogEntity,
+    context: dg.AssetExecutionContext,
+    yclients: YClientsResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     client = yclients.client()
     requests_before = client.stats.requests
@@ -18,8 +21,13 @@ def _materialize(
     results: list[CatalogResult] = []
     for company_id in yclients.companies():
         result = sync_catalog(
-            entity, client, warehouse.engine(), company_id, form_url=yclients.booking_form_url,
-            link_template=template, run_id=context.run_id,
+            entity,
+            client,
+            warehouse.engine(),
+            company_id,
+            form_url=yclients.booking_form_url,
+            link_template=template,
+            run_id=context.run_id,
         )
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)
@@ -32,8 +40,12 @@ def _materialize(
             "preview": markdown_table([row for r in results for row in r.preview][:5]),
         },
         check_results=[
-            rejected_share_check(f"{entity}_rejected_share", f"yclients_{entity}", totals.get("rejected", 0),
-                                 totals.get("fetched", 0))
+            rejected_share_check(
+                f"{entity}_rejected_share",
+                f"yclients_{entity}",
+                totals.get("rejected", 0),
+                totals.get("fetched", 0),
+            )
         ],
     )
 
@@ -45,8 +57,13 @@ def _materialize(
     tags={"source": "yclients", "domain": "catalog"},
     description="Services of each company (yclients.services), with booking links; services the API "
     "no longer lists get `removed_at`. Full refresh.",
-    check_specs=[dg.AssetCheckSpec("services_rejected_share", asset="yclients_services",
-                                   description="Share of services that failed validation (warn > 1%, error > 10%)")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "services_rejected_share",
+            asset="yclients_services",
+            description="Share of services that failed validation (warn > 1%, error > 10%)",
+        )
+    ],
 )
 def yclients_services(
     context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
@@ -62,8 +79,13 @@ def yclients_services(
     tags={"source": "yclients", "domain": "catalog"},
     description="Staff of each company (yclients.staff), with booking links; fired and hidden flags kept. "
     "Full refresh.",
-    check_specs=[dg.AssetCheckSpec("staff_rejected_share", asset="yclients_staff",
-                                   description="Share of staff that failed validation (warn > 1%, error > 10%)")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "staff_rejected_share",
+            asset="yclients_staff",
+            description="Share of staff that failed validation (warn > 1%, error > 10%)",
+        )
+    ],
 )
 def yclients_staff(
     context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource

@@ -5,8 +5,8 @@ Revises:
 Create Date: 2026-11-23 07:16:25.001908
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 BONUS_BALANCES_VIEW = """

@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY ycpipeline ./ycpipeline
+RUN pip install --no-cache-dir . && useradd --create-home ycpipeline
+COPY workspace.yaml dagster.yaml ./
+COPY deploy ./deploy
+ENV DAGSTER_HOME=/opt/dagster/home
+RUN mkdir -p $DAGSTER_HOME /var/ycpipeline/inbox && cp dagster.yaml $DAGSTER_HOME/ \
+    && chown -R ycpipeline $DAGSTER_HOME /var/ycpipeline
+USER ycpipeline

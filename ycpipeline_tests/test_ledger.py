@@ -1,0 +1,208 @@
+"""Bonus ledger rules, exactly-once derivation and matching, on a real Postgres."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, text
+
+from ycpipeline.loyalty.ledger import ambiguous_matches, derive_ledger, ledger_violations
+
+RATE = Decimal("0.05")
+
+
+def _record(
+    engine: Engine,
+    record_id: int,
+    cost: str,
+    *,
+    attendance: int = 1,
+    deleted: bool = False,
+    phone: str | None = None,
+    comment: str = "",
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("""
+            INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds,
+                client_phone, comment, attendance, deleted, total_cost, synced_at, raw)
+            VALUES (1, :r, '2026-11-01', now(), 3600, :p, :c, :a, :d, :cost, now(), '{}')
+            ON CONFLICT (company_id, record_id) DO UPDATE SET attendance = :a, deleted = :d, total_cost = :cost,
+                client_phone = :p, comment = :c"""),
+            {"r": record_id, "cost": cost, "a": attendance, "d": deleted, "p": phone, "c": comment},
+        )
+
+
+def _user(engine: Engine, user_id: int, code: str | None = None, phone: str | None = None) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO loyalty.app_users (user_id, unique_code, phone) VALUES (:u, :c, :p)"),
+            {"u": user_id, "c": code, "p": phone},
+        )
+
+
+def _entries(engine: Engine, record_id: int) -> list[tuple[str, Decimal, int]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT kind, amount, user_id FROM loyalty.bonus_ledger WHERE record_id = :r ORDER BY entry_id"
+                ),
+                {"r": record_id},
+            )
+        ]
+
+
+@pytest.mark.parametrize(
+    ("base", "rate", "owed"),
+    [
+        ("1999.99", "0.05", "99.99"),  # floor, not round-half
+        ("1000.00", "0.05", "50.00"),
+        ("0.19", "0.05", "0.00"),
+        ("2250.00", "0.07", "157.50"),
+        ("333.33", "0.10", "33.33"),
+    ],
+)
+def test_amount_is_base_times_rate_floored_to_kopecks(
+    engine: Engine, base: str, rate: str, owed: str
+) -> None:
+    _user(engine, 1, code="AB12CD")
+    _record(engine, 10, base, comment="код ab12cd")
+    derive_ledger(engine, Decimal(rate))
+    expected = [("accrual", Decimal(owed), 1)] if Decimal(owed) else []
+    assert _entries(engine, 10) == expected
+
+
+def test_attendance_flip_reverses_then_reaccrues(engine: Engine) -> None:
+    _user(engine, 1, phone="+79161234567")
+    _record(engine, 10, "1000.00", phone="+79161234567")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "1000.00", attendance=-1, phone="+79161234567")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "1000.00", attendance=1, phone="+79161234567")
+    derive_ledger(engine, RATE)
+    assert _entries(engine, 10) == [
+        ("accrual", Decimal("50.00"), 1),
+        ("reversal", Decimal("-50.00"), 1),
+        ("accrual", Decimal("50.00"), 1),
+    ]
+
+
+def test_deleted_record_is_reversed_and_cost_change_adjusts(engine: Engine) -> None:
+    _user(engine, 1, code="ZX9")
+    _record(engine, 10, "1000.00", comment="ZX9")
+    _record(engine, 11, "1000.00", comment="ZX9")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "1000.00", deleted=True, comment="ZX9")
+    _record(engine, 11, "1500.00", comment="ZX9")
+    derive_ledger(engine, RATE)
+    assert _entries(engine, 10)[-1] == ("reversal", Decimal("-50.00"), 1)
+    assert _entries(engine, 11)[-1] == ("adjustment", Decimal("25.00"), 1)
+
+
+def test_rate_stays_with_the_record(engine: Engine) -> None:
+    _user(engine, 1, code="ZX9")
+    _record(engine, 10, "1000.00", comment="ZX9")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "2000.00", comment="ZX9")
+    derive_ledger(engine, Decimal("0.10"))  # BONUS_RATE changed since: the record keeps 5 %
+    assert sum(e[1] for e in _entries(engine, 10)) == Decimal("100.00")
+
+
+def test_running_twice_appends_nothing(engine: Engine) -> None:
+    _user(engine, 1, code="AB12CD")
+    for i in range(20):
+        _record(engine, 100 + i, f"{1000 + i}.50", comment="AB12CD")
+    first = derive_ledger(engine, RATE)
+    second = derive_ledger(engine, RATE)
+    assert first.accruals == 20 and second.entries == 0
+
+
+def test_concurrent_derivations_append_exactly_once(engine: Engine) -> None:
+    _user(engine, 1, code="AB12CD")
+    for i in range(200):
+        _record(engine, 100 + i, "999.99", comment="AB12CD")
+    barrier = threading.Barrier(4)
+    results = []
+
+    def derive() -> None:
+        barrier.wait()
+        results.append(derive_ledger(engine, RATE))
+
+    threads = [threading.Thread(target=derive) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.accruals for r in results) == [0, 0, 0, 200]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM loyalty.bonus_ledger")).scalar_one() == 200
+        assert ledger_violations(conn, RATE) == 0
+
+
+def test_late_registration_accrues_past_visits(engine: Engine) -> None:
+    _record(engine, 10, "1000.00", phone="+79161234567")
+    assert derive_ledger(engine, RATE).entries == 0
+    _user(engine, 5, phone="+79161234567")
+    assert derive_ledger(engine, RATE).accruals == 1
+    assert _entries(engine, 10) == [("accrual", Decimal("50.00"), 5)]
+
+
+def test_ambiguous_phone_accrues_nothing_and_is_reported(engine: Engine) -> None:
+    _user(engine, 1, phone="+79161234567")
+    _user(engine, 2, phone="+79161234567")
+    _record(engine, 10, "1000.00", phone="+79161234567")
+    assert derive_ledger(engine, RATE).entries == 0
+    with engine.connect() as conn:
+        assert ambiguous_matches(conn) == 1
+
+
+@pytest.mark.parametrize(
+    ("comment", "matches"),
+    [
+        ("код AB12CD, спасибо", True),
+        ("ab12cd", True),
+        ("(AB12CD)", True),
+        ("«AB12CD»", True),
+        ("XAB12CD", False),
+        ("AB12CDE", False),
+        ("кодAB12CD", False),
+        ("AB12CD🌸", True),  # an emoji is not a letter: the word ends before it
+    ],
+)
+def test_code_matches_as_a_whole_word_only(engine: Engine, comment: str, matches: bool) -> None:
+    _user(engine, 1, code="AB12CD")
+    _record(engine, 10, "100.00", comment=comment)
+    derive_ledger(engine, RATE)
+    assert bool(_entries(engine, 10)) is matches
+
+
+def test_code_wins_over_phone_and_balances_equal_the_entries(engine: Engine) -> None:
+    _user(engine, 1, code="AB12CD")
+    _user(engine, 2, phone="+79161234567")
+    _record(engine, 10, "1000.00", phone="+79161234567", comment="AB12CD")
+    _record(engine, 11, "500.00", phone="+79161234567")
+    derive_ledger(engine, RATE)
+    with engine.connect() as conn:
+        balances = dict(conn.execute(text("SELECT user_id, balance FROM loyalty.bonus_balances")).all())
+        sums = dict(
+            conn.execute(text("SELECT user_id, sum(amount) FROM loyalty.bonus_ledger GROUP BY 1")).all()
+        )
+    assert balances == sums == {1: Decimal("50.00"), 2: Decimal("25.00")}
+
+
+def test_owner_change_moves_the_bonus(engine: Engine) -> None:
+    _user(engine, 1, phone="+79161234567")
+    _user(engine, 2, code="QQ77")
+    _record(engine, 10, "1000.00", phone="+79161234567")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "1000.00", phone="+79161234567", comment="QQ77")
+    derive_ledger(engine, RATE)
+    assert _entries(engine, 10) == [
+        ("accrual", Decimal("50.00"), 1),
+        ("reversal", Decimal("-50.00"), 1),
+        ("accrual", Decimal("50.00"), 2),
+    ]
