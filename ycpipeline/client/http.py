@@ -26,7 +26,6 @@ from ycpipeline.client.errors import (
     ApiResponseError,
     CompanyNotFoundError,
     TransientApiError,
-    YClientsError,
     error_for_status,
 )
 from ycpipeline.client.ratelimit import RateLimiter
@@ -300,4 +299,3 @@ class YClientsClient:
             finally:
                 for fut in pending:
                     fut.cancel()
-
