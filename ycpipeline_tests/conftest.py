@@ -46,8 +46,9 @@ TABLES = (
 def warehouse_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database of this worker's own in the test Postgres."""
     base = os.environ.get("TEST_WAREHOUSE_URL")
-    pg = None
     if not base:
+        # Plain `pytest` (without scripts/test.sh): start a cluster and leave it up for the next run,
+        # since xdist workers share it and none of them knows it is the last.
         pg = EmbeddedPostgres(Path("var/pytest-postgres"), 55438)
         pg.start(("ycpipeline_test",))
         base = pg.url("ycpipeline_test")
