@@ -44,3 +44,20 @@ def test_malformed_setting_fails_fast_naming_it(monkeypatch: pytest.MonkeyPatch)
     assert (
         "YCLIENTS_COMPANY_ID" in result.output and "12a" not in result.output.split("YCLIENTS_COMPANY_ID")[0]
     )
+
+
+def test_check_booking_sync_reports_matching(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
+    from datetime import timedelta
+
+    from ycpipeline.cli.runs import run_job, sync_window
+    from ycpipeline.loyalty.seed import seed_demo_users
+    from ycpipeline_tests.conftest import ANCHOR
+
+    seed_demo_users(engine, seed=7)
+    sync_window([235564], ANCHOR - timedelta(days=20), ANCHOR)
+    run_job("ledger_job")
+    result = runner.invoke(app, ["check-booking-sync"])
+    assert result.exit_code == 0, result.output
+    assert "✅ YCLIENTS_API_TOKEN configured" in result.output
+    assert "users with a unique_code: 133 of 201" in result.output
+    assert "ambiguous" in result.output and "last successful records sync: never" not in result.output

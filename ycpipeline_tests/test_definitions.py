@@ -65,3 +65,31 @@ def test_partition_range_run_then_backfill_after_token_failure(
             conn.execute(text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")).scalar_one()
             == 0
         )
+
+
+def test_ledger_invariant_holds_through_a_sequence_of_mutations(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    from datetime import datetime, time
+    from decimal import Decimal
+
+    from ycpipeline.cli.runs import sync_window
+    from ycpipeline.loyalty.ledger import ledger_violations
+    from ycpipeline.loyalty.seed import seed_demo_users
+
+    seed_demo_users(engine, seed=7)
+    start, end = ANCHOR - timedelta(days=10), ANCHOR
+    sync_window([235564], start, end)
+    completed = [r for d in range(10) for r in sandbox.state.day_records(235564, start + timedelta(days=d))
+                 if r["attendance"] == 1 and not r["deleted"] and r["services"]]
+    sandbox.state.set_attendance(235564, completed[0]["id"], -1)
+    sandbox.state.delete_record(235564, completed[1]["id"])
+    sandbox.state.set_service_cost(235564, completed[2]["id"], "9999.99")
+    sandbox.state.move_record(235564, completed[3]["id"], datetime.combine(start - timedelta(days=40), time(10),
+                                                                          sandbox.state.timezone(235564)))
+    sync_window([235564], start, end)
+    sync_window([235564], start, end)  # a second pass appends nothing
+    with engine.connect() as conn:
+        assert ledger_violations(conn, Decimal("0.05")) == 0
+        kinds = dict(conn.execute(text("SELECT kind, count(*) FROM loyalty.bonus_ledger GROUP BY 1")).all())
+    assert kinds["accrual"] > 10
