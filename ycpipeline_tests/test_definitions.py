@@ -80,13 +80,20 @@ def test_ledger_invariant_holds_through_a_sequence_of_mutations(
     seed_demo_users(engine, seed=7)
     start, end = ANCHOR - timedelta(days=10), ANCHOR
     sync_window([235564], start, end)
-    completed = [r for d in range(10) for r in sandbox.state.day_records(235564, start + timedelta(days=d))
-                 if r["attendance"] == 1 and not r["deleted"] and r["services"]]
+    completed = [
+        r
+        for d in range(10)
+        for r in sandbox.state.day_records(235564, start + timedelta(days=d))
+        if r["attendance"] == 1 and not r["deleted"] and r["services"]
+    ]
     sandbox.state.set_attendance(235564, completed[0]["id"], -1)
     sandbox.state.delete_record(235564, completed[1]["id"])
     sandbox.state.set_service_cost(235564, completed[2]["id"], "9999.99")
-    sandbox.state.move_record(235564, completed[3]["id"], datetime.combine(start - timedelta(days=40), time(10),
-                                                                          sandbox.state.timezone(235564)))
+    sandbox.state.move_record(
+        235564,
+        completed[3]["id"],
+        datetime.combine(start - timedelta(days=40), time(10), sandbox.state.timezone(235564)),
+    )
     sync_window([235564], start, end)
     sync_window([235564], start, end)  # a second pass appends nothing
     with engine.connect() as conn:

@@ -169,8 +169,9 @@ def test_token_rejected_mid_window_leaves_the_window_as_it_was_then_repairs(
     assert _stored(engine) == _expected(sandbox)
 
 
-def test_each_company_of_a_chain_uses_its_own_time_zone(client: YClientsClient, engine: Engine,
-                                                        sandbox: Sandbox) -> None:
+def test_each_company_of_a_chain_uses_its_own_time_zone(
+    client: YClientsClient, engine: Engine, sandbox: Sandbox
+) -> None:
     from ycpipeline.normalize.values import company_zone
 
     company = client.get_company(235565)
@@ -179,7 +180,10 @@ def test_each_company_of_a_chain_uses_its_own_time_zone(client: YClientsClient, 
     late = sandbox.state.add_record(235565, datetime.combine(day, time(0, 15), tz))
     sync_records(client, engine, 235565, tz, day, day)
     with engine.connect() as conn:
-        stored = dict(conn.execute(text(
-            "SELECT record_id, visit_date FROM yclients.records WHERE company_id = 235565")).all())
+        stored = dict(
+            conn.execute(
+                text("SELECT record_id, visit_date FROM yclients.records WHERE company_id = 235565")
+            ).all()
+        )
     assert stored[late["id"]] == day  # 00:15 in Yekaterinburg is still the previous day in Moscow
     assert stored == {r["id"]: day for r in sandbox.state.day_records(235565, day)}

@@ -22,6 +22,8 @@ postgres_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
+webhook_app = typer.Typer(help="The YClients webhook receiver.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
 console = Console(highlight=False)
 OK, BAD = "✅", "❌"
 
@@ -231,6 +233,29 @@ def sandbox(
         f"(companies {', '.join(map(str, box.state.company_indexes))})"
     )
     uvicorn.run(box, host="127.0.0.1", port=port, log_level="warning")
+
+
+@webhook_app.command("serve")
+def webhook_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (9003 is the old backend's)")] = 9003,
+    max_body: Annotated[int, typer.Option(help="Largest accepted body, in bytes")] = 1024 * 1024,
+) -> None:
+    """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the inbox."""
+    import uvicorn
+
+    from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+
+    s = _settings()
+    _require(s, "YCLIENTS_WEBHOOK_SECRET")
+    receiver = create_receiver(
+        s.yclients_webhook_inbox, s.yclients_webhook_secret.get_secret_value(), max_body=max_body
+    )
+    console.print(
+        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → {s.yclients_webhook_inbox}"
+    )
+    # No access log: the secret is part of the URL.
+    uvicorn.run(receiver, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=5)
 
 
 @postgres_app.command("start")

@@ -167,6 +167,11 @@ def sync_records(
     result = RecordsResult(company_id, start, end)
     synced_at = datetime.now(UTC)
     with engine.begin() as conn:
+        # Overlapping runs of one company (schedule and sensor) take turns; the second sees the first's result.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
+            {"c": str(company_id)},
+        )
         stager = _Stager(conn, company_id, tz, synced_at)
         result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
         rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]

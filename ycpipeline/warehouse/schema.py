@@ -136,6 +136,22 @@ sync_log = Table(
     schema="yclients",
 )
 
+# Not in the contract's list: every webhook event the sensor processed, for audit.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_hash", Text, primary_key=True),
+    Column("inbox_name", Text, nullable=False),
+    Column("company_id", BigInteger),
+    Column("resource", Text),
+    Column("resource_id", BigInteger),
+    Column("status", Text),
+    Column("body", JSONB, nullable=False),
+    Column("run_key", Text),
+    Column("processed_at", TimestampTZ, nullable=False, server_default=func.now()),
+    schema="yclients",
+)
+
 app_users = Table(
     "app_users",
     metadata,

@@ -1,0 +1,1 @@
+"""YClients webhooks: the receiver (ASGI) and the durable inbox it writes to."""
