@@ -100,3 +100,24 @@ def test_ledger_invariant_holds_through_a_sequence_of_mutations(
         assert ledger_violations(conn, Decimal("0.05")) == 0
         kinds = dict(conn.execute(text("SELECT kind, count(*) FROM loyalty.bonus_ledger GROUP BY 1")).all())
     assert kinds["accrual"] > 10
+
+
+def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
+    graph = _defs().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        assert node.description and node.group_name and node.owners, key
+        assert {"postgres"} <= set(node.kinds), key
+    checks = {c.name for c in graph.asset_check_keys}
+    assert checks == {
+        "services_rejected_share",
+        "staff_rejected_share",
+        "records_rejected_share",
+        "records_catalogue_integrity",
+        "records_count_matches_api",
+        "ledger_matches_owed",
+        "no_negative_balance",
+        "ambiguous_user_matches",
+    }

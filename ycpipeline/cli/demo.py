@@ -32,7 +32,13 @@ DEMO_PG_PORT = 55433
 
 
 def run_demo(
-    console: Console, *, days_back: int, days_ahead: int, companies: int, keep_running: bool
+    console: Console,
+    *,
+    days_back: int,
+    days_ahead: int,
+    companies: int,
+    keep_running: bool,
+    live_minutes: float = 0,
 ) -> None:
     """Start what is missing (sandbox, Postgres), sync the window, print what landed."""
     with ExitStack() as stack:
@@ -80,6 +86,10 @@ def run_demo(
         console.print(
             f"ledger invariant: {'holds' if violations == 0 else f'{violations} records violate it'}"
         )
+        if live_minutes:
+            from ycpipeline.cli.live import run_live
+
+            run_live(console, stack, box, engine, minutes=live_minutes)
         if keep_running:
             console.print(f"Postgres left running: WAREHOUSE_URL={os.environ['WAREHOUSE_URL']}")
         engine.dispose()

@@ -288,6 +288,9 @@ def demo(
     keep_running: Annotated[
         bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")
     ] = False,
+    live: Annotated[
+        float, typer.Option(help="Then run live for N minutes: webhooks → receiver → dagster dev → warehouse")
+    ] = 0,
 ) -> None:
     """Sandbox + (embedded) Postgres + a full sync through Dagster, then a summary."""
     from ycpipeline.cli.demo import run_demo
@@ -300,6 +303,7 @@ def demo(
             days_ahead=days_ahead,
             companies=companies,
             keep_running=keep_running,
+            live_minutes=live,
         )
     except RuntimeError as exc:
         raise _fail(str(exc)) from None

@@ -1,0 +1,110 @@
+"""The live demo: sandbox changes → webhooks → receiver → inbox → sensor (dagster dev) → warehouse."""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import Engine, text
+
+from ycpipeline.sandbox import Sandbox
+from ycpipeline.sandbox.webhooks import WebhookEmitter
+from ycpipeline.serving import free_port, serve_in_thread
+from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+
+INBOX = Path("var/inbox")
+
+
+def run_live(
+    console: Console, stack: ExitStack, box: Sandbox, engine: Engine, *, minutes: float, every: float = 30.0
+) -> list[float]:
+    """Serve the receiver, start `dagster dev`, mutate the sandbox every `every` seconds and time how
+    long each change takes to reach the warehouse. Returns the delays in seconds."""
+    secret = os.environ.get("YCLIENTS_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
+    os.environ.update({"YCLIENTS_WEBHOOK_SECRET": secret, "YCLIENTS_WEBHOOK_INBOX": str(INBOX.resolve())})
+    receiver = create_receiver(INBOX, secret)
+    base = stack.enter_context(serve_in_thread(receiver, port=free_port()))
+    emitter = WebhookEmitter(f"{base}{WEBHOOK_PATH}/{secret}")
+    stack.callback(emitter.close)
+    box.state.listeners.append(emitter)
+    console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, inbox {INBOX}")
+    dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    port = free_port()
+    log = open(Path(os.environ["DAGSTER_HOME"]) / "dagster-dev.log", "ab")  # noqa: SIM115
+    stack.callback(log.close)
+    proc = subprocess.Popen(
+        [dagster, "dev", "-m", "ycpipeline.definitions", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+    )
+    stack.callback(_stop, proc)
+    console.print(
+        f"dagster dev on http://127.0.0.1:{port} (sensor and schedule running); "
+        f"a change every {every:.0f} s for {minutes:g} min — Ctrl-C to stop"
+    )
+    company = next(iter(box.state.company_indexes))
+    today = box.state.anchor(company)
+    candidates = [
+        r
+        for d in range(1, 8)
+        for r in box.state.day_records(company, today - timedelta(days=d))
+        if r["attendance"] in (1, -1) and not r["deleted"]
+    ]
+    rng = random.Random(1)
+    delays: list[float] = []
+    deadline = time.monotonic() + minutes * 60
+    try:
+        while time.monotonic() < deadline and candidates:
+            record = candidates.pop(rng.randrange(len(candidates)))
+            new = -1 if record["attendance"] == 1 else 1
+            started = time.monotonic()
+            box.state.set_attendance(company, record["id"], new)
+            delay = _wait_for(engine, record["id"], new, started, timeout=max(90.0, every * 3))
+            if delay is None:
+                console.print(f"record {record['id']}: not in the warehouse after 90 s")
+            else:
+                delays.append(delay)
+                console.print(
+                    f"record {record['id']} attendance → {new}: in the warehouse after {delay:.1f} s"
+                )
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        pass
+    if delays:
+        console.print(
+            f"webhook → warehouse delay: median {sorted(delays)[len(delays) // 2]:.1f} s, "
+            f"max {max(delays):.1f} s over {len(delays)} changes"
+        )
+    return delays
+
+
+def _wait_for(
+    engine: Engine, record_id: int, attendance: int, started: float, timeout: float
+) -> float | None:
+    while time.monotonic() - started < timeout:
+        with engine.connect() as conn:
+            now = conn.execute(
+                text("SELECT attendance FROM yclients.records WHERE record_id = :r"), {"r": record_id}
+            ).scalar()
+        if now == attendance:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    return None
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
