@@ -39,6 +39,9 @@ TABLES = (
     "yclients.sync_log",
     "loyalty.app_users",
     "loyalty.bonus_ledger",
+    "loyalty.ledger_queue",
+    "loyalty.ledger_state",
+    "yclients.webhook_events",
 )
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from ycpipeline.loyalty.ledger import ambiguous_matches, derive_ledger, ledger_violations
 
@@ -206,3 +207,26 @@ def test_owner_change_moves_the_bonus(engine: Engine) -> None:
         ("reversal", Decimal("-50.00"), 1),
         ("accrual", Decimal("50.00"), 2),
     ]
+
+
+def test_derivation_looks_only_at_changed_records_unless_users_changed(engine: Engine) -> None:
+    _user(engine, 1, code="AB12CD")
+    for i in range(50):
+        _record(engine, 100 + i, "1000.00", comment="AB12CD")
+    assert derive_ledger(engine, RATE).full  # the first derivation reads everything
+    _record(engine, 100, "1000.00", attendance=-1, comment="AB12CD")
+    _record(engine, 101, "2000.00", comment="AB12CD")
+    incremental = derive_ledger(engine, RATE)
+    assert not incremental.full and incremental.records_considered == 2
+    assert (incremental.reversals, incremental.adjustments) == (1, 1)
+    _user(engine, 2, phone="+79160000000")
+    assert derive_ledger(engine, RATE).full  # a new user may own past visits
+
+
+def test_a_failed_derivation_leaves_the_queue_for_the_next(engine: Engine) -> None:
+    _user(engine, 1, code="AB12CD")
+    derive_ledger(engine, RATE)
+    _record(engine, 10, "1000.00", comment="AB12CD")
+    with pytest.raises(DBAPIError, match="overflow"):
+        derive_ledger(engine, Decimal("100"))  # a rate the ledger cannot store: the derivation fails
+    assert derive_ledger(engine, RATE).accruals == 1

@@ -19,10 +19,14 @@ LEDGER_LOCK = "ycpipeline.bonus_ledger"
 # letters (Latin or Cyrillic) is part of a longer word and does not match.
 WORD_PATTERN = r"[^[:space:][:punct:]«»“”„—–…]+"
 
-OWNERS_SQL = f"""
-WITH words AS (
+
+def owners_sql(source: str = "yclients.records") -> str:
+    """Each record of `source` with the app user it belongs to (code first, then phone) or ambiguity."""
+    return f"""
+WITH src AS (SELECT * FROM {source} AS s),
+words AS (
     SELECT DISTINCT r.company_id, r.record_id, upper(w[1]) AS word
-    FROM yclients.records r, regexp_matches(r.comment, '({WORD_PATTERN})', 'g') AS w
+    FROM src r, regexp_matches(r.comment, '({WORD_PATTERN})', 'g') AS w
     WHERE r.comment <> ''
 ),
 by_code AS (
@@ -37,31 +41,45 @@ phones AS (
 SELECT r.company_id, r.record_id, r.total_cost, r.attendance, r.deleted,
        CASE WHEN c.users = 1 THEN c.user_id
             WHEN c.users IS NULL AND p.users = 1 THEN p.user_id END AS user_id,
-       (c.users > 1 OR (c.users IS NULL AND p.users > 1)) AS ambiguous
-FROM yclients.records r
+       coalesce(c.users > 1 OR (c.users IS NULL AND p.users > 1), false) AS ambiguous
+FROM src r
 LEFT JOIN by_code c ON c.company_id = r.company_id AND c.record_id = r.record_id
 LEFT JOIN phones p ON p.phone = r.client_phone
 """
 
-DERIVE_SQL = f"""
-CREATE TEMP TABLE ledger_owners ON COMMIT DROP AS {OWNERS_SQL};
 
-CREATE TEMP TABLE ledger_held ON COMMIT DROP AS
-SELECT company_id, record_id, user_id, sum(amount) AS held
-FROM loyalty.bonus_ledger GROUP BY company_id, record_id, user_id;
-
-CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS
-SELECT DISTINCT ON (company_id, record_id) company_id, record_id, rate
-FROM loyalty.bonus_ledger ORDER BY company_id, record_id, entry_id;
-
-CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
-SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base,
-       coalesce(fr.rate, CAST(:rate AS numeric)) AS rate,
-       floor(o.total_cost * coalesce(fr.rate, CAST(:rate AS numeric)) * 100) / 100 AS owed
-FROM ledger_owners o
-LEFT JOIN ledger_rates fr ON fr.company_id = o.company_id AND fr.record_id = o.record_id
-WHERE o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL;
+OWNERS_SQL = owners_sql()
+USERS_FINGERPRINT_SQL = """
+SELECT md5(coalesce(string_agg(user_id || ':' || coalesce(upper(unique_code), '') || ':' || coalesce(phone, ''),
+                               ',' ORDER BY user_id), ''))
+FROM loyalty.app_users
 """
+CANDIDATES = "(SELECT r.* FROM yclients.records r JOIN ledger_candidates c USING (company_id, record_id))"
+
+
+def _derive_sql(full: bool) -> list[str]:
+    """Temp tables the append reads: owners, what the ledger holds, first rates and what is owed.
+
+    Incremental: only queued records (and the ledger rows of those records); full: everything.
+    """
+    scope = "" if full else "JOIN ledger_candidates c USING (company_id, record_id)"
+    return [
+        f"CREATE TEMP TABLE ledger_owners ON COMMIT DROP AS {owners_sql('yclients.records' if full else CANDIDATES)}",
+        f"""CREATE TEMP TABLE ledger_held ON COMMIT DROP AS
+            SELECT company_id, record_id, l.user_id, sum(l.amount) AS held
+            FROM loyalty.bonus_ledger l {scope} GROUP BY company_id, record_id, l.user_id""",
+        f"""CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS
+            SELECT DISTINCT ON (company_id, record_id) company_id, record_id, l.rate
+            FROM loyalty.bonus_ledger l {scope} ORDER BY company_id, record_id, l.entry_id""",
+        """CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
+            SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base,
+                   coalesce(fr.rate, CAST(:rate AS numeric)) AS rate,
+                   floor(o.total_cost * coalesce(fr.rate, CAST(:rate AS numeric)) * 100) / 100 AS owed
+            FROM ledger_owners o
+            LEFT JOIN ledger_rates fr ON fr.company_id = o.company_id AND fr.record_id = o.record_id
+            WHERE o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL""",
+    ]
+
 
 APPEND_SQL = """
 WITH wanted AS (
@@ -88,14 +106,15 @@ appended AS (
     SELECT company_id, record_id, user_id, kind, amount, base_amount, rate, :run_id FROM entries
     ORDER BY company_id, record_id, amount
     RETURNING kind, amount, user_id
-)
-SELECT kind, count(*), coalesce(sum(amount), 0), count(DISTINCT user_id) FROM appended GROUP BY kind
+),
+users AS (INSERT INTO appended_users SELECT DISTINCT user_id FROM appended)
+SELECT kind, count(*), coalesce(sum(amount), 0) FROM appended GROUP BY kind
 """
 
 
 @dataclass
 class LedgerResult:
-    """What one derivation appended."""
+    """What one derivation appended, and how much it looked at."""
 
     accruals: int = 0
     reversals: int = 0
@@ -103,6 +122,8 @@ class LedgerResult:
     points_accrued: Decimal = Decimal("0.00")
     points_reversed: Decimal = Decimal("0.00")
     users_affected: int = 0
+    full: bool = False
+    records_considered: int = 0
 
     @property
     def entries(self) -> int:
@@ -111,23 +132,42 @@ class LedgerResult:
 
 
 def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> LedgerResult:
-    """Append what each record is owed beyond what the ledger holds for it; serialised by a lock."""
+    """Append what each record is owed beyond what the ledger holds for it; serialised by a lock.
+
+    Only records queued since the last derivation are looked at, unless the app users changed (a new
+    user may own past visits) or there was no derivation yet: then every record is.
+    """
     result = LedgerResult()
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": LEDGER_LOCK})
-        for statement in DERIVE_SQL.split(";"):
-            if statement.strip():
-                conn.execute(text(statement), {"rate": rate})
-        rows = conn.execute(text(APPEND_SQL), {"rate": rate, "run_id": run_id}).all()
-        users = (
-            conn.execute(
-                text("SELECT count(DISTINCT user_id) FROM loyalty.bonus_ledger WHERE run_id = :run_id"),
-                {"run_id": run_id},
-            ).scalar_one()
-            if run_id
-            else sum(r[3] for r in rows)
+        fingerprint = conn.execute(text(USERS_FINGERPRINT_SQL)).scalar_one()
+        seen = conn.execute(text("SELECT users_fingerprint FROM loyalty.ledger_state WHERE id = 1")).scalar()
+        conn.execute(
+            text("CREATE TEMP TABLE ledger_candidates (company_id bigint, record_id bigint) ON COMMIT DROP")
         )
-    for kind, count, amount, _ in rows:
+        conn.execute(text("CREATE TEMP TABLE appended_users (user_id bigint) ON COMMIT DROP"))
+        # Taking the queue inside this transaction: if the derivation fails, the keys stay queued.
+        result.records_considered = conn.execute(
+            text("""
+            WITH taken AS (DELETE FROM loyalty.ledger_queue RETURNING company_id, record_id)
+            INSERT INTO ledger_candidates SELECT company_id, record_id FROM taken""")
+        ).rowcount
+        result.full = seen != fingerprint
+        if not result.full:
+            conn.execute(text("CREATE INDEX ON ledger_candidates (company_id, record_id)"))
+            conn.execute(text("ANALYZE ledger_candidates"))
+        for statement in _derive_sql(result.full):
+            conn.execute(text(statement), {"rate": rate})
+        if result.full:
+            result.records_considered = conn.execute(text("SELECT count(*) FROM ledger_owners")).scalar_one()
+        rows = conn.execute(text(APPEND_SQL), {"rate": rate, "run_id": run_id}).all()
+        users = conn.execute(text("SELECT count(DISTINCT user_id) FROM appended_users")).scalar_one()
+        conn.execute(
+            text("""INSERT INTO loyalty.ledger_state (id, users_fingerprint, run_id) VALUES (1, :f, :r)
+                    ON CONFLICT (id) DO UPDATE SET users_fingerprint = :f, run_id = :r, derived_at = now()"""),
+            {"f": fingerprint, "r": run_id},
+        )
+    for kind, count, amount in rows:
         if kind == "accrual":
             result.accruals, result.points_accrued = count, result.points_accrued + amount
         elif kind == "reversal":

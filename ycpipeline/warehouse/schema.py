@@ -181,6 +181,26 @@ bonus_ledger = Table(
     schema="loyalty",
 )
 
+# Keys of records changed since the last derivation, queued by triggers on yclients.records.
+ledger_queue = Table(
+    "ledger_queue",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("record_id", BigInteger, primary_key=True),
+    schema="loyalty",
+)
+
+# The app users as the last derivation saw them: when they change, every record is re-derived.
+ledger_state = Table(
+    "ledger_state",
+    metadata,
+    Column("id", SmallInteger, CheckConstraint("id = 1", name="single_row"), primary_key=True),
+    Column("users_fingerprint", Text, nullable=False),
+    Column("derived_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Column("run_id", Text),
+    schema="loyalty",
+)
+
 BONUS_BALANCES_VIEW = """
 CREATE OR REPLACE VIEW loyalty.bonus_balances AS
 SELECT user_id,
