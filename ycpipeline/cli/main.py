@@ -212,6 +212,8 @@ def sandbox(
     seed: int = 42,
     companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
     records_per_day: int = 25,
+    days_back: Annotated[int, typer.Option(help="Days of generated history before today")] = 120,
+    days_ahead: Annotated[int, typer.Option(help="Days of future bookings")] = 35,
     rate_limit: Annotated[bool, typer.Option(help="Enforce 5/s and 200/min like YClients")] = True,
     latency_ms: int = 0,
 ) -> None:
@@ -221,7 +223,12 @@ def sandbox(
     from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
     box = Sandbox(
-        SandboxState(GenerationParams(seed=seed, records_per_day=records_per_day), companies=companies),
+        SandboxState(
+            GenerationParams(seed=seed, records_per_day=records_per_day),
+            companies=companies,
+            days_back=days_back,
+            days_ahead=days_ahead,
+        ),
         SandboxConfig(
             rate_per_second=5 if rate_limit else None,
             rate_per_minute=200 if rate_limit else None,

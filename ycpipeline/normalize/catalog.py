@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from ycpipeline.normalize.values import to_bool, to_int, to_money, to_text
+from ycpipeline.normalize.values import raw_json, to_bool, to_int, to_money, to_text
 
 
 def booking_url(template: str, form_url: str | None, **ids: int | None) -> str | None:
@@ -33,7 +32,7 @@ def service_row(
         "booking_url": booking_url(link_template, form_url, company_id=company_id, service_id=service_id),
         "removed_at": None,
         "synced_at": synced_at,
-        "raw": json.dumps(raw, ensure_ascii=False),
+        "raw": raw_json(raw),
     }
 
 
@@ -53,5 +52,5 @@ def staff_row(
         "booking_url": booking_url(link_template, form_url, company_id=company_id, staff_id=staff_id),
         "removed_at": None,
         "synced_at": synced_at,
-        "raw": json.dumps(raw, ensure_ascii=False),
+        "raw": raw_json(raw),
     }

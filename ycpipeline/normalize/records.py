@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from ycpipeline.normalize.values import to_bool, to_datetime, to_e164, to_int, to_money, to_text
+from ycpipeline.normalize.values import raw_json, to_bool, to_datetime, to_e164, to_int, to_money, to_text
 
 ZERO = Decimal("0.00")
 
@@ -81,6 +80,6 @@ def record_row(
         "created_at": to_datetime(obj.get("create_date"), tz),  # type: ignore[arg-type]
         "changed_at": to_datetime(obj.get("last_change_date"), tz),  # type: ignore[arg-type]
         "synced_at": synced_at,
-        "raw": json.dumps(raw, ensure_ascii=False).replace("\\u0000", ""),
+        "raw": raw_json(raw),
     }
     return row, lines

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
 import phonenumbers
 
 CENT = Decimal("0.01")
@@ -30,6 +32,8 @@ def to_money(value: Any) -> Decimal | None:
     """Numbers and numeric strings → Decimal rounded to kopecks (floats go through their repr)."""
     if isinstance(value, bool) or value is None:
         return None
+    if type(value) is int:  # the common case, and exact
+        return Decimal(value).quantize(CENT)
     try:
         amount = Decimal(str(value).strip()) if isinstance(value, (int, float, str, Decimal)) else None
     except InvalidOperation:
@@ -110,3 +114,27 @@ def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timez
 def local_date(moment: datetime, tz: Any) -> date:
     """The calendar date of `moment` in the company's zone."""
     return moment.astimezone(tz).date()
+
+
+def raw_json(obj: Any) -> str:
+    """The source object as JSON text for a `raw jsonb` column (jsonb cannot hold NUL characters)."""
+    text = _dumps(obj)
+    # Only a NUL character (or a literal backslash-u0000, rarer still) puts this in the text.
+    return _dumps(_without_nul(obj)) if "\\u0000" in text else text
+
+
+def _dumps(obj: Any) -> str:
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # integers beyond 64 bits, non-string keys: the slow, general path
+        return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def _without_nul(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return obj.replace("\x00", "")
+    if isinstance(obj, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_without_nul(v) for v in obj]
+    return obj

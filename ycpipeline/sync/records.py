@@ -18,7 +18,7 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.client.errors import ApiResponseError
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.quarantine import log_sync, store_rejected
-from ycpipeline.validation.models import RecordRow
+from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow
 from ycpipeline.validation.quarantine import Rejected, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage
@@ -83,7 +83,9 @@ class _Stager:
             row["lines_ok"] = lines is not None and all(ln["cost"] >= 0 and ln["amount"] >= 1 for ln in lines)
             rows.append(row)
             lines_of.append(lines or [])
-        outcome = validate_rows(rows, RecordRow, entity="records", key="record_id")
+        outcome = validate_rows(
+            rows, RecordRow, entity="records", key="record_id", columns=RECORD_CHECKED_COLUMNS
+        )
         self.rejected.extend(outcome.rejected)
         valid = outcome.valid_positions
         copy_rows(
@@ -157,7 +159,7 @@ def sync_records(
     end: date,
     *,
     run_id: str | None = None,
-    chunk_pages: int = 25,
+    chunk_pages: int = 50,
 ) -> RecordsResult:
     """Refresh `yclients.records`/`record_services` for visit dates in [start, end] of one company.
 
@@ -172,6 +174,8 @@ def sync_records(
             text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
             {"c": str(company_id)},
         )
+        # The merge sorts the staged rows once: let it do so in memory.
+        conn.execute(text("SET LOCAL work_mem = '64MB'"))
         stager = _Stager(conn, company_id, tz, synced_at)
         result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
         rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]

@@ -52,6 +52,20 @@ class StaffRow(pa.DataFrameModel):
         coerce = True
 
 
+# What RecordRow looks at: validating these columns only keeps the hot path lean.
+RECORD_CHECKED_COLUMNS = (
+    "record_id",
+    "starts_at",
+    "visit_date",
+    "duration_seconds",
+    "attendance",
+    "deleted",
+    "staff_id",
+    "lines_ok",
+    "total_cost",
+)
+
+
 class RecordRow(pa.DataFrameModel):
     """A row of `yclients.records` (with `lines_ok` telling whether its service lines parsed)."""
 

@@ -87,7 +87,6 @@ records = Table(
     CheckConstraint("attendance IN (-1, 0, 1, 2)", name="attendance_known"),
     Index(None, "company_id", "visit_date"),
     Index(None, "client_phone"),
-    Index(None, "synced_at"),
     schema="yclients",
 )
 

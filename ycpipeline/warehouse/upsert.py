@@ -75,17 +75,28 @@ def merge_stage(
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*compare, *also_set])
     target = qualified(table)
     changed = " OR ".join(f"{target}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in compare)
+    same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    same_content = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in compare)
+    # Unchanged rows are dropped by an anti-join before the upsert: ON CONFLICT would lock (and so
+    # write to) every conflicting row even when its WHERE then declines the update.
+    staged, distinct = conn.execute(text(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {stage}")).one()
+    # Sorting whole staged rows is costly: deduplicate only when a key was staged twice (page drift).
+    latest_sql = (
+        f"SELECT DISTINCT ON ({key_list}) {col_list} FROM {stage} ORDER BY {key_list}, ctid DESC"
+        if distinct < staged
+        else f"SELECT {col_list} FROM {stage}"
+    )
     sql = f"""
-        WITH merged AS (
+        WITH latest AS ({latest_sql}),
+        merged AS (
             INSERT INTO {target} ({col_list})
-            SELECT DISTINCT ON ({key_list}) {col_list} FROM {stage} ORDER BY {key_list}, ctid DESC
+            SELECT {col_list} FROM latest s
+            WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same_key} AND {same_content})
             ON CONFLICT ({key_list}) DO UPDATE SET {sets}
             WHERE {changed}
             RETURNING (xmax = 0) AS inserted
         )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               (SELECT count(DISTINCT ({key_list})) FROM {stage})
-        FROM merged
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
     """
-    created, updated, staged = conn.execute(text(sql)).one()
-    return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
+    created, updated = conn.execute(text(sql)).one()
+    return MergeCounts(created=created, updated=updated, unchanged=distinct - created - updated)

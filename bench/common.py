@@ -1,0 +1,95 @@
+"""Shared helpers of the benchmark suite: a warehouse to measure in, in-memory pages, printing."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from ycpipeline.client.http import RecordsPage, RequestStats
+from ycpipeline.sandbox import GenerationParams, SandboxState
+from ycpipeline.warehouse.embedded import EmbeddedPostgres
+from ycpipeline.warehouse.migrate import upgrade
+
+ANCHOR = date(2026, 11, 20)
+COMPANY = 235564
+TRUNCATE = (
+    "yclients.records, yclients.record_services, yclients.rejected_rows, yclients.sync_log, "
+    "loyalty.bonus_ledger, loyalty.app_users, loyalty.ledger_queue, loyalty.ledger_state"
+)
+
+
+def warehouse(url: str | None) -> Engine:
+    """The bench database: `url`, else a private cluster in var/bench-postgres (left running)."""
+    if not url:
+        pg = EmbeddedPostgres(Path("var/bench-postgres"), 55437)
+        pg.start(("bench",))
+        url = pg.url("bench")
+    engine = create_engine(url, hide_parameters=True)
+    upgrade(engine)
+    return engine
+
+
+def empty(engine: Engine) -> None:
+    """Start a measurement from an empty warehouse."""
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {TRUNCATE}"))
+
+
+@contextmanager
+def timer() -> Iterator[list[float]]:
+    """`with timer() as t: …` then `t[0]` holds the seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    yield box
+    box.append(time.perf_counter() - start)
+
+
+def history(records: int, per_day: int = 900) -> tuple[SandboxState, date, date]:
+    """A sandbox state and the window [start, ANCHOR] that holds about `records` records."""
+    state = SandboxState(
+        GenerationParams(seed=11, records_per_day=per_day, anchor=ANCHOR), days_back=5000, days_ahead=0
+    )
+    total, day = 0, ANCHOR
+    while total < records:
+        total += state.day_count(COMPANY, day)
+        day -= timedelta(days=1)
+    return state, day + timedelta(days=1), ANCHOR
+
+
+class MemoryPages:
+    """Quacks like `YClientsClient` for `sync_records`, serving pages from a list (no HTTP)."""
+
+    def __init__(self, raw: list[dict[str, Any]], page_size: int = 200) -> None:
+        self.raw = raw
+        self.page_size = page_size
+        self.stats = RequestStats()
+
+    def iter_record_pages(self, company_id: int, start: date, end: date, **_: Any) -> Iterator[RecordsPage]:
+        for n, i in enumerate(range(0, max(len(self.raw), 1), self.page_size), start=1):
+            yield RecordsPage(n, self.raw[i : i + self.page_size], len(self.raw))
+
+    def get_record(self, company_id: int, record_id: int) -> dict[str, Any] | None:
+        return None
+
+
+def show(title: str, rows: list[tuple[str, Any]]) -> None:
+    """Print one section: a title and aligned name/value lines."""
+    print(f"\n== {title}")
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        shown = (
+            f"{value:,.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
+        )
+        print(f"  {name.ljust(width)}  {shown}")
+
+
+def quick() -> bool:
+    """True in `--quick` mode (set by run.py)."""
+    return os.environ.get("YCP_BENCH_QUICK") == "1"

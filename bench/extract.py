@@ -1,0 +1,70 @@
+"""Target 1: extraction near the rate-limit floor (pages ÷ R), with realistic latency, no 429s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import SecretStr
+
+from bench.common import ANCHOR, COMPANY, show, timer
+from ycpipeline.client import RateLimiter, YClientsClient
+from ycpipeline.sandbox import (
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    GenerationParams,
+    Sandbox,
+    SandboxConfig,
+    SandboxState,
+)
+from ycpipeline.serving import serve_in_thread
+
+RATE = 5  # the documented per-second limit
+
+
+def _pages(base: str, concurrency: int, start, end) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+    with (
+        YClientsClient(
+            f"{base}/api/v1",
+            SecretStr(DEFAULT_PARTNER_TOKEN),
+            SecretStr(DEFAULT_USER_TOKEN),
+            page_size=50,
+            limiter=RateLimiter(RATE, 200),
+            concurrency=concurrency,
+        ) as client,
+        timer() as t,
+    ):
+        pages = sum(1 for _ in client.iter_record_pages(COMPANY, start, end))
+    return t[0], pages, client.stats.requests
+
+
+def _sandbox() -> Sandbox:
+    return Sandbox(
+        SandboxState(GenerationParams(seed=3, records_per_day=25, anchor=ANCHOR), days_back=400),
+        SandboxConfig(rate_per_second=RATE, rate_per_minute=200, latency=0.08),
+    )
+
+
+def run(days: int) -> dict[str, float]:
+    """Sync `days` of records through the rate-limited, 80 ms sandbox; ours vs one page at a time."""
+    start, end = ANCHOR - timedelta(days=days - 1), ANCHOR
+    ours, baseline = _sandbox(), _sandbox()  # each measurement gets the API's whole per-minute budget
+    with serve_in_thread(ours) as base:
+        wall, pages, requests = _pages(base, 4, start, end)
+    rejected = ours.stats.rate_limited
+    with serve_in_thread(baseline) as base:
+        seq_wall, _, _ = _pages(base, 1, start, end)
+    floor = pages / RATE
+    show(
+        f"extraction: {days} days, rate limit {RATE}/s and 200/min, 80 ms latency",
+        [
+            ("pages", pages),
+            ("requests", requests),
+            ("429s from the sandbox", rejected),
+            ("wall time, s", wall),
+            ("floor = pages ÷ R, s", floor),
+            ("ratio wall ÷ floor (target ≤ 1.15)", wall / floor),
+            ("baseline: one page at a time, s", seq_wall),
+            ("ratio baseline ÷ ours", seq_wall / wall),
+        ],
+    )
+    return {"ratio": wall / floor, "rejected": rejected}

@@ -1,0 +1,26 @@
+"""Child process of the memory benchmark: one records sync over HTTP, then its own peak RSS."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+from sqlalchemy import create_engine
+
+from ycpipeline.client import YClientsClient
+from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
+from ycpipeline.sync.records import sync_records
+
+if __name__ == "__main__":
+    api, warehouse_url, start, end = sys.argv[1:5]
+    engine = create_engine(warehouse_url)
+    with YClientsClient(
+        api, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN), page_size=200
+    ) as c:
+        result = sync_records(
+            c, engine, 235564, ZoneInfo("Europe/Moscow"), date.fromisoformat(start), date.fromisoformat(end)
+        )
+    print(result.fetched, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

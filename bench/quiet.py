@@ -1,0 +1,98 @@
+"""Target 4: a schedule tick with nothing changed is cheap in requests and in time."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from bench.common import ANCHOR, COMPANY, MemoryPages, empty, show, timer
+from ycpipeline.loyalty.ledger import derive_ledger
+from ycpipeline.sandbox import (
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    GenerationParams,
+    Sandbox,
+    SandboxConfig,
+    SandboxState,
+)
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.records import sync_records
+
+PER_DAY = 25
+
+
+def run(engine: Engine, size: int) -> dict[str, float]:
+    """Fill the warehouse with `size` records, then time one quiet `sync_job` run for the rolling window."""
+    days_back = size // PER_DAY + 40
+    state = SandboxState(
+        GenerationParams(seed=5, records_per_day=PER_DAY, anchor=ANCHOR), days_back=days_back, days_ahead=35
+    )
+    start_all, end_all = ANCHOR - timedelta(days=days_back), ANCHOR + timedelta(days=35)
+    empty(engine)
+    sync_records(
+        MemoryPages(list(state.iter_records(COMPANY, start_all, end_all))),
+        engine,
+        COMPANY,  # type: ignore[arg-type]
+        ZoneInfo("Europe/Moscow"),
+        start_all,
+        end_all,
+    )
+    derive_ledger(engine, Decimal("0.05"))
+    box = Sandbox(state, SandboxConfig(rate_per_second=None, rate_per_minute=None))
+    start, end = ANCHOR - timedelta(days=3), ANCHOR + timedelta(days=30)
+    window_records = sum(
+        len(state.day_records(COMPANY, start + timedelta(days=d))) for d in range((end - start).days + 1)
+    )
+    with serve_in_thread(box) as base, tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        os.environ.update(
+            {
+                "YCLIENTS_API_URL": f"{base}/api/v1",
+                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+                "YCLIENTS_COMPANY_ID": str(COMPANY),
+                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
+                "DAGSTER_HOME": home,
+                "YCLIENTS_PAGE_SIZE": "200",
+            }
+        )
+        from ycpipeline.cli.runs import materializations, run_job
+        from ycpipeline.defs.partitions import partition_key
+
+        span = (partition_key(COMPANY, start), partition_key(COMPANY, end))
+        run_job("sync_job", partition_range=span)  # warm-up (imports, first use of the models): not measured
+        before = box.stats.requests
+        with timer() as wall:
+            result = run_job("sync_job", partition_range=span)
+        requests = box.stats.requests - before
+    steps = {
+        e.step_key: e.event_specific_data.duration_ms / 1000
+        for e in result.all_events
+        if e.event_type_value == "STEP_SUCCESS"
+    }
+    ours = steps.get("yclients_records", 0) + steps.get("bonus_ledger", 0)
+    meta = materializations(result, "yclients_records")[0]
+    pages = -(-window_records // 200)
+    show(
+        f"quiet tick: {size:,} records in the warehouse, window {start} … {end} ({window_records:,} records)",
+        [
+            ("requests in the run", requests),
+            ("  of which record pages (window's pages)", int(meta["pages"])),
+            ("  window's pages", pages),
+            ("  others: company time zone, services, staff", requests - int(meta["pages"])),
+            ("rows changed", int(meta["created"]) + int(meta["updated"]) + int(meta["deleted"])),
+            ("records step, s", steps.get("yclients_records", 0)),
+            ("ledger step, s", steps.get("bonus_ledger", 0)),
+            ("load + ledger, s (target < 2)", ours),
+            ("catalogue steps + checks, s", sum(steps.values()) - ours),
+            ("whole run, s", wall[0]),
+            ("Dagster overhead (run − steps), s", wall[0] - sum(steps.values())),
+        ],
+    )
+    return {"ours": ours, "requests": requests}

@@ -1,0 +1,60 @@
+"""ycpipeline's benchmark suite: prints each target as a ratio measured in the same run.
+
+python bench/run.py            # full sizes (minutes)
+python bench/run.py --quick    # small sizes, for CI: proves the suite runs and computes its ratios
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SECTIONS = ("extract", "load", "memory", "quiet", "ledger")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (CI)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    parser.add_argument(
+        "--warehouse-url",
+        default=os.environ.get("BENCH_WAREHOUSE_URL"),
+        help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
+    )
+    args = parser.parse_args()
+    if args.quick:
+        os.environ["YCP_BENCH_QUICK"] = "1"
+    from bench import extract, ledger, load, memory, quiet
+    from bench.common import warehouse
+
+    engine = warehouse(args.warehouse_url)
+    chosen = args.only or SECTIONS
+    started = time.perf_counter()
+    q = args.quick
+    if "extract" in chosen:
+        extract.run(days=3 if q else 60)
+    if "load" in chosen:
+        load.run(engine, size=3_000 if q else 200_000, sample=300 if q else 5_000)
+    if "memory" in chosen:
+        memory.run(engine, small=2_000 if q else 100_000, large=10_000 if q else 1_000_000)
+    if "quiet" in chosen:
+        quiet.run(engine, size=3_000 if q else 100_000)
+    if "ledger" in chosen:
+        ledger.run(
+            engine,
+            sizes=(5_000, 20_000) if q else (100_000, 1_000_000),
+            changed=500 if q else 10_000,
+            users=2_000 if q else 100_000,
+        )
+    print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
