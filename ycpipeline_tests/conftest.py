@@ -45,6 +45,15 @@ TABLES = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dagster_context() -> Iterator[None]:
+    """Start each test without a definitions-state storage left behind by an earlier test's instance."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def warehouse_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database of this worker's own in the test Postgres."""
@@ -133,3 +142,7 @@ def dagster_env(
     }.items():
         monkeypatch.setenv(key, value)
     return home
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="full-length fault loops (20 crashes instead of 5)")

@@ -111,3 +111,47 @@ def test_concurrent_posts_all_land_with_distinct_names(receiver: tuple[str, Path
 def test_health(receiver: tuple[str, Path]) -> None:
     base, _ = receiver
     assert httpx.get(f"{base}/health").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{WEBHOOK_PATH}/..%2F..%2Fetc%2Fpasswd",
+        f"{WEBHOOK_PATH}/{SECRET}%2F..%2F..",
+        f"{WEBHOOK_PATH}/../../{SECRET}",
+    ],
+)
+def test_traversal_in_the_url_is_refused(receiver: tuple[str, Path], path: str) -> None:
+    base, inbox = receiver
+    response = httpx.post(f"{base}{path}", json=SAMPLE)
+    assert response.status_code in (401, 404)
+    assert not _files(inbox, "new")
+
+
+def test_fields_never_name_files(receiver: tuple[str, Path]) -> None:
+    base, inbox = receiver
+    sneaky = {**SAMPLE, "resource": "record", "company_id": 235564, "data": {"id": "../../../../tmp/pwn"}}
+    assert httpx.post(f"{base}{WEBHOOK_PATH}/{SECRET}", json=sneaky).status_code == 200
+    bad = {**SAMPLE, "resource_id": "../../x"}
+    assert httpx.post(f"{base}{WEBHOOK_PATH}/{SECRET}", json=bad).status_code == 422
+    names = [p.name for p in (inbox / "new").iterdir()]
+    assert len(names) == 1 and names[0].endswith(".json") and "/" not in names[0] and ".." not in names[0]
+    assert not list(inbox.parent.glob("**/pwn*"))
+
+
+def test_burst_of_ten_thousand_events_lands_whole(receiver: tuple[str, Path]) -> None:
+    base, inbox = receiver
+    batch = [{**SAMPLE, "resource_id": i} for i in range(100)]
+
+    def post(n: int) -> int:
+        body = [{**e, "resource_id": n * 100 + e["resource_id"]} for e in batch]
+        if n % 11 == 10:  # every eleventh request is refused whole: none of it may land
+            body[5] = {**body[5], "status": "exploded"}
+        with httpx.Client(timeout=60) as http:
+            return http.post(f"{base}{WEBHOOK_PATH}/{SECRET}", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(post, range(110)))
+    assert codes.count(200) == 100 and codes.count(422) == 10
+    landed = sorted(json.loads(f.read_text())["resource_id"] for f in _files(inbox, "new"))  # 10,000 events
+    assert landed == [n * 100 + i for n in range(110) if n % 11 != 10 for i in range(100)]

@@ -42,7 +42,6 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
     """Execute a job of the code location; raise `RunFailedError` with the failing step's message."""
-    job = _definitions().resolve_job_def(name)
     tags = {}
     if partition_range is not None:
         tags = {
@@ -50,6 +49,8 @@ def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.
             "dagster/asset_partition_range_end": partition_range[1],
         }
     with dg.DagsterInstance.get() as instance:
+        # Loaded while the instance is open: loading reads the instance's definitions state.
+        job = _definitions().resolve_job_def(name)
         try:
             result = job.execute_in_process(
                 instance=instance,

@@ -28,6 +28,10 @@ def service_row(
         "category_id": to_int(obj.get("category_id")),
         "price_min": to_money(obj.get("price_min")),
         "price_max": to_money(obj.get("price_max")),
+        # A price that is present but not money must not load as "no price".
+        "prices_ok": all(
+            obj.get(k) in (None, "") or to_money(obj.get(k)) is not None for k in ("price_min", "price_max")
+        ),
         "active": to_bool(obj.get("active")),
         "booking_url": booking_url(link_template, form_url, company_id=company_id, service_id=service_id),
         "removed_at": None,

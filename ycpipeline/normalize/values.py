@@ -29,18 +29,24 @@ def to_int(value: Any) -> int | None:
 
 
 def to_money(value: Any) -> Decimal | None:
-    """Numbers and numeric strings → Decimal rounded to kopecks (floats go through their repr)."""
+    """Numbers and numeric strings → Decimal rounded to kopecks (floats go through their repr).
+
+    An amount too large to round is returned as it is, for validation to reject as out of range.
+    """
     if isinstance(value, bool) or value is None:
         return None
     if type(value) is int:  # the common case, and exact
-        return Decimal(value).quantize(CENT)
+        value = Decimal(value)
     try:
         amount = Decimal(str(value).strip()) if isinstance(value, (int, float, str, Decimal)) else None
     except InvalidOperation:
         return None
     if amount is None or not amount.is_finite():
         return None
-    return amount.quantize(CENT)
+    try:
+        return amount.quantize(CENT)
+    except InvalidOperation:
+        return amount
 
 
 def to_bool(value: Any) -> bool | None:

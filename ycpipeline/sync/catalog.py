@@ -26,13 +26,13 @@ class _EntitySpec:
     table: Table
     key: str
     model: type[pa.DataFrameModel]
-    fetch: Callable[[YClientsClient, int], list[Any]]
+    fetch: str  # the client method listing the entity
     to_row: Callable[..., dict[str, Any]]
 
 
 SPECS: dict[CatalogEntity, _EntitySpec] = {
-    "services": _EntitySpec(services, "service_id", ServiceRow, YClientsClient.list_services, service_row),
-    "staff": _EntitySpec(staff, "staff_id", StaffRow, YClientsClient.list_staff, staff_row),
+    "services": _EntitySpec(services, "service_id", ServiceRow, "list_services", service_row),
+    "staff": _EntitySpec(staff, "staff_id", StaffRow, "list_staff", staff_row),
 }
 
 
@@ -75,7 +75,7 @@ def sync_catalog(
     An item that comes back after removal has `removed_at` cleared by the same upsert.
     """
     spec = SPECS[entity]
-    raw_items = spec.fetch(client, company_id)
+    raw_items = getattr(client, spec.fetch)(company_id)
     synced_at = datetime.now(UTC)
     rows = [spec.to_row(item, company_id, synced_at, form_url, link_template) for item in raw_items]
     outcome = validate_rows(rows, spec.model, entity=entity, key=spec.key)

@@ -32,7 +32,11 @@ class ServiceRow(pa.DataFrameModel):
 
     @pa.dataframe_check(name="prices are money ≥ 0 (price_min, price_max)")
     def _prices(cls, df: pd.DataFrame) -> pd.Series:
-        return _money_ok(df["price_min"], nullable=True) & _money_ok(df["price_max"], nullable=True)
+        return (
+            _money_ok(df["price_min"], nullable=True)
+            & _money_ok(df["price_max"], nullable=True)
+            & df["prices_ok"]
+        )
 
     class Config:
         strict = False

@@ -79,6 +79,8 @@ def merge_stage(
     same_content = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in compare)
     # Unchanged rows are dropped by an anti-join before the upsert: ON CONFLICT would lock (and so
     # write to) every conflicting row even when its WHERE then declines the update.
+    # Fresh statistics keep the planner from a nested loop over a stage it believes is empty.
+    conn.execute(text(f"ANALYZE {stage}"))
     staged, distinct = conn.execute(text(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {stage}")).one()
     # Sorting whole staged rows is costly: deduplicate only when a key was staged twice (page drift).
     latest_sql = (

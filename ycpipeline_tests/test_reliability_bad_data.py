@@ -1,0 +1,187 @@
+"""Property-based bad input: nothing crashes a run, every bad object is quarantined with a reason, every
+good one loads. Records and services go through the real loaders into Postgres; webhook bodies through
+the event parser."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, text
+
+from ycpipeline.client.http import RecordsPage, RequestStats
+from ycpipeline.normalize.values import to_int
+from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline.sync.records import sync_records
+from ycpipeline.webhooks.events import parse_events
+
+SAMPLES = Path(__file__).parent / "samples"
+GOOD_RECORD = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
+GOOD_SERVICE = {
+    "id": "9120034",
+    "title": "Стрижка",
+    "category_id": "1",
+    "price_min": "100.00",
+    "price_max": "200.00",
+    "active": "1",
+}
+MSK = ZoneInfo("Europe/Moscow")
+WINDOW = (date(2000, 1, 1), date(2100, 12, 31))
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.text(alphabet=st.sampled_from("\x00🌸ё\\\"'\n\t%_"), max_size=10),
+    st.just("x" * 100_000),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers()),
+    st.sampled_from(["1900-01-01T00:00:00+03:00", "9999-12-31T23:59:59+0300", "2026-13-45", "-1", "1e309"]),
+)
+RECORD_FIELDS = [
+    "id",
+    "datetime",
+    "date",
+    "attendance",
+    "deleted",
+    "services",
+    "client",
+    "seance_length",
+    "comment",
+    "staff_id",
+    "create_date",
+    "last_change_date",
+]
+
+
+@st.composite
+def records(draw: st.DrawFn) -> dict[str, Any]:
+    """A sample record, sometimes intact, sometimes with fields dropped or replaced by junk."""
+    record = copy.deepcopy(GOOD_RECORD)
+    record["id"] = draw(st.integers(min_value=1, max_value=50))  # small range: duplicate ids happen
+    for field in draw(st.lists(st.sampled_from(RECORD_FIELDS), max_size=3, unique=True)):
+        if draw(st.booleans()):
+            record.pop(field, None)
+        else:
+            record[field] = draw(junk)
+    if draw(st.booleans()) and isinstance(record.get("services"), list) and record["services"]:
+        record["services"][0]["cost"] = draw(st.one_of(st.integers(-(10**12), 10**12), junk))
+    return record
+
+
+class Pages:
+    """Serves a fixed list of objects as the API's pages."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items, self.page_size, self.stats = items, 10, RequestStats()
+
+    def iter_record_pages(self, *args: Any, **kwargs: Any) -> Iterator[RecordsPage]:
+        for n, i in enumerate(range(0, max(len(self.items), 1), 10), start=1):
+            yield RecordsPage(n, self.items[i : i + 10], len(self.items))
+
+    def get_record(self, *args: Any) -> None:
+        return None
+
+    def list_services(self, company_id: int) -> list[Any]:
+        return self.items
+
+
+def _accounted(engine: Engine, table: str, key: str, items: list[Any]) -> None:
+    """Every item is loaded or quarantined: by its id when it has a usable one, else as a keyless reject."""
+    with engine.connect() as conn:
+        loaded = {str(k) for k in conn.execute(text(f"SELECT {key} FROM yclients.{table}")).scalars()}
+        rejected = conn.execute(text("SELECT source_key, reasons FROM yclients.rejected_rows")).all()
+    assert all(reasons for _, reasons in rejected)  # every quarantined row says why
+    rejected_keys = {k for k, _ in rejected}
+    keyless = 0
+    for item in items:
+        ident = to_int(item.get("id")) if isinstance(item, dict) else None
+        if ident is not None and ident > 0:
+            assert str(ident) in loaded | rejected_keys, item
+        else:
+            keyless += 1
+    unusable = [k for k, _ in rejected if k is None or not k.isdigit() or int(k) <= 0]
+    assert (len(unusable) > 0) == (keyless > 0)
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE yclients.records, yclients.record_services, yclients.rejected_rows, "
+                "yclients.services, yclients.sync_log"
+            )
+        )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(st.one_of(records(), junk), min_size=1, max_size=25))
+def test_bad_records_are_quarantined_and_good_ones_load(engine: Engine, items: list[Any]) -> None:
+    _empty(engine)
+    sync_records(Pages(items), engine, 235564, MSK, *WINDOW)  # type: ignore[arg-type]
+    _accounted(engine, "records", "record_id", items)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(min_value=1, max_value=5))
+def test_intact_records_always_load(engine: Engine, n: int) -> None:
+    _empty(engine)
+    items = [{**copy.deepcopy(GOOD_RECORD), "id": i} for i in range(1, n + 1)]
+    result = sync_records(Pages(items), engine, 235564, MSK, *WINDOW)  # type: ignore[arg-type]
+    assert (result.counts.created, result.rejected) == (n, 0)
+
+
+@st.composite
+def services(draw: st.DrawFn) -> dict[str, Any]:
+    service = dict(GOOD_SERVICE, id=str(draw(st.integers(min_value=1, max_value=30))))
+    for field in draw(st.lists(st.sampled_from(list(GOOD_SERVICE)), max_size=2, unique=True)):
+        service[field] = draw(junk)
+    return service
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(st.one_of(services(), junk), min_size=1, max_size=20))
+def test_bad_services_are_quarantined_and_good_ones_load(engine: Engine, items: list[Any]) -> None:
+    _empty(engine)
+    sync_catalog("services", Pages(items), engine, 235564, form_url=None, link_template="")  # type: ignore[arg-type]
+    _accounted(engine, "services", "service_id", items)
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {
+                "company_id": junk,
+                "resource": st.sampled_from(["record", "service", "nope"]),
+                "resource_id": junk,
+                "status": st.sampled_from(["create", "update", "delete", "??"]),
+                "data": json_values,
+            }
+        ),
+    )
+)
+def test_webhook_bodies_never_crash_the_parser(body: Any) -> None:
+    events, reason = parse_events(body)
+    assert (events == []) == (reason is not None)
+    for event in events:
+        assert event["company_id"] > 0 and event["resource_id"] >= 0
