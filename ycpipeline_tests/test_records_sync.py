@@ -187,3 +187,30 @@ def test_each_company_of_a_chain_uses_its_own_time_zone(
         )
     assert stored[late["id"]] == day  # 00:15 in Yekaterinburg is still the previous day in Moscow
     assert stored == {r["id"]: day for r in sandbox.state.day_records(235565, day)}
+
+
+def test_a_record_listed_twice_loads_its_last_version(engine: Engine, sandbox: Sandbox) -> None:
+    from ycpipeline.client.http import RecordsPage, RequestStats
+
+    day = ANCHOR - timedelta(days=2)
+    record = sandbox.state.day_records(235564, day)[0]
+    edited = {**record, "attendance": -1 if record["attendance"] == 1 else 1}
+
+    class Listing:
+        page_size, stats = 1, RequestStats()
+
+        def __init__(self, *versions: dict) -> None:
+            self.versions = versions
+
+        def iter_record_pages(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            for n, version in enumerate(self.versions, start=1):
+                yield RecordsPage(n, [version], len(self.versions))
+
+        def get_record(self, *args):  # type: ignore[no-untyped-def]
+            return None
+
+    sync_records(Listing(record), engine, 235564, MSK, day, day)  # type: ignore[arg-type]
+    # Paging drift: the stored version first, then the newer one. The newer one must win.
+    result = sync_records(Listing(record, edited), engine, 235564, MSK, day, day)  # type: ignore[arg-type]
+    assert (result.counts.updated, result.counts.unchanged) == (1, 0)
+    assert _stored(engine)[record["id"]][1] == edited["attendance"]

@@ -77,9 +77,7 @@ def merge_stage(
     changed = " OR ".join(f"{target}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in compare)
     same_key = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     same_content = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in compare)
-    # Unchanged rows are dropped by an anti-join before the upsert: ON CONFLICT would lock (and so
-    # write to) every conflicting row even when its WHERE then declines the update.
-    # Fresh statistics keep the planner from a nested loop over a stage it believes is empty.
+    # Fresh statistics keep the planner from nested loops over a stage it believes is empty.
     conn.execute(text(f"ANALYZE {stage}"))
     staged, distinct = conn.execute(text(f"SELECT count(*), count(DISTINCT ({key_list})) FROM {stage}")).one()
     # Sorting whole staged rows is costly: deduplicate only when a key was staged twice (page drift).
@@ -88,12 +86,25 @@ def merge_stage(
         if distinct < staged
         else f"SELECT {col_list} FROM {stage}"
     )
+    # Unchanged rows are set aside first: ON CONFLICT would lock (and so write to) every conflicting
+    # row even when its WHERE then declines the update. They go to a table of their own because an
+    # anti-join against the target inside the INSERT could rescan the rows that INSERT adds.
+    unchanged = f"{stage}_unchanged"
+    conn.execute(text(f"DROP TABLE IF EXISTS {unchanged}"))
+    conn.execute(
+        text(f"""
+        CREATE TEMP TABLE {unchanged} ON COMMIT DROP AS
+        SELECT {", ".join(f"s.{k}" for k in keys)} FROM ({latest_sql}) s
+        JOIN {target} t ON {same_key} WHERE {same_content}
+    """)
+    )
+    conn.execute(text(f"ANALYZE {unchanged}"))
     sql = f"""
         WITH latest AS ({latest_sql}),
         merged AS (
             INSERT INTO {target} ({col_list})
             SELECT {col_list} FROM latest s
-            WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {same_key} AND {same_content})
+            WHERE NOT EXISTS (SELECT 1 FROM {unchanged} t WHERE {same_key})
             ON CONFLICT ({key_list}) DO UPDATE SET {sets}
             WHERE {changed}
             RETURNING (xmax = 0) AS inserted
