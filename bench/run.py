@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SECTIONS = ("extract", "load", "memory", "quiet", "ledger")
+SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver")
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         os.environ["YCP_BENCH_QUICK"] = "1"
-    from bench import extract, ledger, load, memory, quiet
+    from bench import extract, ledger, load, memory, quiet, receiver
     from bench.common import warehouse
 
     engine = warehouse(args.warehouse_url)
@@ -39,7 +39,7 @@ def main() -> None:
     started = time.perf_counter()
     q = args.quick
     if "extract" in chosen:
-        extract.run(days=3 if q else 60)
+        extract.run(days=3 if q else 240)
     if "load" in chosen:
         load.run(engine, size=3_000 if q else 200_000, sample=300 if q else 5_000)
     if "memory" in chosen:
@@ -53,6 +53,8 @@ def main() -> None:
             changed=500 if q else 10_000,
             users=2_000 if q else 100_000,
         )
+    if "receiver" in chosen:
+        receiver.run(requests=400 if q else 5_000)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

@@ -1,0 +1,72 @@
+"""Webhook receiver throughput on loopback: durable event writes against a no-write baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bench.common import show
+from ycpipeline.serving import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-0123456789"
+EVENT = {"company_id": 235564, "resource": "record", "resource_id": 1, "status": "update",
+         "data": {"id": 1, "datetime": "2026-11-20T10:00:00+03:00", "attendance": 1}}
+
+
+def _hammer(url: str, requests: int, concurrency: int, body: bytes | None) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+
+    def worker(count: int) -> None:
+        with httpx.Client(timeout=30) as http:
+            for _ in range(count):
+                began = time.perf_counter()
+                response = http.post(url, content=body) if body is not None else http.get(url)
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - began)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(worker, [requests // concurrency] * concurrency))
+    return time.perf_counter() - started, sorted(latencies)
+
+
+def run(requests: int, concurrency: int = 8) -> dict[str, float]:
+    """POST `requests` single events with `concurrency` clients to a receiver in its own process."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as inbox:
+        env = {**os.environ, "YCLIENTS_WEBHOOK_SECRET": SECRET, "YCLIENTS_WEBHOOK_INBOX": inbox}
+        server = subprocess.Popen([sys.executable, "-m", "ycpipeline.cli.main", "webhook", "serve", "--port",
+                                   str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    httpx.get(f"{base}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            body = json.dumps(EVENT).encode()
+            wall, lat = _hammer(f"{base}/api/v1/yclients/webhook/{SECRET}", requests, concurrency, body)
+            base_wall, base_lat = _hammer(f"{base}/health", requests, concurrency, None)
+            landed = len(list(Path(inbox, "new").iterdir()))
+        finally:
+            server.terminate()
+            server.wait()
+    rate, base_rate = requests / wall, requests / base_wall
+    show(f"webhook receiver: {requests:,} events, {concurrency} concurrent clients, loopback", [
+        ("events on disk", landed), ("events/s (each fsynced before the 2xx)", int(rate)),
+        ("latency p50, ms", lat[len(lat) // 2] * 1000), ("latency p99, ms", lat[int(len(lat) * 0.99)] * 1000),
+        ("baseline: /health (no write) requests/s", int(base_rate)),
+        ("baseline p99, ms", base_lat[int(len(base_lat) * 0.99)] * 1000),
+        ("ratio durable ÷ no-write throughput", rate / base_rate),
+    ])
+    return {"rate": rate, "p99_ms": lat[int(len(lat) * 0.99)] * 1000}
