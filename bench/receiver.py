@@ -18,8 +18,13 @@ from ycpipeline.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-0123456789"
-EVENT = {"company_id": 235564, "resource": "record", "resource_id": 1, "status": "update",
-         "data": {"id": 1, "datetime": "2026-11-20T10:00:00+03:00", "attendance": 1}}
+EVENT = {
+    "company_id": 235564,
+    "resource": "record",
+    "resource_id": 1,
+    "status": "update",
+    "data": {"id": 1, "datetime": "2026-11-20T10:00:00+03:00", "attendance": 1},
+}
 
 
 def _hammer(url: str, requests: int, concurrency: int, body: bytes | None) -> tuple[float, list[float]]:
@@ -44,8 +49,12 @@ def run(requests: int, concurrency: int = 8) -> dict[str, float]:
     port = free_port()
     with tempfile.TemporaryDirectory() as inbox:
         env = {**os.environ, "YCLIENTS_WEBHOOK_SECRET": SECRET, "YCLIENTS_WEBHOOK_INBOX": inbox}
-        server = subprocess.Popen([sys.executable, "-m", "ycpipeline.cli.main", "webhook", "serve", "--port",
-                                   str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ycpipeline.cli.main", "webhook", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(100):
@@ -62,11 +71,16 @@ def run(requests: int, concurrency: int = 8) -> dict[str, float]:
             server.terminate()
             server.wait()
     rate, base_rate = requests / wall, requests / base_wall
-    show(f"webhook receiver: {requests:,} events, {concurrency} concurrent clients, loopback", [
-        ("events on disk", landed), ("events/s (each fsynced before the 2xx)", int(rate)),
-        ("latency p50, ms", lat[len(lat) // 2] * 1000), ("latency p99, ms", lat[int(len(lat) * 0.99)] * 1000),
-        ("baseline: /health (no write) requests/s", int(base_rate)),
-        ("baseline p99, ms", base_lat[int(len(base_lat) * 0.99)] * 1000),
-        ("ratio durable ÷ no-write throughput", rate / base_rate),
-    ])
+    show(
+        f"webhook receiver: {requests:,} events, {concurrency} concurrent clients, loopback",
+        [
+            ("events on disk", landed),
+            ("events/s (each fsynced before the 2xx)", int(rate)),
+            ("latency p50, ms", lat[len(lat) // 2] * 1000),
+            ("latency p99, ms", lat[int(len(lat) * 0.99)] * 1000),
+            ("baseline: /health (no write) requests/s", int(base_rate)),
+            ("baseline p99, ms", base_lat[int(len(base_lat) * 0.99)] * 1000),
+            ("ratio durable ÷ no-write throughput", rate / base_rate),
+        ],
+    )
     return {"rate": rate, "p99_ms": lat[int(len(lat) * 0.99)] * 1000}

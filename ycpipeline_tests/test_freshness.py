@@ -204,3 +204,15 @@ def test_overlapping_runs_on_the_same_partitions_end_as_one_run(
         assert ledger_violations(conn, Decimal("0.05")) == 0
     assert stored == sum(len(sandbox.state.day_records(235564, first + timedelta(days=i))) for i in range(7))
     assert entries > 0 and doubled == 0
+
+
+def test_disabled_sync_skips_schedule_and_sensor(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YCLIENTS_ENABLED", "false")
+    inbox.accept(_event(5, None, resource="staff"))
+    with dg.instance_for_test() as instance:
+        assert isinstance(_tick(instance, None), dg.SkipReason)
+        schedule = _defs().resolve_schedule_def("yclients_sync_every_30_minutes")
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 11, 20, 10)
+        )
+        assert not schedule.evaluate_tick(context).run_requests

@@ -45,3 +45,8 @@ def rejected_share_check(
         metadata={"rejected": rejected, "total": total, "share": round(share, 4)},
         description="see yclients.rejected_rows for the reasons" if rejected else None,
     )
+
+
+def summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
+    """Per-company counts added up, key by key."""
+    return {key: sum(c[key] for c in counts) for key in (counts[0] if counts else {})}

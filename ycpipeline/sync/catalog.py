@@ -12,7 +12,7 @@ from sqlalchemy import Engine, Table, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.catalog import service_row, staff_row
-from ycpipeline.sync.quarantine import log_sync, store_rejected
+from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.models import ServiceRow, StaffRow
 from ycpipeline.validation.quarantine import validate_rows
 from ycpipeline.warehouse.schema import services, staff

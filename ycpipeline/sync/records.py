@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from ycpipeline.client import YClientsClient
 from ycpipeline.client.errors import ApiResponseError
 from ycpipeline.normalize.records import record_row
-from ycpipeline.sync.quarantine import log_sync, store_rejected
+from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow
 from ycpipeline.validation.quarantine import Rejected, validate_rows
 from ycpipeline.warehouse.schema import record_services, records

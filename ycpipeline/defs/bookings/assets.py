@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 from sqlalchemy import text
 
-from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check
+from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
 from ycpipeline.defs.partitions import records_partitions, windows_by_company
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.records import RecordsResult, sync_records
@@ -106,7 +106,7 @@ def yclients_records(
         expected = result.fetched - result.moved_out - result.rejected
         if stored < expected:
             count_mismatches.append({"company_id": company_id, "stored": stored, "api": result.fetched})
-    totals = {k: sum(r.as_dict()[k] for r in results) for k in results[0].as_dict()}
+    totals = summed([r.as_dict() for r in results])
     return dg.MaterializeResult(
         metadata={
             **{k: dg.MetadataValue.int(v) for k, v in totals.items()},

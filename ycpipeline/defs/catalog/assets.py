@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check
+from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.catalog import CatalogEntity, CatalogResult, sync_catalog
 
@@ -31,7 +31,7 @@ def _materialize(
         )
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)
-    totals = {k: sum(r.as_dict()[k] for r in results) for k in results[0].as_dict()} if results else {}
+    totals = summed([r.as_dict() for r in results])
     return dg.MaterializeResult(
         metadata={
             **{k: dg.MetadataValue.int(v) for k, v in totals.items()},

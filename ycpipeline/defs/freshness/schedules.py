@@ -34,6 +34,8 @@ def rolling_window(today: date, days_back: int, days_ahead: int) -> tuple[date, 
 )
 def yclients_sync_every_30_minutes(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     """One run for the rolling window of every company, unless the previous tick's run is still going."""
+    if not load_settings().yclients_enabled:
+        return dg.SkipReason("YCLIENTS_ENABLED is false")
     still_running = context.instance.get_run_records(
         dg.RunsFilter(job_name=sync_job.name, statuses=ACTIVE, tags={TRIGGER_TAG: "schedule"}), limit=1
     )

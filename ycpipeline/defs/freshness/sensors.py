@@ -99,7 +99,10 @@ def yclients_webhook_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
 ) -> dg.SensorResult | dg.SkipReason:
     """Plan the inbox's new events; archive them once the tick that requested their run is committed."""
-    inbox = Inbox(load_settings().yclients_webhook_inbox).ensure()
+    settings = load_settings()
+    if not settings.yclients_enabled:
+        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    inbox = Inbox(settings.yclients_webhook_inbox).ensure()
     cursor = json.loads(context.cursor) if context.cursor else {}
     if cursor.get("last"):
         # The previous tick's run request is committed together with this cursor: its events are done.

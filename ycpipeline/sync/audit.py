@@ -1,4 +1,4 @@
-"""Writes rejected rows to `yclients.rejected_rows` and finished loads to `yclients.sync_log`."""
+"""Writes what a load leaves behind for audit: rejected rows and the log of finished loads."""
 
 from __future__ import annotations
 
