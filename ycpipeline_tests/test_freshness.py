@@ -175,6 +175,8 @@ def test_overlapping_runs_on_the_same_partitions_end_as_one_run(
 
     seed_demo_users(engine, seed=7)
     first, last = ANCHOR - timedelta(days=6), ANCHOR
+    with dg.DagsterInstance.get():  # create the instance's storage once, as a deployment has it already
+        pass
     # Two runs as Dagster launches them, each in its own process: the schedule's and the sensor's.
     command = [
         sys.executable,
