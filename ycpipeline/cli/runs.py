@@ -20,7 +20,9 @@ def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
     """Use DAGSTER_HOME, or a project-local one so CLI runs are kept and visible in `dagster dev`."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(default.resolve())))
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch(exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
     return home
 
 
