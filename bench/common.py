@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,8 +87,3 @@ def show(title: str, rows: list[tuple[str, Any]]) -> None:
             f"{value:,.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
         )
         print(f"  {name.ljust(width)}  {shown}")
-
-
-def quick() -> bool:
-    """True in `--quick` mode (set by run.py)."""
-    return os.environ.get("YCP_BENCH_QUICK") == "1"

@@ -29,8 +29,6 @@ def main() -> None:
         help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
     )
     args = parser.parse_args()
-    if args.quick:
-        os.environ["YCP_BENCH_QUICK"] = "1"
     from bench import extract, ledger, load, memory, quiet, receiver
     from bench.common import warehouse
 

@@ -106,6 +106,11 @@ class SandboxState:
             self._day_cache.popitem(last=False)
         return records
 
+    def _generated_on(self, company_id: int, record_id: int, day: date) -> bool:
+        """True when `record_id` was generated on `day` (it is then listed by the generated day itself)."""
+        decoded = gen.decode_record_id(record_id)
+        return decoded is not None and decoded[1] == day and self._in_history(company_id, day)
+
     def day_records(self, company_id: int, day: date) -> list[dict[str, Any]]:
         """Every record (deleted ones too) whose visit date is `day`, in API order."""
         with self._lock:
@@ -116,7 +121,7 @@ class SandboxState:
                     result.append(current)
             for rid in self._moved_in.get((company_id, day), ()):
                 current = self._overrides[(company_id, rid)]
-                if _visit_day(current) == day and not _generated_on(company_id, rid, day, self):
+                if _visit_day(current) == day and not self._generated_on(company_id, rid, day):
                     result.append(current)
             result.sort(key=lambda r: (r["datetime"], r["id"]))
             return result
@@ -278,8 +283,3 @@ class SandboxState:
 
 def _visit_day(record: dict[str, Any]) -> date:
     return date.fromisoformat(record["datetime"][:10])
-
-
-def _generated_on(company_id: int, record_id: int, day: date, state: SandboxState) -> bool:
-    decoded = gen.decode_record_id(record_id)
-    return decoded is not None and decoded[1] == day and state._in_history(company_id, day)
