@@ -44,12 +44,9 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
     """Execute a job of the code location; raise `RunFailedError` with the failing step's message."""
-    tags = {}
-    if partition_range is not None:
-        tags = {
-            "dagster/asset_partition_range_start": partition_range[0],
-            "dagster/asset_partition_range_end": partition_range[1],
-        }
+    from ycpipeline.defs.partitions import range_tags
+
+    tags = range_tags(*partition_range) if partition_range is not None else {}
     with dg.DagsterInstance.get() as instance:
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)

@@ -29,6 +29,16 @@ records_partitions = dg.MultiPartitionsDefinition(
 )
 
 
+# Dagster's run tags for a single run over a range of partitions (what a single-run backfill sets).
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def range_tags(start_key: str, end_key: str) -> dict[str, str]:
+    """Run tags that make one run cover the partitions from `start_key` to `end_key`."""
+    return {RANGE_START: start_key, RANGE_END: end_key}
+
+
 def partition_key(company_id: int | str, day: date) -> str:
     """The multi-partition key of one company's date (`235564|2026-11-20`)."""
     return dg.MultiPartitionKey({"company": str(company_id), "date": day.isoformat()})

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from ycpipeline.defs.freshness.sensors import RANGE_END, RANGE_START, TRIGGER_TAG
+from ycpipeline.defs.freshness.sensors import TRIGGER_TAG
 from ycpipeline.defs.jobs import sync_job
-from ycpipeline.defs.partitions import COMPANY_KEYS, partition_key
+from ycpipeline.defs.partitions import COMPANY_KEYS, partition_key, range_tags
 from ycpipeline.settings import load_settings
 
 _settings = load_settings()
@@ -47,7 +47,6 @@ def yclients_sync_every_30_minutes(context: dg.ScheduleEvaluationContext) -> dg.
     return dg.RunRequest(
         tags={
             TRIGGER_TAG: "schedule",
-            RANGE_START: partition_key(COMPANY_KEYS[0], start),
-            RANGE_END: partition_key(COMPANY_KEYS[-1], end),
+            **range_tags(partition_key(COMPANY_KEYS[0], start), partition_key(COMPANY_KEYS[-1], end)),
         },
     )

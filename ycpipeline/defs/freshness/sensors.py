@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from ycpipeline.client import YClientsError
 from ycpipeline.defs.jobs import catalog_job, sync_job
-from ycpipeline.defs.partitions import partition_key
+from ycpipeline.defs.partitions import partition_key, range_tags
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.settings import load_settings
 from ycpipeline.webhooks.events import event_hash
@@ -16,8 +16,6 @@ from ycpipeline.webhooks.inbox import Inbox
 from ycpipeline.webhooks.planner import Plan, plan_batch
 
 TRIGGER_TAG = "ycpipeline/trigger"
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def _stored_dates(warehouse: WarehouseResource, refs: list[tuple[int, int]]) -> dict[tuple[int, int], date]:
@@ -76,10 +74,7 @@ def run_request_for(plan: Plan) -> dg.RunRequest | None:
     span = plan.date_range()
     if span is not None:
         first_company, last_company, first_day, last_day = span
-        tags |= {
-            RANGE_START: partition_key(first_company, first_day),
-            RANGE_END: partition_key(last_company, last_day),
-        }
+        tags |= range_tags(partition_key(first_company, first_day), partition_key(last_company, last_day))
         return dg.RunRequest(run_key=plan.run_key, job_name=sync_job.name, tags=tags)
     if plan.catalog:
         return dg.RunRequest(run_key=plan.run_key, job_name=catalog_job.name, tags=tags)
