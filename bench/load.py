@@ -70,41 +70,30 @@ def _to_sql(engine: Engine, raw: list[dict[str, Any]]) -> float:
         )
         frame = pd.DataFrame([rows[i] for i in outcome.valid_positions])[RECORD_COLUMNS]
         frame["raw"] = frame["raw"].map(orjson.loads)  # the JSONB type binds objects, not JSON text
+        lines = pd.DataFrame([line for i in outcome.valid_positions for line in normalised[i][1] or []])
         with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS bench_stage"))
-            conn.execute(text("CREATE TABLE bench_stage (LIKE yclients.records)"))
-            frame.to_sql(
-                "bench_stage",
-                conn,
-                if_exists="append",
-                index=False,
-                chunksize=5000,
-                dtype={c.name: c.type for c in records.columns},
+            _stage_and_merge(
+                conn, frame, records, ["company_id", "record_id"], RECORD_COMPARE, ("synced_at",)
             )
-            merge_stage(
-                conn, records, "bench_stage", keys=["company_id", "record_id"], compare=RECORD_COMPARE
+            _stage_and_merge(
+                conn, lines, record_services, ["company_id", "record_id", "service_id"], LINE_COMPARE, ()
             )
-            conn.execute(text("DROP TABLE bench_stage"))
-            lines = pd.DataFrame([line for i in outcome.valid_positions for line in normalised[i][1] or []])
-            conn.execute(text("CREATE TABLE bench_stage (LIKE yclients.record_services)"))
-            lines.to_sql(
-                "bench_stage",
-                conn,
-                if_exists="append",
-                index=False,
-                chunksize=5000,
-                dtype={c.name: c.type for c in record_services.columns},
-            )
-            merge_stage(
-                conn,
-                record_services,
-                "bench_stage",
-                keys=["company_id", "record_id", "service_id"],
-                compare=LINE_COMPARE,
-                also_set=(),
-            )
-            conn.execute(text("DROP TABLE bench_stage"))
     return t[0]
+
+
+def _stage_and_merge(conn, frame: pd.DataFrame, table, keys, compare, also_set) -> None:  # type: ignore[no-untyped-def]
+    """`DataFrame.to_sql` into a staging table shaped like `table`, then our merge."""
+    conn.execute(text(f"CREATE TABLE bench_stage (LIKE {table.schema}.{table.name})"))
+    frame.to_sql(
+        "bench_stage",
+        conn,
+        if_exists="append",
+        index=False,
+        chunksize=5000,
+        dtype={c.name: c.type for c in table.columns},
+    )
+    merge_stage(conn, table, "bench_stage", keys=keys, compare=compare, also_set=also_set)
+    conn.execute(text("DROP TABLE bench_stage"))
 
 
 def _rewritten(engine: Engine, action) -> int:  # type: ignore[no-untyped-def]
