@@ -1,0 +1,1 @@
+"""The warehouse: tables, migrations, the staged upsert and an embedded Postgres for the demo and tests."""
