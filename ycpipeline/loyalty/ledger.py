@@ -57,6 +57,19 @@ FROM loyalty.app_users
 CANDIDATES = "(SELECT r.* FROM yclients.records r JOIN ledger_candidates c USING (company_id, record_id))"
 
 
+# The bonus rules in SQL, shared by the derivation and the invariant check. `o` is a row of owners_sql,
+# `rate` the record's first-accrual rate when it has one.
+COMPLETED_AND_OWNED = "o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL"
+RATE = "coalesce(rate.rate, CAST(:rate AS numeric))"
+OWED = f"floor(o.total_cost * {RATE} * 100) / 100"
+
+
+def _first_rates(scope: str = "") -> str:
+    """The rate each record was first accrued at (it stays with the record)."""
+    return f"""SELECT DISTINCT ON (company_id, record_id) company_id, record_id, l.rate
+               FROM loyalty.bonus_ledger l {scope} ORDER BY company_id, record_id, l.entry_id"""
+
+
 def _derive_sql(full: bool) -> list[str]:
     """Temp tables the append reads: owners, what the ledger holds, first rates and what is owed.
 
@@ -68,16 +81,12 @@ def _derive_sql(full: bool) -> list[str]:
         f"""CREATE TEMP TABLE ledger_held ON COMMIT DROP AS
             SELECT company_id, record_id, l.user_id, sum(l.amount) AS held
             FROM loyalty.bonus_ledger l {scope} GROUP BY company_id, record_id, l.user_id""",
-        f"""CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS
-            SELECT DISTINCT ON (company_id, record_id) company_id, record_id, l.rate
-            FROM loyalty.bonus_ledger l {scope} ORDER BY company_id, record_id, l.entry_id""",
-        """CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
-            SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base,
-                   coalesce(fr.rate, CAST(:rate AS numeric)) AS rate,
-                   floor(o.total_cost * coalesce(fr.rate, CAST(:rate AS numeric)) * 100) / 100 AS owed
+        f"CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS {_first_rates(scope)}",
+        f"""CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
+            SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base, {RATE} AS rate, {OWED} AS owed
             FROM ledger_owners o
-            LEFT JOIN ledger_rates fr ON fr.company_id = o.company_id AND fr.record_id = o.record_id
-            WHERE o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL""",
+            LEFT JOIN ledger_rates rate ON rate.company_id = o.company_id AND rate.record_id = o.record_id
+            WHERE {COMPLETED_AND_OWNED}""",
     ]
 
 
@@ -187,16 +196,10 @@ def ledger_violations(conn: Connection, rate: Decimal) -> int:
     return conn.execute(
         text(f"""
             WITH owners AS ({OWNERS_SQL}),
-            rates AS (
-                SELECT DISTINCT ON (company_id, record_id) company_id, record_id, rate
-                FROM loyalty.bonus_ledger ORDER BY company_id, record_id, entry_id
-            ),
+            rates AS ({_first_rates()}),
             owed AS (
-                SELECT o.company_id, o.record_id,
-                       CASE WHEN o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL
-                            THEN floor(o.total_cost * coalesce(r.rate, CAST(:rate AS numeric)) * 100) / 100
-                            ELSE 0 END AS owed
-                FROM owners o LEFT JOIN rates r USING (company_id, record_id)
+                SELECT o.company_id, o.record_id, CASE WHEN {COMPLETED_AND_OWNED} THEN {OWED} ELSE 0 END AS owed
+                FROM owners o LEFT JOIN rates rate USING (company_id, record_id)
             ),
             held AS (
                 SELECT company_id, record_id, sum(amount) AS held FROM loyalty.bonus_ledger GROUP BY 1, 2
