@@ -7,6 +7,7 @@ unprivileged user (`postgres` where it exists, else `nobody`), since Postgres re
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import pwd
@@ -109,8 +110,17 @@ class EmbeddedPostgres:
             return False
 
     def start(self, databases: tuple[str, ...] = ("ycpipeline",)) -> None:
-        """Create the cluster if needed, start it and create `databases`."""
+        """Create the cluster if needed, start it and create `databases`.
+
+        Safe to call from several processes at once (test workers): they take turns on a lock file.
+        """
         self.data_dir = self.data_dir.resolve()
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir.parent / f"{self.data_dir.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._start_locked(databases)
+
+    def _start_locked(self, databases: tuple[str, ...]) -> None:
         if not self.is_running():
             self._prepare_dirs()
             if not (self.data_dir / "PG_VERSION").exists():
