@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import SecretStr
-
 from bench.common import ANCHOR, COMPANY, show, timer
-from ycpipeline.client import RateLimiter, YClientsClient
+from ycpipeline.client import RateLimiter
 from ycpipeline.sandbox import (
-    DEFAULT_PARTNER_TOKEN,
-    DEFAULT_USER_TOKEN,
     GenerationParams,
     Sandbox,
     SandboxConfig,
     SandboxState,
+    sandbox_client,
 )
 from ycpipeline.serving import serve_in_thread
 
@@ -23,10 +20,8 @@ RATE = 5  # the documented per-second limit
 
 def _pages(base: str, concurrency: int, start, end) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
     with (
-        YClientsClient(
+        sandbox_client(
             f"{base}/api/v1",
-            SecretStr(DEFAULT_PARTNER_TOKEN),
-            SecretStr(DEFAULT_USER_TOKEN),
             page_size=50,
             limiter=RateLimiter(RATE, 200),
             concurrency=concurrency,

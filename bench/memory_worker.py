@@ -7,19 +7,15 @@ import sys
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr
 from sqlalchemy import create_engine
 
-from ycpipeline.client import YClientsClient
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
+from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
 
 if __name__ == "__main__":
     api, warehouse_url, start, end = sys.argv[1:5]
     engine = create_engine(warehouse_url)
-    with YClientsClient(
-        api, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN), page_size=200
-    ) as c:
+    with sandbox_client(api, page_size=200) as c:
         result = sync_records(
             c, engine, 235564, ZoneInfo("Europe/Moscow"), date.fromisoformat(start), date.fromisoformat(end)
         )

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 
 SANDBOX_COMPANIES = "235564,235565"
@@ -24,6 +23,7 @@ from ycpipeline.sandbox import (  # noqa: E402
     Sandbox,
     SandboxConfig,
     SandboxState,
+    sandbox_client,
 )
 from ycpipeline.serving import serve_in_thread  # noqa: E402
 from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
@@ -111,10 +111,8 @@ def sandbox_url(sandbox: Sandbox) -> Iterator[str]:
 @pytest.fixture
 def client(sandbox_url: str) -> Iterator[YClientsClient]:
     """A client of the sandbox with quick retries."""
-    with YClientsClient(
+    with sandbox_client(
         sandbox_url,
-        SecretStr(DEFAULT_PARTNER_TOKEN),
-        SecretStr(DEFAULT_USER_TOKEN),
         page_size=50,
         backoff_base=0.01,
         timeout=5,

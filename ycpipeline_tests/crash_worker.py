@@ -7,20 +7,16 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr
 from sqlalchemy import create_engine
 
-from ycpipeline.client import YClientsClient
 from ycpipeline.loyalty.ledger import derive_ledger
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
+from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
 
 if __name__ == "__main__":
     api, url, start, end = sys.argv[1:5]
     engine = create_engine(url)
-    with YClientsClient(
-        api, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN), page_size=50
-    ) as c:
+    with sandbox_client(api, page_size=50) as c:
         for loop in range(1000):
             sync_records(
                 c,

@@ -16,7 +16,7 @@ from ycpipeline.client import (
     TokenRejectedError,
     YClientsClient,
 )
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox
+from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline_tests.conftest import ANCHOR
 
@@ -63,10 +63,8 @@ def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
     sandbox.reconfigure(rate_per_second=5, rate_per_minute=200)
     with (
         serve_in_thread(sandbox) as base,
-        YClientsClient(
+        sandbox_client(
             f"{base}/api/v1",
-            SecretStr(DEFAULT_PARTNER_TOKEN),
-            SecretStr(DEFAULT_USER_TOKEN),
             page_size=20,
             limiter=RateLimiter(5, 200),
             concurrency=4,

@@ -15,13 +15,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from ycpipeline.client import YClientsClient
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
 from ycpipeline.loyalty.seed import seed_demo_users
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
@@ -91,9 +89,7 @@ def test_sigkill_during_loads_and_derivations(
             assert ledger_violations(conn, RATE) == 0
     assert killed_mid_run == rounds
     # A clean re-run converges to the sandbox exactly.
-    with YClientsClient(
-        sandbox_url, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN)
-    ) as client:
+    with sandbox_client(sandbox_url) as client:
         sync_records(client, engine, 235564, ZoneInfo("Europe/Moscow"), START, END)
     derive_ledger(engine, RATE)
     assert _stored(engine) == _expected(sandbox, START, END)

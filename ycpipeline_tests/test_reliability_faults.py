@@ -8,11 +8,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from ycpipeline.client import ApiResponseError, TokenRejectedError, TransientApiError, YClientsClient
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox
+from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
@@ -40,10 +39,8 @@ CASES = {
 
 @pytest.fixture
 def quick_client(sandbox_url: str) -> Iterator[YClientsClient]:
-    with YClientsClient(
+    with sandbox_client(
         sandbox_url,
-        SecretStr(DEFAULT_PARTNER_TOKEN),
-        SecretStr(DEFAULT_USER_TOKEN),
         page_size=40,
         timeout=1.0,
         backoff_base=0.01,

@@ -1,6 +1,12 @@
 """A local YClients API with a generated salon, for the demo and the tests."""
 
-from ycpipeline.sandbox.app import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox, SandboxConfig
+from ycpipeline.sandbox.app import (
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    Sandbox,
+    SandboxConfig,
+    sandbox_client,
+)
 from ycpipeline.sandbox.faults import Fault
 from ycpipeline.sandbox.generator import GenerationParams
 from ycpipeline.sandbox.state import SandboxState
@@ -13,4 +19,5 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "SandboxState",
+    "sandbox_client",
 ]

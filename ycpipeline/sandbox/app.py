@@ -11,19 +11,25 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ycpipeline.client.http import ACCEPT_V2
+from ycpipeline.client.http import ACCEPT_V2, YClientsClient
 from ycpipeline.sandbox.faults import Fault, FaultPlan
 from ycpipeline.sandbox.state import SandboxState
 
 API_PREFIX = "/api/v1"
 DEFAULT_PARTNER_TOKEN = "sandbox-partner-token-0123456789abcdef"
 DEFAULT_USER_TOKEN = "sandbox-user-token-fedcba9876543210"
+
+
+def sandbox_client(api_url: str, **options: Any) -> YClientsClient:
+    """A YClients client holding the sandbox's default tokens (`options` as for `YClientsClient`)."""
+    return YClientsClient(api_url, SecretStr(DEFAULT_PARTNER_TOKEN), SecretStr(DEFAULT_USER_TOKEN), **options)
 
 
 @dataclass
