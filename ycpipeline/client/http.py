@@ -184,11 +184,12 @@ class YClientsClient:
             )
         if body.get("success") is False or "error_code" in body:
             # `success: false` can come with HTTP 200: the envelope is the verdict.
+            message = _api_message(body)
             raise ApiResponseError(
-                f"YClients reported a failure while reading {what}: {_api_message(body) or 'no message'}. "
+                f"YClients reported a failure while reading {what}: {message or 'no message'}. "
                 "Check that the user behind YCLIENTS_USER_TOKEN has access to this company.",
                 status=status,
-                api_message=_api_message(body),
+                api_message=message,
             )
         return body
 

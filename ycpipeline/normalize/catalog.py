@@ -21,17 +21,15 @@ def service_row(
     """One service as a warehouse row; unparsable fields become None for validation to report."""
     obj = raw if isinstance(raw, dict) else {}
     service_id = to_int(obj.get("id"))
+    prices = {k: to_money(obj.get(k)) for k in ("price_min", "price_max")}
     return {
         "company_id": company_id,
         "service_id": service_id,
         "title": to_text(obj.get("title")),
         "category_id": to_int(obj.get("category_id")),
-        "price_min": to_money(obj.get("price_min")),
-        "price_max": to_money(obj.get("price_max")),
+        **prices,
         # A price that is present but not money must not load as "no price".
-        "prices_ok": all(
-            obj.get(k) in (None, "") or to_money(obj.get(k)) is not None for k in ("price_min", "price_max")
-        ),
+        "prices_ok": all(obj.get(k) in (None, "") or v is not None for k, v in prices.items()),
         "active": to_bool(obj.get("active")),
         "booking_url": booking_url(link_template, form_url, company_id=company_id, service_id=service_id),
         "removed_at": None,
