@@ -7,7 +7,6 @@ never show in a repr, a log line or an exception message.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,14 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.yclients.com/api/v1"
+
+
+def parse_company_ids(text: str) -> list[int]:
+    """`235564` or `235564,235565` (a chain) → the ids; anything else is a ValueError."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not all(p.isdigit() for p in parts):
+        raise ValueError("expected a company id or a comma-separated list of ids, e.g. 235564,235565")
+    return [int(p) for p in parts]
 
 
 class SettingsError(RuntimeError):
@@ -55,10 +62,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_company_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",") if p.strip()]
-            if not all(p.isdigit() for p in parts):
-                raise ValueError("expected a company id or a comma-separated list of ids, e.g. 235564,235565")
-            return [int(p) for p in parts]
+            return parse_company_ids(value)
         if isinstance(value, int):
             return [value]
         return value
@@ -73,10 +77,10 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
-    @cached_property
+    @property
     def company_ids(self) -> list[int]:
         """The configured companies (one, or several for a chain)."""
-        return list(self.yclients_company_id)
+        return self.yclients_company_id
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine
 
 from ycpipeline.client import RateLimiter, YClientsClient
 from ycpipeline.normalize.values import company_zone
-from ycpipeline.settings import DEFAULT_API_URL, load_settings
+from ycpipeline.settings import DEFAULT_API_URL, load_settings, parse_company_ids
 
 
 @cache
@@ -38,7 +38,7 @@ class YClientsResource(dg.ConfigurableResource):
 
     def companies(self) -> list[int]:
         """The configured company ids."""
-        return [int(part) for part in self.company_ids.split(",") if part.strip()]
+        return parse_company_ids(self.company_ids)
 
     def client(self) -> YClientsClient:
         """A client shared by this run's steps (one rate limiter for the whole run)."""
