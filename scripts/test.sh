@@ -14,4 +14,6 @@ export TEST_WAREHOUSE_URL
 trap '"$VENV/bin/ycpipeline" postgres stop --data-dir "$PGDIR" --port "$PGPORT"' EXIT
 
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
 "$VENV/bin/pytest" -n 2 "$@"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from ycpipeline.cli.report import top_balances, warehouse_summary
 from ycpipeline.cli.runs import ensure_dagster_home, run_job, sync_window
@@ -95,7 +95,7 @@ def run_demo(
         engine.dispose()
 
 
-def _print_summary(console: Console, engine, totals: dict[str, int], box: Sandbox) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(console: Console, engine: Engine, totals: dict[str, int], box: Sandbox) -> None:
     summary = warehouse_summary(engine)
     table = Table(title="What landed in Postgres")
     table.add_column("what")

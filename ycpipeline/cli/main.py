@@ -8,12 +8,15 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from ycpipeline.settings import Settings
 
 app = typer.Typer(help="YClients → Postgres warehouse sync and loyalty ledger.", no_args_is_help=True)
 db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
@@ -35,7 +38,7 @@ def _main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from ycpipeline.settings import SettingsError, load_settings
 
     try:
@@ -50,10 +53,16 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _require(settings, *names: str) -> None:  # type: ignore[no-untyped-def]
+def _require(settings: Settings, *names: str) -> None:
     missing = [n for n in names if not getattr(settings, n.lower())]
     if missing:
         raise _fail("missing setting(s): " + ", ".join(missing) + " (set them in .env; see .env.example)")
+
+
+def _warehouse_url(settings: Settings) -> str:
+    _require(settings, "WAREHOUSE_URL")
+    assert settings.warehouse_url is not None  # checked by _require
+    return settings.warehouse_url
 
 
 @app.command()
@@ -176,8 +185,7 @@ def check_booking_sync() -> None:
     s = _settings()
     console.print(f"{OK if s.yclients_api_token else BAD} YCLIENTS_API_TOKEN configured")
     console.print(f"{OK if s.yclients_user_token else BAD} YCLIENTS_USER_TOKEN configured")
-    _require(s, "WAREHOUSE_URL")
-    engine = create_engine(s.warehouse_url, hide_parameters=True)
+    engine = create_engine(_warehouse_url(s), hide_parameters=True)
     with engine.connect() as conn:
         with_code, users = conn.execute(
             text("SELECT count(*) FILTER (WHERE unique_code IS NOT NULL), count(*) FROM loyalty.app_users")
@@ -201,8 +209,7 @@ def db_upgrade() -> None:
     from ycpipeline.warehouse.migrate import upgrade
 
     s = _settings()
-    _require(s, "WAREHOUSE_URL")
-    upgrade(create_engine(s.warehouse_url, hide_parameters=True))
+    upgrade(create_engine(_warehouse_url(s), hide_parameters=True))
     console.print(f"{OK} warehouse schema is up to date")
 
 
@@ -255,6 +262,7 @@ def webhook_serve(
 
     s = _settings()
     _require(s, "YCLIENTS_WEBHOOK_SECRET")
+    assert s.yclients_webhook_secret is not None  # checked by _require
     receiver = create_receiver(
         s.yclients_webhook_inbox, s.yclients_webhook_secret.get_secret_value(), max_body=max_body
     )

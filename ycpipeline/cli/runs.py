@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -36,7 +37,7 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
+            while error.cause is not None and "DagsterExecutionStepExecutionError" in (error.cls_name or ""):
                 error = error.cause
             return error.message.strip()
     return "the run failed (see the Dagster UI for the logs)"
@@ -65,14 +66,14 @@ def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.
     return result
 
 
-def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict[str, object]]:
+def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict[str, Any]]:
     """Metadata of `asset`'s materialization in a run, as plain values.
 
     A run over a partition range reports one materialization per partition with the same metadata:
     it is returned once.
     """
     for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization  # type: ignore[union-attr]
+        mat = event.materialization
         if mat.asset_key.to_user_string() == asset:
             return [{k: getattr(v, "value", v) for k, v in mat.metadata.items()}]
     return []
@@ -108,7 +109,7 @@ def sync_window(
             )
             for meta in materializations(result, "yclients_records"):
                 for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
-                    totals[key] = totals.get(key, 0) + int(meta.get(key, 0))  # type: ignore[call-overload]
+                    totals[key] = totals.get(key, 0) + int(meta.get(key, 0))
             if on_progress:
                 on_progress(company_id, (last - first).days + 1, (end - start).days + 1)
     return totals

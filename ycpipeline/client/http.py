@@ -193,6 +193,11 @@ class YClientsClient:
             )
         return body
 
+    def _before_retry(self, label: str, state: RetryCallState) -> None:
+        self.stats.add(retries=1)
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("retrying %s after attempt %d: %s", label, state.attempt_number, error)
+
     def get(
         self, path: str, params: dict[str, Any] | None = None, *, what: str | None = None
     ) -> dict[str, Any]:
@@ -203,12 +208,7 @@ class YClientsClient:
             wait=self._wait,
             stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_retry_seconds),
             reraise=True,
-            before_sleep=lambda state: (
-                self.stats.add(retries=1),
-                log.warning(
-                    "retrying %s after attempt %d: %s", label, state.attempt_number, state.outcome.exception()
-                ),
-            ),
+            before_sleep=lambda state: self._before_retry(label, state),
         )
         try:
             return retrying(self._send_once, path, params, label)

@@ -56,10 +56,11 @@ def record_row(
     raw: Any, company_id: int, tz: tzinfo, synced_at: datetime
 ) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
     """A record as a warehouse row plus its service lines; bad fields become None for validation."""
-    obj = raw if isinstance(raw, dict) else {}
+    obj: dict[str, Any] = raw if isinstance(raw, dict) else {}
     record_id = to_int(obj.get("id"))
-    starts_at = to_datetime(obj.get("datetime"), tz) or to_datetime(obj.get("date"), tz)  # type: ignore[arg-type]
-    client = obj.get("client") if isinstance(obj.get("client"), dict) else {}
+    starts_at = to_datetime(obj.get("datetime"), tz) or to_datetime(obj.get("date"), tz)
+    client_obj = obj.get("client")
+    client: dict[str, Any] = client_obj if isinstance(client_obj, dict) else {}
     lines = service_lines(obj.get("services"), company_id, record_id)
     duration = to_int(obj.get("seance_length", obj.get("length")))
     attendance = to_int(obj.get("attendance"))
@@ -77,8 +78,8 @@ def record_row(
         "attendance": attendance,
         "deleted": to_bool(obj.get("deleted", False)),
         "total_cost": sum((line["cost"] for line in lines), ZERO) if lines is not None else None,
-        "created_at": to_datetime(obj.get("create_date"), tz),  # type: ignore[arg-type]
-        "changed_at": to_datetime(obj.get("last_change_date"), tz),  # type: ignore[arg-type]
+        "created_at": to_datetime(obj.get("create_date"), tz),
+        "changed_at": to_datetime(obj.get("last_change_date"), tz),
         "synced_at": synced_at,
         "raw": raw_json(raw),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -69,7 +69,7 @@ def to_text(value: Any) -> str | None:
     return None
 
 
-def to_datetime(value: Any, tz: ZoneInfo | None = None) -> datetime | None:
+def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
     """ISO 8601 with `+03:00`, `+0300` or (with `tz`) no offset → an aware datetime."""
     if not isinstance(value, str) or not value.strip():
         return None

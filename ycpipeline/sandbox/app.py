@@ -56,7 +56,9 @@ class SandboxStats:
 
 class _Limiter:
     def __init__(self, per_second: int | None, per_minute: int | None) -> None:
-        self.windows = [(n, p, deque()) for n, p in ((per_second, 1.0), (per_minute, 60.0)) if n]
+        self.windows: list[tuple[int, float, deque[float]]] = [
+            (n, p, deque()) for n, p in ((per_second, 1.0), (per_minute, 60.0)) if n
+        ]
         self.lock = threading.Lock()
 
     def allow(self) -> float | None:
@@ -252,7 +254,8 @@ class Sandbox:
         offset = (page - 1) * count
         if with_deleted and changed_after is None:
             # Count days cheaply and build only the days that hold the requested page.
-            total, data, day = 0, [], start
+            data: list[dict[str, Any]] = []
+            total, day = 0, start
             while day <= end:
                 n = self.state.day_count(company_id, day)
                 if total + n > offset and len(data) < count:

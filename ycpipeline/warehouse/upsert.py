@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Table, text
 
 _stage_ids = itertools.count(1)
@@ -48,8 +49,10 @@ def create_stage(conn: Connection, table: Table) -> str:
 def copy_rows(conn: Connection, stage: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """COPY rows (tuples in `columns` order) into `stage`; returns how many were written."""
     raw = conn.connection.driver_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError("COPY needs the psycopg (3) driver: use a postgresql+psycopg:// URL")
     written = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[union-attr]
+    with raw.cursor() as cur, cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             written += 1

@@ -97,7 +97,9 @@ def yclients_records(
     count_mismatches = []
     for company_id, (start, end) in sorted(windows_by_company(context.partition_keys).items()):
         tz = yclients.company_timezone(company_id)
-        result = sync_records(client, warehouse.engine(), company_id, tz, start, end, run_id=context.run_id)
+        result = sync_records(
+            client, warehouse.engine(), company_id, tz, start, end, run_id=context.run.run_id
+        )
         context.log.info(f"records of company {company_id} {start}..{end}: {result.as_dict()}")
         results.append(result)
         for kind, ids in _missing_catalogue(warehouse, company_id, start, end).items():

@@ -27,7 +27,7 @@ def _materialize(
             company_id,
             form_url=yclients.booking_form_url,
             link_template=template,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)

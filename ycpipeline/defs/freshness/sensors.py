@@ -1,6 +1,7 @@
 """The webhook sensor: inbox events → one run per tick for the partitions they touch."""
 
 import json
+import logging
 from datetime import date
 
 import dagster as dg
@@ -32,7 +33,7 @@ def _stored_dates(warehouse: WarehouseResource, refs: list[tuple[int, int]]) -> 
 
 
 def _api_dates(
-    yclients: YClientsResource, refs: list[tuple[int, int]], log: dg.DagsterLogManager
+    yclients: YClientsResource, refs: list[tuple[int, int]], log: logging.Logger
 ) -> dict[tuple[int, int], date]:
     found: dict[tuple[int, int], date] = {}
     for company, record in refs[:50]:  # keep the tick bounded

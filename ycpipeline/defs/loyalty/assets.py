@@ -29,7 +29,7 @@ app_users = dg.AssetSpec(
 )
 def bonus_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Append the difference between what each record is owed and what the ledger holds."""
-    result = derive_ledger(warehouse.engine(), warehouse.rate(), run_id=context.run_id)
+    result = derive_ledger(warehouse.engine(), warehouse.rate(), run_id=context.run.run_id)
     context.log.info(f"ledger: {result}")
     return dg.MaterializeResult(
         metadata={

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from ycpipeline.warehouse.schema import metadata
 
 config = context.config
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # Schemas first: the version table lives in `yclients`.
     connection.execute(text("CREATE SCHEMA IF NOT EXISTS yclients"))
     connection.execute(text("CREATE SCHEMA IF NOT EXISTS loyalty"))
@@ -31,7 +31,10 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no connection and no sqlalchemy.url given to the migrations")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()
