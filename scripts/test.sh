@@ -5,13 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PGDIR=${TEST_PG_DIR:-var/test-postgres}
-PGPORT=${TEST_PG_PORT:-55439}
+# A free port unless one is asked for: the default ports may be taken on a shared machine.
+PGPORT=${TEST_PG_PORT:-$("$VENV/bin/python" -c "from ycpipeline.serving import free_port; print(free_port())")}
 
-rm -rf "$PGDIR"
 "$VENV/bin/ycpipeline" postgres stop --data-dir "$PGDIR" --port "$PGPORT" >/dev/null 2>&1 || true
-TEST_WAREHOUSE_URL=$("$VENV/bin/ycpipeline" postgres start --data-dir "$PGDIR" --port "$PGPORT" --database ycpipeline_test)
+rm -rf "$PGDIR"
+TEST_WAREHOUSE_URL=$("$VENV/bin/ycpipeline" postgres start --data-dir "$PGDIR" --port "$PGPORT" --database ycpipeline_test) \
+  || { echo "could not start the test Postgres on port $PGPORT (set TEST_PG_PORT to another port)"; exit 1; }
 export TEST_WAREHOUSE_URL
-trap '"$VENV/bin/ycpipeline" postgres stop --data-dir "$PGDIR" --port "$PGPORT"' EXIT
+trap '"$VENV/bin/ycpipeline" postgres stop --data-dir "$PGDIR" --port "$PGPORT" >/dev/null' EXIT
 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .

@@ -280,19 +280,33 @@ def postgres_start(
     database: Annotated[list[str] | None, typer.Option(help="Databases to create")] = None,
 ) -> None:
     """Start (creating if needed) a private cluster; prints its WAREHOUSE_URL."""
-    from ycpipeline.warehouse.embedded import EmbeddedPostgres
+    from ycpipeline.warehouse.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
     pg = EmbeddedPostgres(data_dir, port)
-    pg.start(tuple(database or ["ycpipeline"]))
+    try:
+        pg.start(tuple(database or ["ycpipeline"]))
+    except EmbeddedPostgresError as exc:
+        # stdout carries only the URL (scripts capture it); the reason goes to stderr.
+        Console(stderr=True, highlight=False).print(f"{BAD} {exc}")
+        raise typer.Exit(1) from None
     print(pg.url((database or ["ycpipeline"])[0]))
 
 
 @postgres_app.command("stop")
-def postgres_stop(data_dir: Path = Path("var/postgres"), port: int = 55432) -> None:
-    """Stop a private cluster."""
+def postgres_stop(
+    data_dir: Annotated[Path, typer.Option(help="Cluster directory")] = Path("var/postgres"),
+    port: int = 55432,
+) -> None:
+    """Stop a private cluster and say what was stopped."""
     from ycpipeline.warehouse.embedded import EmbeddedPostgres
 
-    EmbeddedPostgres(data_dir, port).stop()
+    if EmbeddedPostgres(data_dir, port).stop():
+        console.print(f"{OK} stopped the Postgres cluster in {data_dir}")
+    else:
+        console.print(
+            f"no Postgres cluster is running in {data_dir}: nothing to stop "
+            "(the demo's cluster lives in var/demo-postgres, the tests' in var/test-postgres)"
+        )
 
 
 @app.command()

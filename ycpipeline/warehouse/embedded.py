@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ def _run_as() -> str | None:
     raise EmbeddedPostgresError(
         "running as root and no unprivileged user (postgres/nobody) to run Postgres as"
     )
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on `host:port` right now."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
@@ -122,6 +133,11 @@ class EmbeddedPostgres:
 
     def _start_locked(self, databases: tuple[str, ...]) -> None:
         if not self.is_running():
+            if not port_is_free(self.port):
+                raise EmbeddedPostgresError(
+                    f"port {self.port} is taken by another program: pick another port "
+                    "(--port, or TEST_PG_PORT for `make test`)"
+                )
             self._prepare_dirs()
             if not (self.data_dir / "PG_VERSION").exists():
                 self._cmd(
@@ -170,7 +186,9 @@ class EmbeddedPostgres:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown); a no-op when it is not running."""
-        if (self.data_dir / "postmaster.pid").exists():
-            self._cmd("pg_ctl", "-D", str(self.data_dir.resolve()), "-m", "fast", "-w", "stop", check=False)
+    def stop(self) -> bool:
+        """Stop the server (fast shutdown); returns False when no server of this directory was running."""
+        if not (self.data_dir / "postmaster.pid").exists():
+            return False
+        self._cmd("pg_ctl", "-D", str(self.data_dir.resolve()), "-m", "fast", "-w", "stop", check=False)
+        return True

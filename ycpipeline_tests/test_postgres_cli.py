@@ -1,0 +1,34 @@
+"""`ycpipeline postgres start/stop`: a taken port and an idle directory are said in one line, not a traceback."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ycpipeline.cli.main import app
+
+runner = CliRunner()
+
+
+def test_start_on_a_taken_port_names_the_port_and_the_way_out(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = runner.invoke(
+            app, ["postgres", "start", "--data-dir", str(tmp_path / "pg"), "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert f"port {port} is taken" in said and "TEST_PG_PORT" in said
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "pg").exists()  # nothing was created for a cluster that cannot start
+
+
+def test_stop_says_when_there_is_nothing_to_stop(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["postgres", "stop", "--data-dir", str(tmp_path / "idle")])
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "nothing to stop" in said and "var/demo-postgres" in said
