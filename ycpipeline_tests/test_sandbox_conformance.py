@@ -4,13 +4,12 @@ type, and nothing the example lacks unless a cited source has it; errors are the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, CompanyStatus, Sandbox
+from ycpipeline.sandbox import CompanyStatus, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.official_samples import sample, shape_problems
 
@@ -37,14 +36,9 @@ STAFF_EXTRAS = {
 
 
 @pytest.fixture
-def api(sandbox_url: str) -> Iterator[httpx.Client]:
-    """A plain HTTP client of the sandbox with both tokens."""
-    headers = {
-        "Accept": "application/vnd.yclients.v2+json",
-        "Authorization": f"Bearer {DEFAULT_PARTNER_TOKEN}, User {DEFAULT_USER_TOKEN}",
-    }
-    with httpx.Client(base_url=sandbox_url, headers=headers, timeout=10) as client:
-        yield client
+def api(sandbox_http: httpx.Client) -> httpx.Client:
+    """The sandbox over loopback HTTP."""
+    return sandbox_http
 
 
 def _conforms(body: Any, example: str, extras: dict[str, str] | None = None) -> None:

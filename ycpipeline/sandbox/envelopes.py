@@ -39,7 +39,8 @@ ERROR_CODES = {400: 5, 401: 20, 403: 15, 404: 30}
 
 class JsonResponse(Response):
     """JSON via orjson (the /records pages are the hot path); falls back to the standard library for
-    what orjson refuses (integers beyond 64 bits), so hostile data is still served as it is."""
+    what orjson refuses (integers beyond 64 bits, lone surrogates, escaped), so hostile data is still
+    served as it is."""
 
     media_type = "application/json"
 
@@ -47,7 +48,7 @@ class JsonResponse(Response):
         try:
             return orjson.dumps(content)
         except TypeError:
-            return json.dumps(content, ensure_ascii=False).encode()
+            return json.dumps(content).encode()
 
 
 def success(data: Any, meta: Mapping[str, Any] | None = None, *, status: int = 200) -> JsonResponse:

@@ -206,6 +206,11 @@ class SandboxState:
         moved = [day for (cid, day) in self._moved_in if cid == company_id]
         return min([first, *moved]), max([last, *moved])
 
+    @property
+    def cached_records(self) -> int:
+        """Generated records held for re-reads (at most `CACHED_RECORDS`, whatever the history's size)."""
+        return self._cached
+
     def _in_history(self, company_id: int, day: date) -> bool:
         anchor = self.anchor(company_id)
         return anchor - timedelta(days=self.days_back) <= day <= anchor + timedelta(days=self.days_ahead)
@@ -223,7 +228,7 @@ class SandboxState:
         )
         self._day_cache[key] = records
         self._cached += len(records)
-        while self._cached > CACHED_RECORDS and len(self._day_cache) > 1:
+        while self._cached > CACHED_RECORDS and len(self._day_cache) > 1:  # memory stays flat
             _, dropped = self._day_cache.popitem(last=False)
             self._cached -= len(dropped)
         return records
