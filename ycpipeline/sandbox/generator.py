@@ -92,6 +92,7 @@ RECORD_LABELS = [
     },
 ]
 SERVICES_EXPENSE = {"id": 5, "title": "Оказание услуг"}  # yclientsru.apib:6124
+RECORD_EXTRAS = ("consumables", "finance_transactions")  # sent only when asked for (`include_*=1`)
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,12 @@ def day_record_count(params: GenerationParams, company_index: int, day: date) ->
         return 0
     weekday_factor = 0.6 if day.weekday() == 6 else 1.0
     return min(MAX_RECORDS_PER_DAY, max(0, round(rng.gauss(mean * weekday_factor, mean * 0.2))))
+
+
+def without_extras(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as `GET /record` sends it by default (and as webhooks carry it): no consumables or
+    finance transactions."""
+    return {k: v for k, v in record.items() if k not in RECORD_EXTRAS}
 
 
 def record_staff(member: dict[str, Any]) -> dict[str, Any]:

@@ -377,9 +377,8 @@ class SandboxState:
                 edited["last_change_date"] = gen.fmt_offset(when, colon=False)
             change(edited)
             self._store(company_id, visit_day(current), edited)
-        self._emit(
-            company_id, "record", record_id, "delete" if edited.get("deleted") is True else "update", edited
-        )
+        status: EventStatus = "delete" if edited.get("deleted") is True else "update"
+        self._emit(company_id, "record", record_id, status, gen.without_extras(edited))
         return edited
 
     def set_attendance(self, company_id: int, record_id: int, attendance: int) -> dict[str, Any]:
@@ -469,7 +468,7 @@ class SandboxState:
                     for r in self._generated_day(company_id, local.date() - timedelta(d))
                 )
             rid = next(self._new_ids)
-            rec = copy.deepcopy(template)
+            rec = copy.deepcopy(self._with_client_changes(company_id, [template])[0])
             now = gen.fmt_offset(self._change_time(company_id, None), colon=False)
             visit_id = rid + 300_000_000
             rec.update(
@@ -493,7 +492,7 @@ class SandboxState:
                     id=rid + 2_000_000_000, visit_id=visit_id, record_id=rid, date_created=rec["date"]
                 )
             self._store(company_id, None, rec)
-        self._emit(company_id, "record", rid, "create", rec)
+        self._emit(company_id, "record", rid, "create", gen.without_extras(rec))
         return rec
 
     # -- changes to the company and its catalogue ------------------------------------------------------

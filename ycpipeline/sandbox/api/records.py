@@ -22,7 +22,6 @@ from ycpipeline.sandbox.state import SandboxState, parse_change_time
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
 
-EXTRAS = ("consumables", "finance_transactions")  # sent only when asked (`include_*=1`)
 # An offset whose "+" arrived unescaped in a query string reads as a space: `…12:00:00 03:00`.
 _SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
 
