@@ -26,6 +26,9 @@ RECORD_EXTRAS = {
     "data[].services[].cost_to_pay": LIVE_RECORD,
     "data[].clients_count": "the one-record example, yclientsru.apib:6010",
     "data.online": "the records list example, yclientsru.apib:5483",
+    # Custom fields are keyed by each company's own field codes (yclientsru.apib:5660).
+    "data.custom_fields.source": "yclientsru.apib:5660",
+    "data[].custom_fields.source": "yclientsru.apib:5660",
 }
 STAFF_EXTRAS = {
     **{f"data[].{k}": STAFF_TABLE for k in ("api_id", "weight", "show_rating", "rating", "votes_count")},

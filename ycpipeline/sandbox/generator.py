@@ -448,7 +448,11 @@ def generate_day(
             "custom_font_color": "",
             "record_labels": labels,
             "activity_id": 0,
-            "custom_fields": {},
+            # Empty custom fields come as `[]` in practice (see docs/api-assumptions.md), filled ones as
+            # an object keyed by the field's code (yclientsru.apib:5660).
+            "custom_fields": {"source": rng.choice(["instagram", "2gis", "сайт"])}
+            if rng.random() < 0.1
+            else [],
             "documents": [
                 {
                     "id": rid + 2_000_000_000,
