@@ -70,8 +70,8 @@ def test_where_its_models_are_stricter_the_http_layer_reads_the_same(
     sandbox_url: str, sandbox: Sandbox
 ) -> None:
     """Its models want an object for a staff member's `position` (the description sends `[]` for none,
-    yclientsru.apib:4212), an object for empty `custom_fields` (sent as `[]` in practice), a string for
-    a record's `client` (an object in the description, yclientsru.apib:6001) and a list for one service
+    yclientsru.apib:4247), an object for empty `custom_fields` (sent as `[]` in practice), a string for
+    a record's `client` (an object in the description, yclientsru.apib:6016) and a list for one service
     category (an object, yclientsru.apib:2865)."""
     category = sandbox.state.service_categories(COMPANY)[0]["id"]
     record_id = next(r["id"] for r in sandbox.state.day_records(COMPANY, ANCHOR) if r["client"])

@@ -1,7 +1,7 @@
 """Response bodies in the documented shapes, and the messages the description quotes.
 
 Success: `{"success": true, "data": …, "meta": …}` (yclientsru.apib:88). Errors: the v2 envelope
-`{"success": false, "data": null, "meta": {"message": …}}` (e.g. yclientsru.apib:2722), or the
+`{"success": false, "data": null, "meta": {"message": …}}` (e.g. yclientsru.apib:2714), or the
 `{"error_code", "error_message"}` shape some endpoints use (yclientsru.apib:17827).
 """
 

@@ -1,7 +1,7 @@
 """Webhook events: the kinds YClients sends, the hooks-settings key that enables each, the body shape.
 
 The body is `{"company_id", "resource", "resource_id", "status", "data"}` with `data` the API object
-(yclientsru.apib:14660); the settings keys are those of `POST /hooks_settings` (yclientsru.apib:14683).
+(yclientsru.apib:14666); the settings keys are those of `POST /hooks_settings` (yclientsru.apib:14683).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ SETTINGS_KEY: dict[str, str] = {
 }
 SETTINGS_FLAGS = tuple(dict.fromkeys(SETTINGS_KEY.values()))
 
-# Goods operation kinds: the document type id and title (yclientsru.apib:665; a move has no number there).
+# Goods operation kinds: the document type id and title (yclientsru.apib:663; a move has no number there).
 GOODS_OPERATION_TYPES: dict[str, tuple[int, str]] = {
     "goods_operations_sale": (1, "Продажа товара"),
     "goods_operations_consumable": (2, "Списание расходников"),

@@ -19,7 +19,7 @@ from ycpipeline.sandbox.faults import Fault, TruncatedResponse
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
 
-# Both media types are accepted: the description's (yclientsru.apib:91) and the one the same API
+# Both media types are accepted: the description's (yclientsru.apib:92) and the one the same API
 # documents under its international brand (see docs/api-assumptions.md).
 ACCEPTED_MEDIA_TYPES = ("application/vnd.yclients.v2+json", "application/vnd.api.v2+json")
 

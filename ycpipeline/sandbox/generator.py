@@ -2,7 +2,7 @@
 
 Everything derives from the seed, the company and the day, so a day's records are regenerated on demand
 instead of held in memory: the sandbox serves a million records in a few hundred megabytes.
-Records come out in the shape of the official example (`yclientsru.apib:5471`, one record `:5985`):
+Records come out in the shape of the official example (`yclientsru.apib:5466`, one record `:5983`):
 costs as numbers, `visit_id` as a string, labels with string ids, offsets with and without a colon,
 `client: null` now and then. Each also carries its `consumables` and `finance_transactions`; the API sends
 those two only when asked (`include_consumables`, `include_finance_transactions`).
@@ -91,7 +91,7 @@ RECORD_LABELS = [
         "font_color": "#ffffff",
     },
 ]
-SERVICES_EXPENSE = {"id": 5, "title": "Оказание услуг"}  # yclientsru.apib:6124
+SERVICES_EXPENSE = {"id": 5, "title": "Оказание услуг"}  # yclientsru.apib:6129
 RECORD_EXTRAS = ("consumables", "finance_transactions")  # sent only when asked for (`include_*=1`)
 
 
@@ -251,7 +251,7 @@ def without_extras(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_staff(member: dict[str, Any]) -> dict[str, Any]:
-    """The staff object embedded in a record (yclientsru.apib:5488)."""
+    """The staff object embedded in a record (yclientsru.apib:5486)."""
     return {
         "id": member["id"],
         "api_id": member["api_id"],
@@ -268,7 +268,7 @@ def record_staff(member: dict[str, Any]) -> dict[str, Any]:
 def payment(
     record: dict[str, Any], line: dict[str, Any], ordinal: int, account: dict[str, Any], when: datetime
 ) -> dict[str, Any]:
-    """A finance transaction paying one service line, in the shape of yclientsru.apib:6103."""
+    """A finance transaction paying one service line, in the shape of yclientsru.apib:6112."""
     client = record["client"]
     return {
         "id": record["id"] * 10 + ordinal,
@@ -297,7 +297,7 @@ def payment(
 def _consumable(
     record: dict[str, Any], line: dict[str, Any], ordinal: int, dye: dict[str, Any]
 ) -> dict[str, Any]:
-    """Dye used by a colouring service (yclientsru.apib:6079)."""
+    """Dye used by a colouring service (yclientsru.apib:6087)."""
     amount = 30 * (1 + ordinal % 3)
     return {
         "id": record["id"] * 10 + ordinal,

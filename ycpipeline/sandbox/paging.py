@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The page size when `count` is absent: the description's parameter example (yclientsru.apib:5445);
+# The page size when `count` is absent: the description's parameter example (yclientsru.apib:5442);
 # the real default is not documented.
 DEFAULT_COUNT = 50
 

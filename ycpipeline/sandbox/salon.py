@@ -83,7 +83,7 @@ def company_object(
 
 
 def staff(seed: int, company_index: int) -> list[dict[str, Any]]:
-    """The company's staff (yclientsru.apib:4067 field table) with the dismissal and deletion fields of
+    """The company's staff (yclientsru.apib:4068 field table) with the dismissal and deletion fields of
     the live API (`is_fired`, `dismissal_date`, `dismissal_reason`, `is_deleted`, `user_id`: see
     docs/api-assumptions.md). Some are fired, hidden or deleted."""
     rng = random.Random(f"{seed}:{company_index}:staff")
@@ -123,7 +123,7 @@ def staff(seed: int, company_index: int) -> list[dict[str, Any]]:
 
 
 def services(seed: int, company_index: int) -> list[dict[str, Any]]:
-    """The company's services in the description's shape, numbers as strings (yclientsru.apib:2985)."""
+    """The company's services in the description's shape, numbers as strings (yclientsru.apib:2994)."""
     rng = random.Random(f"{seed}:{company_index}:services")
     base = 9_120_000 + company_index * 1000
     staff_ids = [s["id"] for s in staff(seed, company_index) if not s["is_deleted"]]
@@ -150,7 +150,7 @@ def services(seed: int, company_index: int) -> list[dict[str, Any]]:
                     {"id": str(s), "seance_length": str(rng.choice([1800, 2700, 3600, 5400]))}
                     for s in rng.sample(staff_ids, 3)
                 ],
-                # `[]` for "no images", as the description's staff example sends it (yclientsru.apib:4229).
+                # `[]` for "no images", as the description's staff example sends it (yclientsru.apib:4259).
                 "image_group": [],
             }
             if n % 4 == 0:
@@ -237,7 +237,7 @@ def goods(company_index: int) -> list[dict[str, Any]]:
 
 
 def accounts(company_index: int) -> list[dict[str, Any]]:
-    """The company's cash desks and bank accounts (`GET /accounts/{company_id}`, yclientsru.apib:9386)."""
+    """The company's cash desks and bank accounts (`GET /accounts/{company_id}`, yclientsru.apib:9388)."""
     return [
         {"id": 90_459 + company_index * 10 + n, "title": title, "type": kind, "comment": comment}
         for n, (title, kind, comment) in enumerate(ACCOUNTS)

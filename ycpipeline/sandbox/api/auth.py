@@ -34,7 +34,7 @@ def routes(box: Sandbox) -> list[Route]:
             and hmac.compare_digest(password.encode(), config.user_password.encode())
         ):
             return envelopes.failure(401, envelopes.WRONG_LOGIN)
-        # 201 with the user token (yclientsru.apib:191), in the v2 envelope with the user's card.
+        # 201 with the user token (yclientsru.apib:193), in the v2 envelope with the user's card.
         user = {
             "id": 1_073_232,
             "user_token": config.user_token,

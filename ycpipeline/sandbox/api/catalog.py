@@ -38,7 +38,7 @@ LEGACY_STAFF_FIELDS = (
 
 
 def legacy_staff(member: dict[str, Any]) -> dict[str, Any]:
-    """A staff member as the legacy `/staff/{id}` answers: its fields, numbers as strings (yclientsru.apib:4182)."""
+    """A staff member as the legacy `/staff/{id}` answers: its fields, numbers as strings (yclientsru.apib:4185)."""
     return {
         key: str(member[key])
         if isinstance(member[key], int | float) and not isinstance(member[key], bool)
