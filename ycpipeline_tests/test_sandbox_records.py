@@ -266,3 +266,25 @@ def test_hostile_values_are_served_as_they_are(sandbox_http: httpx.Client, sandb
     sandbox.state.patch_record(COMPANY, record["id"], hostile)
     served = sandbox_http.get(f"/record/{COMPANY}/{record['id']}").json()["data"]
     assert {k: served[k] for k in hostile} == hostile
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start_date=0001-01-01&end_date=9999-12-31&count=1",  # centuries: clamped to the history, no overflow
+        "changed_after=0001-01-01T00:00:00%2B14:00",  # before the calendar starts in UTC
+        "changed_after=9999-12-31T23:59:59%2B14:00",
+        "changed_before=0001-01-02T00:00:00&changed_after=0001-01-01T00:00:00",
+        "changed_before=9999-12-31T23:59:59",
+        "page=99999999999999999999",
+        "count=-5&page=-1",
+        "staff_id=99999999999999999999999",
+        "client_id=%F0%9F%92%85",
+        "start_date=2026-11-20%00",
+        "changed_after=%00",
+    ],
+)
+def test_absurd_parameters_never_break_the_server(sandbox_http: httpx.Client, query: str) -> None:
+    answer = sandbox_http.get(f"/records/{COMPANY}?{query}")
+    assert answer.status_code in (200, 400), answer.text
+    assert answer.json()["success"] is (answer.status_code == 200)

@@ -13,7 +13,7 @@ import itertools
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -305,13 +305,14 @@ class SandboxState:
         first, last = max(first, start or first), min(last, end or last)
         present = gen.generated_present(self.anchor(company_id), zone)
         scan_from, scan_to = first, last
-        if after is not None:
-            if after > present:
-                scan_from = last + timedelta(days=1)  # nothing generated is that recent
-            else:
-                scan_from = max(first, after.astimezone(zone).date() - timedelta(days=1))
-        if before is not None:  # a generated record changed at most ~61 days before its visit
-            scan_to = min(last, before.astimezone(zone).date() + timedelta(days=62))
+        # Compared as moments first, so a value centuries away needs no date arithmetic (which overflows).
+        opening, closing = datetime.combine(first, time(0), zone), datetime.combine(last, time(0), zone)
+        if after is not None and after > present:
+            scan_from = last + timedelta(days=1)  # nothing generated is that recent
+        elif after is not None and after > opening:
+            scan_from = max(first, after.astimezone(zone).date() - timedelta(days=1))
+        if before is not None and before < closing:  # a generated change comes ≤ ~61 days before its visit
+            scan_to = min(last, max(before, opening).astimezone(zone).date() + timedelta(days=62))
 
         def in_range(record: Mapping[str, Any]) -> bool:
             changed = parse_change_time(record["last_change_date"])

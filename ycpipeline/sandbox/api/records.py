@@ -34,9 +34,11 @@ def parse_moment(text: str, zone: tzinfo) -> datetime:
         value = _SPACED_OFFSET.sub(r"+\1", value)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+        moment.astimezone(UTC)  # a moment beyond the calendar's ends in UTC is no moment
+    except (ValueError, OverflowError):
         raise BadParameter(f"not a date and time: {text!r}") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+    return moment
 
 
 def parse_day(text: str) -> date:
@@ -193,7 +195,8 @@ def list_records(
     """
     zone = state.timezone(company_id)
     first, last = state.history(company_id)
-    start, end = query.start or first, query.end or last
+    # Outside the history no day holds a record: a window of centuries costs no more than the history.
+    start, end = max(query.start or first, first), min(query.end or last, last)
     if query.changed_after is not None or query.changed_before is not None:
         found = [
             r
