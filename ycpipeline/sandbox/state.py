@@ -88,6 +88,7 @@ class SandboxState:
         self._overrides: dict[tuple[int, int], dict[str, Any]] = {}
         self._changed_ids: dict[int, set[int]] = defaultdict(set)
         self._moved_in: dict[tuple[int, date], set[int]] = defaultdict(set)
+        self._moved_span: dict[int, tuple[date, date]] = {}  # first and last day records moved to
         self._touched_days: set[tuple[int, date]] = set()
         self._day_cache: OrderedDict[tuple[int, date], list[dict[str, Any]]] = OrderedDict()
         self._cached = 0
@@ -126,13 +127,15 @@ class SandboxState:
         data = salon.company_object(
             shop.index, timezone_form=self.config.company_timezone, next_slot=next_slot
         )
-        data.update(copy.deepcopy(self._company_changes.get(company_id, {})))
+        with self._lock:
+            data.update(copy.deepcopy(self._company_changes.get(company_id, {})))
         return data
 
     def services(self, company_id: int) -> list[dict[str, Any]]:
         """Services currently listed by the API."""
-        removed = self._removed_services[company_id]
-        return [copy.deepcopy(s) for s in self._services[company_id] if int(s["id"]) not in removed]
+        with self._lock:
+            removed = self._removed_services[company_id]
+            return [copy.deepcopy(s) for s in self._services[company_id] if int(s["id"]) not in removed]
 
     def service(self, company_id: int, service_id: int) -> dict[str, Any] | None:
         """One listed service, or None."""
@@ -140,7 +143,8 @@ class SandboxState:
 
     def staff(self, company_id: int) -> list[dict[str, Any]]:
         """Staff as the API lists them, deleted and fired ones included (with their flags)."""
-        return copy.deepcopy(self._staff[company_id])
+        with self._lock:
+            return copy.deepcopy(self._staff[company_id])
 
     def staff_member(self, company_id: int, staff_id: int) -> dict[str, Any] | None:
         """One staff member, or None."""
@@ -148,11 +152,13 @@ class SandboxState:
 
     def service_categories(self, company_id: int) -> list[dict[str, Any]]:
         """The company's service categories."""
-        return copy.deepcopy(self._categories[company_id])
+        with self._lock:
+            return copy.deepcopy(self._categories[company_id])
 
     def goods(self, company_id: int) -> list[dict[str, Any]]:
         """The company's goods."""
-        return copy.deepcopy(self._goods[company_id])
+        with self._lock:
+            return copy.deepcopy(self._goods[company_id])
 
     def accounts(self, company_id: int) -> list[dict[str, Any]]:
         """The company's cash desks and accounts."""
@@ -184,12 +190,14 @@ class SandboxState:
             "last_change_date": "2026-01-10T12:00:00+0300",
             "custom_fields": {},
         }
-        data.update(self._client_changes[company_id].get(client_id, {}))
+        with self._lock:
+            data.update(copy.deepcopy(self._client_changes[company_id].get(client_id, {})))
         return data
 
     def hooks_settings(self, company_id: int) -> dict[str, Any]:
         """The company's webhook settings (`GET /hooks_settings`)."""
-        return copy.deepcopy(self._hooks[company_id])
+        with self._lock:
+            return copy.deepcopy(self._hooks[company_id])
 
     def set_hooks_settings(self, company_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
         """Store new webhook settings (absent flags keep their value); returns the settings now."""
@@ -203,8 +211,9 @@ class SandboxState:
         """The first and last visit dates that can hold records (moved records included)."""
         anchor = self.anchor(company_id)
         first, last = anchor - timedelta(days=self.days_back), anchor + timedelta(days=self.days_ahead)
-        moved = [day for (cid, day) in self._moved_in if cid == company_id]
-        return min([first, *moved]), max([last, *moved])
+        with self._lock:
+            moved = self._moved_span.get(company_id)
+        return (first, last) if moved is None else (min(first, moved[0]), max(last, moved[1]))
 
     @property
     def cached_records(self) -> int:
@@ -359,6 +368,8 @@ class SandboxState:
             self._touched_days.add((company_id, old_day))
         if new_day != old_day:
             self._moved_in[(company_id, new_day)].add(record_id)
+            low, high = self._moved_span.get(company_id, (new_day, new_day))
+            self._moved_span[company_id] = (min(low, new_day), max(high, new_day))
 
     def _edit(
         self,
@@ -457,17 +468,24 @@ class SandboxState:
             self._emit(company_id, "finances_operation", txn["id"], "create", _finance_operation(record, txn))
         return record
 
+    def _record_like_the_day(self, company_id: int, day: date) -> dict[str, Any]:
+        """A generated record of `day`, else of the latest history day that has one."""
+        last = self.anchor(company_id) + timedelta(days=self.days_ahead)
+        for candidate in itertools.chain(
+            [day], (last - timedelta(days=n) for n in range(self.days_back + self.days_ahead + 1))
+        ):
+            records = self._generated_day(company_id, candidate)
+            if records:
+                return records[0]
+        raise ValueError(f"company {company_id} has no record to copy: pass `like`")
+
     def add_record(self, company_id: int, start: datetime, *, like: int | None = None) -> dict[str, Any]:
         """Book a new record at `start`, copying the services and client of record `like` (or of the day)."""
         local = start.astimezone(self.timezone(company_id))
         with self._lock:
             template = self.get_record(company_id, like) if like else None
             if template is None:
-                template = next(iter(self._generated_day(company_id, local.date())), None) or next(
-                    r
-                    for d in range(1, 400)
-                    for r in self._generated_day(company_id, local.date() - timedelta(d))
-                )
+                template = self._record_like_the_day(company_id, local.date())
             rid = next(self._new_ids)
             rec = copy.deepcopy(self._with_client_changes(company_id, [template])[0])
             now = gen.fmt_offset(self._change_time(company_id, None), colon=False)
