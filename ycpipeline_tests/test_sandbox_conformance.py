@@ -150,6 +150,8 @@ def _formatted(name: str, **ids: int) -> dict[str, Any]:
         ("/company/{c}/services/1", 404, "error_service_not_found_404", {}),
         ("/company/{c}/staff/77", 404, "error_staff_not_found_404", {"staff_id": 77}),
         ("/company/{c}/service_categories/5", 404, "error_category_not_found_404", {}),
+        ("/company/{c}/staff/x", 404, "error_staff_missing_404", {}),
+        ("/company/{c}/services/x", 404, "error_service_missing_404", {}),
     ],
 )
 def test_error_bodies_are_the_documented_ones(

@@ -126,7 +126,7 @@ def fmt_offset(dt: datetime, *, colon: bool) -> str:
 
 def local_text(dt: datetime) -> str:
     """`2019-01-16 16:00:00`: the API's local form without an offset."""
-    return dt.strftime("%Y-%m-%d %H:%M:%S")
+    return dt.isoformat(sep=" ", timespec="seconds")[:19]  # several times faster than strftime
 
 
 def people(seed: int, count: int = 600) -> list[Person]:

@@ -63,7 +63,7 @@ def routes(box: Sandbox) -> list[Route]:
         *,
         needs_user: bool,
         listing: Callable[[int, Request], list[dict[str, Any]] | Response],
-        single: Callable[[int, int], dict[str, Any] | Response],
+        single: Callable[[int, int | None], dict[str, Any] | Response],
         item_param: str,
         current: bool,
     ) -> Callable[[Request], Any]:
@@ -75,7 +75,7 @@ def routes(box: Sandbox) -> list[Route]:
                 return company_id
             if item_param in request.path_params:
                 item_id = path_int(request, item_param)
-                found = single(company_id, item_id if item_id is not None else -1)
+                found = single(company_id, item_id)
                 return found if isinstance(found, Response) else envelopes.success(found)
             items = listing(company_id, request)
             if isinstance(items, Response):
@@ -97,14 +97,18 @@ def routes(box: Sandbox) -> list[Route]:
             and (category_id is None or int(s["category_id"]) == category_id)
         ]
 
-    def service(company_id: int, service_id: int) -> dict[str, Any] | Response:
+    def service(company_id: int, service_id: int | None) -> dict[str, Any] | Response:
+        if service_id is None:
+            return envelopes.failure(404, envelopes.SERVICE_MISSING)
         found = box.state.service(company_id, service_id)
         return found if found is not None else envelopes.failure(404, envelopes.SERVICE_NOT_FOUND)
 
     def staff(company_id: int, request: Request) -> list[dict[str, Any]]:
         return box.state.staff(company_id)
 
-    def staff_member(company_id: int, staff_id: int) -> dict[str, Any] | Response:
+    def staff_member(company_id: int, staff_id: int | None) -> dict[str, Any] | Response:
+        if staff_id is None:
+            return envelopes.failure(404, envelopes.STAFF_MISSING)
         found = box.state.staff_member(company_id, staff_id)
         if found is None:
             message = envelopes.STAFF_NOT_FOUND.format(staff_id=staff_id, company_id=company_id)
@@ -114,7 +118,7 @@ def routes(box: Sandbox) -> list[Route]:
     def legacy_staff_list(company_id: int, request: Request) -> list[dict[str, Any]]:
         return [legacy_staff(m) for m in box.state.staff(company_id)]
 
-    def legacy_staff_member(company_id: int, staff_id: int) -> dict[str, Any] | Response:
+    def legacy_staff_member(company_id: int, staff_id: int | None) -> dict[str, Any] | Response:
         found = staff_member(company_id, staff_id)
         return found if isinstance(found, Response) else legacy_staff(found)
 
@@ -126,7 +130,7 @@ def routes(box: Sandbox) -> list[Route]:
             c for c in box.state.service_categories(company_id) if staff_id is None or staff_id in c["staff"]
         ]
 
-    def category(company_id: int, category_id: int) -> dict[str, Any] | Response:
+    def category(company_id: int, category_id: int | None) -> dict[str, Any] | Response:
         found = next((c for c in box.state.service_categories(company_id) if c["id"] == category_id), None)
         return found if found is not None else envelopes.failure(404, envelopes.CATEGORY_NOT_FOUND)
 
