@@ -4,6 +4,7 @@ type, and nothing the example lacks unless a cited source has it; errors are the
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -134,6 +135,18 @@ def test_client_accounts_and_hooks_settings(api: httpx.Client, sandbox: Sandbox)
     assert saved.status_code == 201
     # The saved example lacks `good` (yclientsru.apib:14806) where the read one has it: the sandbox keeps it.
     _conforms(saved.json(), "hooks_settings_saved", {"data.good": "yclientsru.apib:14733"})
+
+
+def test_staff_schedule_and_finance_transactions(api: httpx.Client, sandbox: Sandbox) -> None:
+    member = sandbox.state.staff(COMPANY)[2]["id"]
+    week = f"{ANCHOR - timedelta(days=6)}/{ANCHOR}"
+    _conforms(api.get(f"/schedule/{COMPANY}/{member}/{week}").json(), "staff_schedule")
+    start = str(ANCHOR - timedelta(days=7))
+    body = api.get(
+        f"/transactions/{COMPANY}", params={"start_date": start, "end_date": str(ANCHOR), "count": 300}
+    ).json()
+    assert len(body["data"]) > 20
+    _conforms(body, "transactions")
 
 
 def _formatted(name: str, **ids: int) -> dict[str, Any]:

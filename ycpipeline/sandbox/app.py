@@ -11,7 +11,17 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ycpipeline.sandbox import control, envelopes
-from ycpipeline.sandbox.api import accounts, auth, catalog, clients, company, hooks, records
+from ycpipeline.sandbox.api import (
+    accounts,
+    auth,
+    catalog,
+    clients,
+    company,
+    hooks,
+    records,
+    schedules,
+    transactions,
+)
 from ycpipeline.sandbox.config import SandboxConfig
 from ycpipeline.sandbox.faults import FaultPlan
 from ycpipeline.sandbox.gate import Gate, SandboxStats
@@ -19,7 +29,7 @@ from ycpipeline.sandbox.ratelimit import SlidingWindowLimiter
 from ycpipeline.sandbox.state import SandboxState
 from ycpipeline.sandbox.webhooks import HookDelivery
 
-RESOURCES = (company, catalog, records, clients, accounts, hooks, auth)
+RESOURCES = (company, catalog, records, clients, accounts, schedules, transactions, hooks, auth)
 
 
 class _TrailingSlashTolerant:

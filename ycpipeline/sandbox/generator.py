@@ -333,7 +333,9 @@ def generate_day(
     zone = shop.zone
     present = generated_present(anchor, zone)
     company_id = shop.profile.company_id
-    working = shop.working_staff or shop.staff
+    # Bookings go to who works that day (their schedule, `GET /schedule`), else to anyone still employed.
+    on_shift = [m for m in shop.working_staff if salon.shift(shop.staff.index(m), day)]
+    working = on_shift or shop.working_staff or shop.staff
     records = []
     for n in range(count):
         rid = record_id(shop.index, day, n)

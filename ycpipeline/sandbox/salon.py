@@ -8,6 +8,7 @@ Everything derives from the seed and the company's index, in the shapes of the o
 from __future__ import annotations
 
 import random
+from datetime import date
 from typing import Any, Literal
 
 from ycpipeline.sandbox.profiles import CompanyProfile, company_profile
@@ -40,6 +41,17 @@ GOODS = [
     ("Маска для лица", "шт.", 120.0),
 ]
 ACCOUNTS = [("Основная касса", 0, "Стоит на ресепшене"), ("Расчетный счет", 1, "Для безналичных расчетов")]
+
+
+SHIFTS = ((("09:00", "15:00"), ("15:30", "22:00")), (("10:00", "16:00"), ("16:30", "23:00")))
+
+
+def shift(staff_ordinal: int, day: date) -> tuple[tuple[str, str], ...]:
+    """The working slots of the `staff_ordinal`-th staff member on `day`: two days off a week, at a
+    different place in the week for each, and an early or a late shift (empty when off)."""
+    if day.weekday() in (staff_ordinal % 7, (staff_ordinal + 3) % 7):
+        return ()
+    return SHIFTS[staff_ordinal % 2]
 
 
 def category_id(company_index: int, ordinal: int) -> int:

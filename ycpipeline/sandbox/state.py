@@ -164,6 +164,29 @@ class SandboxState:
         """The company's cash desks and accounts."""
         return copy.deepcopy(self.salons[company_id].accounts)
 
+    def schedule(self, company_id: int, staff_id: int, start: date, end: date) -> list[dict[str, Any]] | None:
+        """`GET /schedule/…` data (yclientsru.apib:7497): each day of [start, end] with its working slots
+        (none after a dismissal or a deletion), or None for an unknown staff member."""
+        with self._lock:
+            ordinal = next((n for n, m in enumerate(self._staff[company_id]) if m["id"] == staff_id), None)
+            if ordinal is None:
+                return None
+            member = copy.deepcopy(self._staff[company_id][ordinal])
+        left = date.fromisoformat(member["dismissal_date"]) if member.get("dismissal_date") else None
+        days = []
+        day = start
+        while day <= end:
+            slots = () if member["is_deleted"] or (left and day > left) else salon.shift(ordinal, day)
+            days.append(
+                {
+                    "date": day.isoformat(),
+                    "is_working": 1 if slots else 0,
+                    "slots": [{"from": a, "to": b} for a, b in slots],
+                }
+            )
+            day += timedelta(days=1)
+        return days
+
     def client(self, company_id: int, client_id: int) -> dict[str, Any] | None:
         """`GET /client/{company_id}/{id}` data (yclientsru.apib:5065), or None for an unknown client."""
         index = client_id - gen.client_id(self.company_indexes[company_id], self.people[0])
@@ -335,6 +358,30 @@ class SandboxState:
                 if first <= day <= last and not scan_from <= day <= scan_to and in_range(record):
                     found.extend(self._with_client_changes(company_id, [record]))
         found.sort(key=lambda r: (r["datetime"], r["id"]))
+        return found
+
+    def payments(
+        self, company_id: int, start: date, end: date
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(record, finance transaction) pairs of the payments dated in [start, end] (local dates), by date.
+
+        A generated payment is dated on its visit's day; a later one (`pay_record`) on the day it was made.
+        """
+        first, last = self.history(company_id)
+        found = []
+        with self._lock:
+            records = list(self.iter_records(company_id, max(start, first), min(end, last)))
+            seen = {r["id"] for r in records}
+            records += [
+                self._overrides[(company_id, rid)]
+                for rid in self._changed_ids.get(company_id, ())
+                if rid not in seen
+            ]
+        for record in records:
+            for txn in record.get("finance_transactions") or ():
+                if start.isoformat() <= str(txn.get("date", ""))[:10] <= end.isoformat():
+                    found.append((record, txn))
+        found.sort(key=lambda pair: (str(pair[1]["date"]), pair[1]["id"]))
         return found
 
     def get_record(self, company_id: int, record_id: int) -> dict[str, Any] | None:
