@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ycpipeline.sandbox.profiles import CompanyProfile, company_profile
 
@@ -254,3 +254,38 @@ def accounts(company_index: int) -> list[dict[str, Any]]:
         {"id": 90_459 + company_index * 10 + n, "title": title, "type": kind, "comment": comment}
         for n, (title, kind, comment) in enumerate(ACCOUNTS)
     ]
+
+
+class Client(Protocol):
+    """What a client card needs to know of a person (read-only, as the frozen `generator.Person`)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def phone_digits(self) -> str: ...
+
+
+def client_card(person: Client, client_id: int) -> dict[str, Any]:
+    """`GET /client/{company_id}/{id}` data of a generated client (yclientsru.apib:5065)."""
+    return {
+        "id": client_id,
+        "name": person.name,
+        "phone": f"+7{person.phone_digits}",
+        "email": "",
+        "categories": [],
+        "sex": "Неизвестно",
+        "discount": 0,
+        "importance": "Без класса важности",
+        "card": "",
+        "birth_date": "",
+        "comment": "",
+        "sms_check": 0,
+        "sms_not": 0,
+        "spent": 0,
+        "balance": 0,
+        "visits": person.index * 7 % 40,
+        "last_change_date": "2026-01-10T12:00:00+0300",
+        "custom_fields": {},
+    }

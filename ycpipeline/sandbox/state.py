@@ -17,11 +17,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from ycpipeline.sandbox import bodies, salon
 from ycpipeline.sandbox import generator as gen
-from ycpipeline.sandbox import salon
 from ycpipeline.sandbox.config import SandboxConfig
 from ycpipeline.sandbox.events import (
-    GOODS_OPERATION_TYPES,
     EventStatus,
     GoodsOperationKind,
     default_hooks_settings,
@@ -192,27 +191,7 @@ class SandboxState:
         index = client_id - gen.client_id(self.company_indexes[company_id], self.people[0])
         if not 0 <= index < len(self.people):
             return None
-        person = self.people[index]
-        data: dict[str, Any] = {
-            "id": client_id,
-            "name": person.name,
-            "phone": f"+7{person.phone_digits}",
-            "email": "",
-            "categories": [],
-            "sex": "Неизвестно",
-            "discount": 0,
-            "importance": "Без класса важности",
-            "card": "",
-            "birth_date": "",
-            "comment": "",
-            "sms_check": 0,
-            "sms_not": 0,
-            "spent": 0,
-            "balance": 0,
-            "visits": person.index * 7 % 40,
-            "last_change_date": "2026-01-10T12:00:00+0300",
-            "custom_fields": {},
-        }
+        data = salon.client_card(self.people[index], client_id)
         with self._lock:
             data.update(copy.deepcopy(self._client_changes[company_id].get(client_id, {})))
         return data
@@ -512,7 +491,9 @@ class SandboxState:
 
         record = self._edit(company_id, record_id, change)
         for txn in payments:
-            self._emit(company_id, "finances_operation", txn["id"], "create", _finance_operation(record, txn))
+            self._emit(
+                company_id, "finances_operation", txn["id"], "create", bodies.finance_operation(record, txn)
+            )
         return record
 
     def _record_like_the_day(self, company_id: int, day: date) -> dict[str, Any]:
@@ -652,49 +633,10 @@ class SandboxState:
     ) -> list[dict[str, Any]]:
         """A stock operation on a good: sale, receipt, consumable or goods write-off, or a move (two
         operations on one document: out of one storage, into another). Returns the operations' data."""
-        good = next(g for g in self._goods[company_id] if g["good_id"] == good_id)
-        type_id, type_title = GOODS_OPERATION_TYPES[kind]
-        when = gen.fmt_offset(self._change_time(company_id, None), colon=False)
-        document_id = next(self._operation_ids) + 100_000_000
-        outgoing = kind != "goods_operations_receipt"
-        legs = (
-            [(91_548, -abs(amount)), (91_549, abs(amount))]
-            if kind == "goods_operations_move"
-            else [(91_548, -abs(amount) if outgoing else abs(amount))]
-        )
-        operations = []
-        for storage_id, quantity in legs:
-            operation_id = next(self._operation_ids)
-            operations.append(
-                {
-                    "id": operation_id,
-                    "document_id": document_id,
-                    "type_id": type_id,
-                    "type": type_title,
-                    "good": {"id": good_id, "title": good["title"]},
-                    "storage": {"id": storage_id, "title": "Товары" if storage_id == 91_548 else "Склад"},
-                    "unit": {
-                        "id": good["unit_id"],
-                        "title": "Штука",
-                        "short_title": good["unit_short_title"],
-                    },
-                    "operation_unit_type": 1 if kind == "goods_operations_sale" else 2,
-                    "amount": quantity,
-                    "create_date": when,
-                    "cost_per_unit": good["cost"],
-                    "cost": gen.money(abs(quantity) * good["cost"]),
-                    "discount": 0,
-                    "comment": comment,
-                    "master": [],
-                    "supplier": [],
-                    "record_id": 0,
-                    "service": [],
-                    "client": [],
-                    "last_change_date": when,
-                    "loyalty_abonement_id": 0,
-                    "loyalty_certificate_id": 0,
-                }
-            )
+        with self._lock:
+            good = copy.deepcopy(next(g for g in self._goods[company_id] if g["good_id"] == good_id))
+        when = self._change_time(company_id, None)
+        operations = bodies.goods_operations(kind, good, amount, when, self._operation_ids, comment=comment)
         for operation in operations:
             self._emit(company_id, kind, operation["id"], "create", operation)
         return operations
@@ -707,26 +649,3 @@ class SandboxState:
         event = make_event(company_id, resource, resource_id, status, data)
         for listener in list(self.listeners):
             listener(event)
-
-
-def _finance_operation(record: Mapping[str, Any], txn: Mapping[str, Any]) -> dict[str, Any]:
-    """A `finances_operation` webhook's data for one payment (captured payloads: docs/api-assumptions.md)."""
-    zone = parse_change_time(record["last_change_date"]).tzinfo
-    when = datetime.strptime(str(txn["date"]), "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
-    return {
-        "id": txn["id"],
-        "document_id": txn["document_id"],
-        "expense": dict(txn["expense"]),
-        "date": gen.fmt_offset(when, colon=False),
-        "amount": txn["amount"],
-        "comment": txn["comment"],
-        "master": [],
-        "supplier": [],
-        "account": dict(txn["account"]),
-        "client": txn["client"],
-        "record_id": txn["record_id"],
-        "visit_id": int(record["visit_id"]),
-        "sold_item_id": txn["item_id"],
-        "sold_item_type": "service",
-        "last_change_date": record["last_change_date"],
-    }
