@@ -179,6 +179,12 @@ def test_error_bodies_are_the_documented_ones(
     assert answer.json() == expected
 
 
+def test_a_refused_filter(api: httpx.Client) -> None:
+    answer = api.get(f"/records/{COMPANY}", params={"start_date": "yesterday"})
+    assert answer.status_code == 400
+    _conforms(answer.json(), "error_bad_filter_400")
+
+
 def test_records_without_a_company(api: httpx.Client) -> None:
     answer = api.get("/records/")
     assert (answer.status_code, answer.json()) == (404, sample("error_company_missing_404"))

@@ -75,3 +75,8 @@ def failure(
             meta["errors"] = dict(errors)
         body = {"success": False, "data": None, "meta": meta}
     return JsonResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def bad_filter(detail: str) -> JsonResponse:
+    """400 for a refused parameter, in the documented shape (`meta.errors.filters`, yclientsru.apib:4662)."""
+    return failure(400, BAD_FILTER, errors={"filters": [detail]})

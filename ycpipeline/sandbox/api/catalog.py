@@ -52,7 +52,7 @@ def _int_filter(request: Request, name: str) -> int | Response | None:
     if raw is None or raw == "":
         return None
     if not raw.strip().isdigit():
-        return envelopes.failure(400, envelopes.BAD_FILTER, errors={name: ["Недопустимое значение"]})
+        return envelopes.bad_filter(f"{name}: не целое число")
     return int(raw)
 
 

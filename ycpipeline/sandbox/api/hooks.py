@@ -53,7 +53,7 @@ def routes(box: Sandbox) -> list[Route]:
             body = None
         changes = validate_settings(body)
         if isinstance(changes, str):
-            return envelopes.failure(400, envelopes.BAD_FILTER, errors={"settings": [changes]})
+            return envelopes.bad_filter(changes)
         return envelopes.success(box.state.set_hooks_settings(company_id, changes), status=201)
 
     return [Route(API_PREFIX + "/hooks_settings/{company_id}", hooks_settings, methods=["GET", "POST"])]

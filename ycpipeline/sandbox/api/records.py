@@ -227,7 +227,7 @@ def routes(box: Sandbox) -> list[Route]:
                 reading=box.config.changed_after_reading,
             )
         except BadParameter as exc:
-            return envelopes.failure(400, envelopes.BAD_FILTER, errors={"query": [str(exc)]})
+            return envelopes.bad_filter(str(exc))
 
     async def records(request: Request) -> Response:
         if (denied := await box.gate.admit(request, needs_user=True)) is not None:

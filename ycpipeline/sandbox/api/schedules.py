@@ -33,11 +33,9 @@ def routes(box: Sandbox) -> list[Route]:
             start = date.fromisoformat(request.path_params["start_date"])
             end = date.fromisoformat(request.path_params["end_date"])
         except ValueError:
-            return envelopes.failure(400, envelopes.BAD_FILTER, errors={"dates": ["YYYY-MM-DD"]})
+            return envelopes.bad_filter("dates: YYYY-MM-DD")
         if (end - start).days >= MAX_DAYS:
-            return envelopes.failure(
-                400, envelopes.BAD_FILTER, errors={"dates": [f"at most {MAX_DAYS} days"]}
-            )
+            return envelopes.bad_filter(f"dates: at most {MAX_DAYS} days")
         days = None if staff_id is None else box.state.schedule(company_id, staff_id, start, end)
         if days is None:
             message = envelopes.STAFF_NOT_FOUND.format(staff_id=staff_id, company_id=company_id)

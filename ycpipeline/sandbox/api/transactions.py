@@ -83,7 +83,7 @@ def routes(box: Sandbox) -> list[Route]:
         try:
             found, page = await asyncio.to_thread(matching, company_id, request)
         except BadParameter as exc:
-            return envelopes.failure(400, envelopes.BAD_FILTER, errors={"query": [str(exc)]})
+            return envelopes.bad_filter(str(exc))
         return list_answer(box, found[page.offset : page.offset + page.count])
 
     return [Route(API_PREFIX + "/transactions/{company_id}", transactions)]
