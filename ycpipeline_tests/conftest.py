@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
@@ -106,6 +107,17 @@ def sandbox_url(sandbox: Sandbox) -> Iterator[str]:
     """The sandbox served over real HTTP on loopback; yields the API base URL."""
     with serve_in_thread(sandbox) as base:
         yield f"{base}/api/v1"
+
+
+@pytest.fixture
+def sandbox_http(sandbox_url: str) -> Iterator[httpx.Client]:
+    """A plain HTTP client of the sandbox API sending the v2 Accept header and both tokens."""
+    headers = {
+        "Accept": "application/vnd.yclients.v2+json",
+        "Authorization": f"Bearer {DEFAULT_PARTNER_TOKEN}, User {DEFAULT_USER_TOKEN}",
+    }
+    with httpx.Client(base_url=sandbox_url, headers=headers, timeout=10) as http:
+        yield http
 
 
 @pytest.fixture

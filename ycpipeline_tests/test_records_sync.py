@@ -135,7 +135,7 @@ def test_malformed_record_is_quarantined_and_the_rest_load(
 ) -> None:
     day = ANCHOR - timedelta(days=4)
     bad = sandbox.state.day_records(235564, day)[0]["id"]
-    sandbox.state._edit(235564, bad, lambda r: r.update(attendance=7, seance_length=-5))
+    sandbox.state.patch_record(235564, bad, {"attendance": 7, "seance_length": -5})
     result = _sync(client, engine, day, day)
     assert result.rejected == 1
     assert result.counts.created == len(sandbox.state.day_records(235564, day)) - 1

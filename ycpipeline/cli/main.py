@@ -217,18 +217,26 @@ def db_upgrade() -> None:
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8765,
     seed: int = 42,
-    companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    companies: Annotated[int, typer.Option(min=1, help="Companies of the chain (ids from 235564)")] = 1,
     records_per_day: int = 25,
     days_back: Annotated[int, typer.Option(help="Days of generated history before today")] = 120,
     days_ahead: Annotated[int, typer.Option(help="Days of future bookings")] = 35,
     rate_limit: Annotated[bool, typer.Option(help="Enforce 5/s and 200/min like YClients")] = True,
     latency_ms: int = 0,
+    changed_after_reading: Annotated[
+        str, typer.Option(help="How an offset-less changed_after is read: local (company time) or utc")
+    ] = "local",
+    delete_bumps_change_time: Annotated[
+        bool, typer.Option(help="Whether deleting a record moves its last_change_date")
+    ] = True,
 ) -> None:
-    """Serve the sandbox YClients API until interrupted."""
+    """Serve the sandbox YClients API until interrupted (knobs at run time: POST /_sandbox/config)."""
     import uvicorn
 
     from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
+    if changed_after_reading not in ("local", "utc"):
+        raise _fail("--changed-after-reading is local or utc")
     box = Sandbox(
         SandboxState(
             GenerationParams(seed=seed, records_per_day=records_per_day),
@@ -240,12 +248,12 @@ def sandbox(
             rate_per_second=5 if rate_limit else None,
             rate_per_minute=200 if rate_limit else None,
             latency=latency_ms / 1000,
+            changed_after_reading="local" if changed_after_reading == "local" else "utc",
+            delete_bumps_change_time=delete_bumps_change_time,
         ),
     )
-    console.print(
-        f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 "
-        f"(companies {', '.join(map(str, box.state.company_indexes))})"
-    )
+    shown = ", ".join(map(str, box.state.company_ids[:5])) + (" …" if companies > 5 else "")
+    console.print(f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 (companies {shown})")
     uvicorn.run(box, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -313,7 +321,7 @@ def postgres_stop(
 def demo(
     days_back: Annotated[int, typer.Option(help="History to sync")] = 90,
     days_ahead: int = 30,
-    companies: Annotated[int, typer.Option(min=1, max=3)] = 1,
+    companies: Annotated[int, typer.Option(min=1, help="Companies of the sandbox chain")] = 1,
     keep_running: Annotated[
         bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")
     ] = False,

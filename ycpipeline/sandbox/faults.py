@@ -6,6 +6,9 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
 FaultKind = Literal[
     "status",  # answer with `status` (e.g. 500, 502, 503, 504, 429) and an error envelope
     "timeout",  # hold the request for `delay` seconds before answering normally
@@ -59,3 +62,17 @@ class FaultPlan:
                     self.injected += 1
                     return fault
         return None
+
+
+class TruncatedResponse(Response):
+    """Declares a body longer than it sends, so the client sees the connection break mid-body."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"success": true, "data": [', "more_body": False})

@@ -1,48 +1,41 @@
-"""Deterministic generation of a sandbox salon (or chain): catalogue, clients and records.
+"""Deterministic generation of a sandbox chain's clients and records.
 
-Everything derives from the seed, the company and the day, so a day's records can be regenerated on
-demand instead of held in memory: the sandbox can serve a million records in a few megabytes.
-Objects come out in the shapes of real YClients responses (numbers as strings in places, `[]` for empty
-objects, offsets with and without a colon, `client: null`).
+Everything derives from the seed, the company and the day, so a day's records are regenerated on demand
+instead of held in memory: the sandbox serves a million records in a few hundred megabytes.
+Records come out in the shape of the official example (`yclientsru.apib:5466`, one record `:5983`):
+costs as numbers, `visit_id` as a string, labels with string ids, offsets with and without a colon,
+`client: null` now and then. Each also carries its `consumables` and `finance_transactions`; the API sends
+those two only when asked (`include_consumables`, `include_finance_transactions`).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from ycpipeline.sandbox import salon
+from ycpipeline.sandbox.profiles import COMPANY_PROFILES, CompanyProfile, company_profile
+
+__all__ = [
+    "COMPANY_PROFILES",
+    "GenerationParams",
+    "Person",
+    "Salon",
+    "decode_record_id",
+    "fmt_offset",
+    "generate_day",
+    "people",
+    "record_id",
+]
 
 RECORD_ID_BASE = 500_000_000
 RECORD_ID_COMPANY_STRIDE = 20_000_000
 MAX_RECORDS_PER_DAY = 999
 EPOCH = date(2000, 1, 1)
-
-COMPANY_PROFILES = [
-    (235564, "Салон «Лаванда»", "Europe/Moscow", 3, "Санкт-Петербург"),
-    (235565, "Лаванда на Урале", "Asia/Yekaterinburg", 5, "Екатеринбург"),
-    (235566, "Лаванда Восток", "Asia/Vladivostok", 10, "Владивосток"),
-]
-SERVICE_CATALOG = [
-    ("Стрижки", ["Стрижка женская", "Стрижка мужская", "Стрижка детская", "Чёлка", "Укладка"]),
-    ("Окрашивание", ["Окрашивание в один тон", "Мелирование", "Балаяж ✨", "Тонирование"]),
-    ("Ногти", ["Маникюр классический", "Маникюр + гель-лак 💅", "Педикюр", "Снятие покрытия"]),
-    ("Лицо", ["Чистка лица", "Пилинг", "Массаж лица", "Коррекция бровей", "Ламинирование ресниц"]),
-    ("Тело", ["Массаж спины", "SPA-программа «Релакс»", "Обёртывание"]),
-]
-STAFF_NAMES = [
-    ("Анна К.", "стилист"),
-    ("Олег", "барбер"),
-    ("Мария Иванова", "колорист"),
-    ("Светлана", "мастер маникюра"),
-    ("Ирина 🌷", "косметолог"),
-    ("Дмитрий", "массажист"),
-    ("Екатерина", "бровист"),
-    ("Алия", "стилист"),
-    ("Наталья", "мастер педикюра"),
-    ("Ольга", "визажист"),
-]
 FIRST_NAMES = [
     "Мария",
     "Анна",
@@ -80,6 +73,26 @@ COMMENTS = [
     "позвонить за час",
 ]
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Record labels: ids as strings, as in the example (yclientsru.apib:5602).
+RECORD_LABELS = [
+    {
+        "id": "67345",
+        "title": "Сотрудник не важен",
+        "color": "#009800",
+        "icon": "unlock",
+        "font_color": "#ffffff",
+    },
+    {"id": "104474", "title": "VIP", "color": "#3b2c54", "icon": "star", "font_color": "#ffffff"},
+    {
+        "id": "104475",
+        "title": "Повторный визит",
+        "color": "#2196f3",
+        "icon": "repeat",
+        "font_color": "#ffffff",
+    },
+]
+SERVICES_EXPENSE = {"id": 5, "title": "Оказание услуг"}  # yclientsru.apib:6129
+RECORD_EXTRAS = ("consumables", "finance_transactions")  # sent only when asked for (`include_*=1`)
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,11 @@ def fmt_offset(dt: datetime, *, colon: bool) -> str:
     return text if colon else text[:-3] + text[-2:]
 
 
+def local_text(dt: datetime) -> str:
+    """`2019-01-16 16:00:00`: the API's local form without an offset."""
+    return dt.isoformat(sep=" ", timespec="seconds")[:19]  # several times faster than strftime
+
+
 def people(seed: int, count: int = 600) -> list[Person]:
     """The client pool shared by every company of the chain."""
     rng = random.Random(f"{seed}:people")
@@ -127,85 +145,9 @@ def people(seed: int, count: int = 600) -> list[Person]:
     return result
 
 
-def company_object(index: int) -> dict[str, Any]:
-    """`GET /company/{id}` data, with the numeric `timezone` beside `timezone_name`."""
-    cid, title, tz, offset, city = COMPANY_PROFILES[index]
-    return {
-        "id": cid,
-        "title": title,
-        "country_id": 1,
-        "country": "Россия",
-        "city": city,
-        "timezone": offset,
-        "timezone_name": tz,
-        "address": "ул. Примерная, 1",
-        "phone": "+78120000000",
-        "active": 1,
-    }
-
-
-def services(seed: int, company_index: int) -> list[dict[str, Any]]:
-    """The company's services, with ids and prices as strings as the API sends them."""
-    rng = random.Random(f"{seed}:{company_index}:services")
-    result = []
-    base = 9_120_000 + company_index * 1000
-    staff_ids = [s["id"] for s in staff(seed, company_index)]
-    n = 0
-    for ci, (_category, titles) in enumerate(SERVICE_CATALOG):
-        for title in titles:
-            n += 1
-            price_min = rng.randrange(6, 60) * 100
-            price_max = price_min + rng.choice([0, 0, 500, 1000, 1500])
-            result.append(
-                {
-                    "id": str(base + n),
-                    "salon_service_id": str(4_410_000 + n),
-                    "title": title,
-                    "category_id": str(9_100_000 + company_index * 100 + ci),
-                    "price_min": f"{price_min}.00",
-                    "price_max": f"{price_max}.00",
-                    "discount": "0",
-                    "comment": "",
-                    "weight": str(100 - n),
-                    "active": "1" if rng.random() > 0.1 else "0",
-                    "api_id": "",
-                    "staff": [
-                        {"id": str(s), "seance_length": str(rng.choice([1800, 3600, 5400]))}
-                        for s in rng.sample(staff_ids, 3)
-                    ],
-                    "image_group": [],
-                }
-            )
-    return result
-
-
-def staff(seed: int, company_index: int) -> list[dict[str, Any]]:
-    """The company's staff, some fired and some hidden from online booking."""
-    rng = random.Random(f"{seed}:{company_index}:staff")
-    cid = COMPANY_PROFILES[company_index][0]
-    result = []
-    for n, (name, spec) in enumerate(STAFF_NAMES):
-        fired = 1 if n == 1 else 0
-        result.append(
-            {
-                "id": 1_874_420 + company_index * 100 + n,
-                "api_id": None,
-                "name": name,
-                "company_id": cid,
-                "specialization": spec,
-                "position": {"id": 3, "title": "Мастер"} if n % 3 else [],
-                "weight": 10 - n,
-                "rating": rng.choice([0, 4, 5]),
-                "votes_count": rng.randrange(0, 40),
-                "avatar": "",
-                "avatar_big": "",
-                "information": "<p>Опыт 5 лет</p>",
-                "hidden": 1 if n in (1, 7) else 0,
-                "fired": fired,
-                "status": 0,
-            }
-        )
-    return result
+def client_id(company_index: int, person: Person) -> int:
+    """A person's client id in one company (each company keeps its own client card)."""
+    return 88_000 + company_index * 10_000 + person.index
 
 
 def record_id(company_index: int, day: date, n: int) -> int:
@@ -220,9 +162,15 @@ def decode_record_id(rid: int) -> tuple[int, date, int] | None:
         return None
     company_index, rest = divmod(offset, RECORD_ID_COMPANY_STRIDE)
     days, n = divmod(rest, 1000)
-    if company_index >= len(COMPANY_PROFILES):
+    if n >= MAX_RECORDS_PER_DAY or days > 50_000:
         return None
     return company_index, EPOCH + timedelta(days=days), n
+
+
+def money(value: float) -> int | float:
+    """A rouble amount as the API writes it: `100`, or `99.5` when it has kopecks."""
+    rounded = round(value, 2)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 @dataclass(frozen=True)
@@ -232,6 +180,58 @@ class GenerationParams:
     seed: int = 42
     records_per_day: int = 25
     anchor: date | None = None  # "today" of the salon; None means the real today
+
+
+@dataclass(frozen=True)
+class Salon:
+    """One company's generated catalogue, which its records are drawn from."""
+
+    seed: int
+    index: int
+
+    @cached_property
+    def profile(self) -> CompanyProfile:
+        return company_profile(self.index)
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.profile.timezone)
+
+    @cached_property
+    def services(self) -> list[dict[str, Any]]:
+        return salon.services(self.seed, self.index)
+
+    @cached_property
+    def staff(self) -> list[dict[str, Any]]:
+        return salon.staff(self.seed, self.index)
+
+    @cached_property
+    def working_staff(self) -> list[dict[str, Any]]:
+        """Who takes new bookings: neither fired nor deleted."""
+        return [s for s in self.staff if not s["fired"] and not s["is_deleted"]]
+
+    @cached_property
+    def goods(self) -> list[dict[str, Any]]:
+        return salon.goods(self.index)
+
+    @cached_property
+    def accounts(self) -> list[dict[str, Any]]:
+        return salon.accounts(self.index)
+
+    @cached_property
+    def admin_users(self) -> list[int]:
+        """Users who book at the front desk (`created_user_id` of offline records)."""
+        return [1_073_232 + self.index * 10 + k for k in range(3)]
+
+    @cached_property
+    def colouring_services(self) -> frozenset[int]:
+        category = str(salon.category_id(self.index, salon.COLOURING_CATEGORY))
+        return frozenset(int(s["id"]) for s in self.services if s["category_id"] == category)
+
+
+def generated_present(anchor: date, zone: tzinfo) -> datetime:
+    """The "now" of the generated history (the anchor day's local midnight): nothing generated is later."""
+    return datetime.combine(anchor, time(0), zone)
 
 
 def day_record_count(params: GenerationParams, company_index: int, day: date) -> int:
@@ -244,127 +244,255 @@ def day_record_count(params: GenerationParams, company_index: int, day: date) ->
     return min(MAX_RECORDS_PER_DAY, max(0, round(rng.gauss(mean * weekday_factor, mean * 0.2))))
 
 
+def without_extras(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as `GET /record` sends it by default (and as webhooks carry it): no consumables or
+    finance transactions."""
+    return {k: v for k, v in record.items() if k not in RECORD_EXTRAS}
+
+
+def record_staff(member: dict[str, Any]) -> dict[str, Any]:
+    """The staff object embedded in a record (yclientsru.apib:5486)."""
+    return {
+        "id": member["id"],
+        "api_id": member["api_id"],
+        "name": member["name"],
+        "specialization": member["specialization"],
+        "position": member["position"],
+        "avatar": member["avatar"],
+        "avatar_big": member["avatar_big"],
+        "rating": member["rating"],
+        "votes_count": member["votes_count"],
+    }
+
+
+def payment(
+    record: dict[str, Any], line: dict[str, Any], ordinal: int, account: dict[str, Any], when: datetime
+) -> dict[str, Any]:
+    """A finance transaction paying one service line, in the shape of yclientsru.apib:6112."""
+    client = record["client"]
+    return {
+        "id": record["id"] * 10 + ordinal,
+        "document_id": record["id"] + 3_000_000_000,
+        "date": local_text(when),
+        "type_id": 5,
+        "expense_id": SERVICES_EXPENSE["id"],
+        "account_id": account["id"],
+        "amount": line["cost"],
+        "client_id": client["id"] if client else 0,
+        "master_id": 0,
+        "supplier_id": 0,
+        "comment": "",
+        "item_id": line["id"],
+        "target_type_id": 1,
+        "record_id": record["id"],
+        "goods_transaction_id": 0,
+        "expense": dict(SERVICES_EXPENSE),
+        "account": {"id": account["id"], "title": account["title"]},
+        "client": {"id": client["id"], "name": client["name"], "phone": client["phone"]} if client else [],
+        "master": [],
+        "supplier": [],
+    }
+
+
+def _consumable(
+    record: dict[str, Any], line: dict[str, Any], ordinal: int, dye: dict[str, Any]
+) -> dict[str, Any]:
+    """Dye used by a colouring service (yclientsru.apib:6087)."""
+    amount = 30 * (1 + ordinal % 3)
+    return {
+        "id": record["id"] * 10 + ordinal,
+        "document_id": record["id"] + 4_000_000_000,
+        "type_id": 2,
+        "company_id": record["company_id"],
+        "good_id": dye["good_id"],
+        "amount": -amount,
+        "cost_per_unit": dye["cost"],
+        "discount": 0,
+        "cost": money(amount * dye["cost"]),
+        "unit_id": dye["unit_id"],
+        "operation_unit_type": 2,
+        "storage_id": 91_548,
+        "supplier_id": 0,
+        "client_id": 0,
+        "master_id": 0,
+        "create_date": record["date"],
+        "comment": "",
+        "service_id": line["id"],
+        "user_id": record["created_user_id"],
+        "deleted": False,
+        "pkg_amount": 0,
+    }
+
+
 def generate_day(
-    params: GenerationParams,
-    company_index: int,
-    day: date,
-    anchor: date,
-    catalog_services: list[dict[str, Any]],
-    catalog_staff: list[dict[str, Any]],
-    pool: list[Person],
+    params: GenerationParams, shop: Salon, day: date, anchor: date, pool: list[Person]
 ) -> list[dict[str, Any]]:
-    """Every record generated for one company and visit day, in the API's record shape."""
-    count = day_record_count(params, company_index, day)
-    rng = random.Random(f"{params.seed}:{company_index}:{day.isoformat()}")
-    cid, _, tz_name, _, _ = COMPANY_PROFILES[company_index]
-    tz = ZoneInfo(tz_name)
-    working = [s for s in catalog_staff if not s["fired"]] or catalog_staff
+    """Every record generated for one company and visit day, in API order."""
+    count = day_record_count(params, shop.index, day)
+    rng = random.Random(f"{params.seed}:{shop.index}:{day.isoformat()}")
+    zone = shop.zone
+    present = generated_present(anchor, zone)
+    company_id = shop.profile.company_id
+    # Bookings go to who works that day (their schedule, `GET /schedule`), else to anyone still employed.
+    on_shift = [m for m in shop.working_staff if salon.shift(shop.staff.index(m), day)]
+    working = on_shift or shop.working_staff or shop.staff
     records = []
     for n in range(count):
-        rid = record_id(company_index, day, n)
+        rid = record_id(shop.index, day, n)
         if n == 0 and rng.random() < 0.3:
-            local = datetime.combine(day, time(0, 30), tz)  # late-night booking: local midnight edge
+            local = datetime.combine(day, time(0, 30), zone)  # late-night booking: local midnight edge
         else:
-            local = datetime.combine(day, time(9 + rng.randrange(0, 12), rng.choice([0, 15, 30, 45])), tz)
+            local = datetime.combine(day, time(9 + rng.randrange(0, 12), rng.choice([0, 15, 30, 45])), zone)
         length = rng.choice([1800, 3600, 3600, 5400, 7200])
         person = rng.choice(pool) if rng.random() > 0.08 else None
         master = rng.choice(working)
-        services_in_record = []
+        lines = []
         n_services = rng.choice([1, 1, 1, 2, 2, 3])
-        chosen = rng.sample(catalog_services, n_services)
+        chosen = rng.sample(shop.services, n_services)
         if n_services >= 2 and rng.random() < 0.05:
             chosen.append(chosen[0])  # the same service listed twice: lines are merged downstream
         for svc in chosen:
             first_cost = int(float(svc["price_min"])) + rng.choice([0, 0, 100, 250, 500])
             discount = rng.choice([0, 0, 0, 5, 10, 15])
             amount = 2 if rng.random() < 0.05 else 1
-            cost_per_unit = round(first_cost * (100 - discount) / 100, 2)
-            cost = round(cost_per_unit * amount, 2)
-            as_text = rng.random() < 0.4
-            services_in_record.append(
+            per_unit = money(first_cost * (100 - discount) / 100)
+            cost = money(per_unit * amount)
+            lines.append(
                 {
                     "id": int(svc["id"]),
                     "title": svc["title"],
-                    "cost": f"{cost:.2f}" if as_text else cost,
+                    "cost": cost,
+                    "cost_to_pay": cost,
                     "manual_cost": cost,
-                    "cost_per_unit": cost_per_unit,
+                    "cost_per_unit": per_unit,
                     "discount": discount,
-                    "first_cost": f"{first_cost * amount:.2f}" if as_text else first_cost * amount,
+                    "first_cost": first_cost * amount,
                     "amount": amount,
                 }
             )
         if rng.random() < 0.02:
-            services_in_record = []  # a record with no services (e.g. a consultation)
+            lines = []  # a record with no services (e.g. a consultation)
         booked_days_before = rng.choice([0, 1, 2, 3, 7, 14, 30, 60])
         created = local - timedelta(days=booked_days_before, hours=rng.randrange(1, 9))
+        # Nothing generated lies after the history's present: future visits were booked before it.
+        created = min(created, present - timedelta(hours=rng.randrange(1, 48)))
         if day < anchor:
             attendance = rng.choices([1, -1, 0, 2], weights=[78, 10, 6, 6])[0]
         else:
             attendance = rng.choices([0, 2], weights=[60, 40])[0]
         deleted = rng.random() < 0.04
-        changed = max(
-            created, min(local + timedelta(seconds=length), created + timedelta(days=booked_days_before))
-        )
+        ends = local + timedelta(seconds=length)
+        changed = min(max(created, min(ends, created + timedelta(days=booked_days_before))), present)
         comment = rng.choice(COMMENTS)
         if person is not None and rng.random() < 0.35:
             comment = (
                 (comment + " " if comment else "") + rng.choice(["код ", "code: ", "промо "]) + person.code
             )
-        client = None
+        online = rng.random() < 0.5
+        client: dict[str, Any] | None = None
         if person is not None:
             client = {
-                "id": 88_000 + company_index * 10_000 + person.index,
+                "id": client_id(shop.index, person),
                 "name": person.name,
                 "phone": person.phone_as_written(rng),
+                "card": "",
                 "email": "",
+                "success_visits_count": person.index * 7 % 40,
+                "fail_visits_count": person.index % 4,
             }
-        records.append(
-            {
-                "id": rid,
-                "company_id": cid,
-                "staff_id": master["id"],
-                "services": services_in_record,
-                "goods_transactions": [],
-                "staff": {
-                    "id": master["id"],
-                    "api_id": None,
-                    "name": master["name"],
-                    "specialization": master["specialization"],
-                    "position": master["position"],
-                    "avatar": "",
-                    "rating": master["rating"],
-                    "votes_count": master["votes_count"],
-                },
-                "client": client,
-                "clients_count": 1 if client else 0,
-                "date": local.strftime("%Y-%m-%d %H:%M:%S"),
-                "datetime": fmt_offset(local, colon=True),
-                "create_date": fmt_offset(created, colon=False),
-                "comment": comment,
-                "online": rng.random() < 0.5,
-                "visit_attendance": attendance,
-                "attendance": attendance,
-                "confirmed": 1 if attendance in (1, 2) else 0,
-                "seance_length": length,
-                "length": length,
-                "sms_before": 1,
-                "master_request": rng.choice([0, 1]),
-                "api_id": "",
-                "from_url": "",
-                "visit_id": str(700_000_000 + rid % 100_000_000),
-                "created_user_id": 0,
-                "deleted": deleted,
-                "paid_full": 1 if attendance == 1 else 0,
-                "prepaid": False,
-                "prepaid_confirmed": False,
-                "last_change_date": fmt_offset(changed, colon=False),
-                "custom_color": "",
-                "custom_font_color": "",
-                "record_labels": [],
-                "activity_id": 0,
-                "custom_fields": [],
-                "documents": [],
-            }
+        created_user = (
+            (2_000_000_000 + client["id"] if client else 0) if online else rng.choice(shop.admin_users)
         )
+        labels = (
+            [dict(label) for label in rng.sample(RECORD_LABELS, rng.choice([1, 2]))]
+            if rng.random() < 0.12
+            else []
+        )
+        paid_share = rng.random()  # drawn for every record so the draws stay aligned
+        visit_id = rid + 300_000_000
+        record: dict[str, Any] = {
+            "id": rid,
+            "company_id": company_id,
+            "staff_id": master["id"],
+            "services": lines,
+            "goods_transactions": [],
+            "staff": record_staff(master),
+            "client": client,
+            "clients_count": 1 if client else 0,
+            "date": local_text(local),
+            "datetime": fmt_offset(local, colon=True),
+            "create_date": fmt_offset(created, colon=False),
+            "comment": comment,
+            "online": online,
+            "visit_attendance": attendance,
+            "attendance": attendance,
+            "confirmed": 1 if attendance in (1, 2) else 0,
+            "seance_length": length,
+            "length": length,
+            "sms_before": 1,
+            "sms_now": 0,
+            "sms_now_text": "",
+            "email_now": 0,
+            "notified": 0,
+            "master_request": rng.choice([0, 1]),
+            "api_id": "",
+            "from_url": "",
+            "review_requested": 0,
+            "visit_id": str(visit_id),
+            "created_user_id": created_user,
+            "deleted": deleted,
+            "paid_full": 0,
+            "prepaid": False,
+            "prepaid_confirmed": False,
+            "payment_status": 0,
+            "last_change_date": "",
+            "custom_color": "",
+            "custom_font_color": "",
+            "record_labels": labels,
+            "activity_id": 0,
+            # Empty custom fields come as `[]` in practice (see docs/api-assumptions.md), filled ones as
+            # an object keyed by the field's code (yclientsru.apib:5660).
+            "custom_fields": {"source": rng.choice(["instagram", "2gis", "сайт"])}
+            if rng.random() < 0.1
+            else [],
+            "documents": [
+                {
+                    "id": rid + 2_000_000_000,
+                    "type_id": 7,
+                    "storage_id": 0,
+                    "user_id": created_user,
+                    "company_id": company_id,
+                    "number": n + 1,
+                    "comment": "",
+                    "date_created": local_text(created),
+                    "category_id": 0,
+                    "visit_id": visit_id,
+                    "record_id": rid,
+                    "type_title": "Визит",
+                }
+            ],
+            "consumables": [],
+            "finance_transactions": [],
+        }
+        if attendance == 1 and not deleted and lines:
+            paid_at = min(ends, present)
+            account = shop.accounts[n % len(shop.accounts)]
+            # Most completed visits are paid in full, some in part (the first line), a few not yet.
+            paid = lines if paid_share < 0.85 else lines[:1] if paid_share < 0.93 and len(lines) > 1 else []
+            record["finance_transactions"] = [
+                payment(record, line, k, account, paid_at) for k, line in enumerate(paid)
+            ]
+            if paid is lines:
+                record["paid_full"] = record["payment_status"] = 1
+            if paid:
+                changed = max(changed, paid_at)
+            dye = shop.goods[0]
+            record["consumables"] = [
+                _consumable(record, line, k, dye)
+                for k, line in enumerate(lines)
+                if line["id"] in shop.colouring_services
+            ]
+        record["last_change_date"] = fmt_offset(changed, colon=False)
+        records.append(record)
     records.sort(key=lambda r: (r["datetime"], r["id"]))
     return records

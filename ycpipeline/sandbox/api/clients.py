@@ -1,0 +1,33 @@
+"""`GET /client/{company_id}/{id}` (yclientsru.apib:5043): a client's card."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ycpipeline.sandbox import envelopes
+from ycpipeline.sandbox.api.common import API_PREFIX, path_int, resolve_company
+
+if TYPE_CHECKING:
+    from ycpipeline.sandbox.app import Sandbox
+
+
+def routes(box: Sandbox) -> list[Route]:
+    """The client route (user token required)."""
+
+    async def client(request: Request) -> Response:
+        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
+            return denied
+        company_id = resolve_company(box, request)
+        if isinstance(company_id, Response):
+            return company_id
+        client_id = path_int(request, "client_id")
+        found = None if client_id is None else box.state.client(company_id, client_id)
+        if found is None:
+            return envelopes.failure(404, envelopes.CLIENT_NOT_FOUND)
+        return envelopes.success(found)
+
+    return [Route(API_PREFIX + "/client/{company_id}/{client_id}", client)]

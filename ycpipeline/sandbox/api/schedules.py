@@ -1,0 +1,45 @@
+"""`GET /schedule/{company_id}/{staff_id}/{start_date}/{end_date}` (yclientsru.apib:7419): a staff
+member's working days and slots."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ycpipeline.sandbox import envelopes
+from ycpipeline.sandbox.api.common import API_PREFIX, path_int, resolve_company
+
+if TYPE_CHECKING:
+    from ycpipeline.sandbox.app import Sandbox
+
+MAX_DAYS = 366  # the description sets no limit; a year per request keeps an answer bounded
+
+
+def routes(box: Sandbox) -> list[Route]:
+    """The staff schedule route (user token required)."""
+
+    async def schedule(request: Request) -> Response:
+        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
+            return denied
+        company_id = resolve_company(box, request)
+        if isinstance(company_id, Response):
+            return company_id
+        staff_id = path_int(request, "staff_id")
+        try:
+            start = date.fromisoformat(request.path_params["start_date"])
+            end = date.fromisoformat(request.path_params["end_date"])
+        except ValueError:
+            return envelopes.bad_filter("dates: YYYY-MM-DD")
+        if (end - start).days >= MAX_DAYS:
+            return envelopes.bad_filter(f"dates: at most {MAX_DAYS} days")
+        days = None if staff_id is None else box.state.schedule(company_id, staff_id, start, end)
+        if days is None:
+            message = envelopes.STAFF_NOT_FOUND.format(staff_id=staff_id, company_id=company_id)
+            return envelopes.failure(404, message)
+        return envelopes.success(days)
+
+    return [Route(API_PREFIX + "/schedule/{company_id}/{staff_id}/{start_date}/{end_date}", schedule)]

@@ -1,0 +1,89 @@
+"""`GET /transactions/{company_id}` (yclientsru.apib:12390): the payments of the company's visits, with
+the documented filters (dates, cash desk, client, change times, paging)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ycpipeline.sandbox import envelopes
+from ycpipeline.sandbox import generator as gen
+from ycpipeline.sandbox.api.common import API_PREFIX, list_answer, resolve_company
+from ycpipeline.sandbox.api.records import parse_day, parse_moment
+from ycpipeline.sandbox.paging import BadParameter, PageRequest
+from ycpipeline.sandbox.state import parse_change_time
+
+if TYPE_CHECKING:
+    from ycpipeline.sandbox.app import Sandbox
+
+
+def listed(record: dict[str, Any], txn: dict[str, Any]) -> dict[str, Any]:
+    """A record's finance transaction in the list's shape: ids and amounts as strings, dates with an
+    offset (yclientsru.apib:12442)."""
+    zone = parse_change_time(record["last_change_date"]).tzinfo
+    when = gen.fmt_offset(datetime.fromisoformat(str(txn["date"])).replace(tzinfo=zone), colon=False)
+    client = txn.get("client")
+    return {
+        "id": str(txn["id"]),
+        "document_id": txn["document_id"],
+        "expense": {"id": str(txn["expense"]["id"]), "title": txn["expense"]["title"]},
+        "date": when,
+        "amount": f"{float(txn['amount']):.2f}",
+        "comment": txn["comment"],
+        "master": [],
+        "supplier": [],
+        "account": {"id": str(txn["account"]["id"]), "title": txn["account"]["title"]},
+        "client": {"id": str(client["id"]), "name": client["name"], "phone": client["phone"]}
+        if client
+        else [],
+        "last_change_date": when,
+    }
+
+
+def routes(box: Sandbox) -> list[Route]:
+    """The finance transactions route (user token required)."""
+
+    def matching(company_id: int, request: Request) -> tuple[list[dict[str, Any]], PageRequest]:
+        query = request.query_params
+        zone = box.state.timezone(company_id)
+        first, last = box.state.history(company_id)
+        start = parse_day(query["start_date"]) if query.get("start_date") else first
+        end = parse_day(query["end_date"]) if query.get("end_date") else last
+        # Offset-less change times are read as on /records.
+        moments = zone if box.config.changed_after_reading == "local" else UTC
+        after = parse_moment(query["changed_after"], moments) if query.get("changed_after") else None
+        before = parse_moment(query["changed_before"], moments) if query.get("changed_before") else None
+        wanted = {k: query[k] for k in ("account_id", "client_id") if query.get(k)}
+        if any(not v.isdigit() for v in wanted.values()):
+            raise BadParameter("account_id and client_id are integers")
+        found = []
+        for record, txn in box.state.payments(company_id, start, end):
+            item = listed(record, txn)
+            changed = parse_change_time(item["last_change_date"])
+            if (after and changed < after) or (before and changed > before):
+                continue
+            if "account_id" in wanted and item["account"]["id"] != wanted["account_id"]:
+                continue
+            if "client_id" in wanted and (not item["client"] or item["client"]["id"] != wanted["client_id"]):
+                continue
+            found.append(item)
+        return found, PageRequest.parse(query, box.config.page_size_cap)
+
+    async def transactions(request: Request) -> Response:
+        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
+            return denied
+        company_id = resolve_company(box, request)
+        if isinstance(company_id, Response):
+            return company_id
+        try:
+            found, page = await asyncio.to_thread(matching, company_id, request)
+        except BadParameter as exc:
+            return envelopes.bad_filter(str(exc))
+        return list_answer(box, found[page.offset : page.offset + page.count])
+
+    return [Route(API_PREFIX + "/transactions/{company_id}", transactions)]
