@@ -1,6 +1,7 @@
 """The records asset: bookings per company and visit date, refreshed a range of partitions per run."""
 
 from datetime import date
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import text
@@ -56,6 +57,17 @@ def _stored_count(warehouse: WarehouseResource, company_id: int, start: date, en
         ).scalar_one()
 
 
+def _count_mismatch_text(m: dict[str, Any]) -> str:
+    how = {
+        "stable": "the same in two passes",
+        "drift": "changing on every pass",
+    }.get(m["paging"], "fewer stored than received")
+    return (
+        f"company {m['company_id']} {m['window']}: the API announced total_count {m['api_total_count']}, "
+        f"listed {m['received']} records ({how}), {m['stored']} stored"
+    )
+
+
 @dg.asset(
     group_name=GROUP,
     kinds=KINDS,
@@ -106,8 +118,17 @@ def yclients_records(
             missing[kind].update(ids)
         stored = _stored_count(warehouse, company_id, start, end)
         expected = result.fetched - result.moved_out - result.rejected
-        if stored < expected:
-            count_mismatches.append({"company_id": company_id, "stored": stored, "api": result.fetched})
+        if stored < expected or result.count_mismatch:
+            count_mismatches.append(
+                {
+                    "company_id": company_id,
+                    "window": f"{start}..{end}",
+                    "api_total_count": result.api_total_count,
+                    "received": result.fetched,
+                    "stored": stored,
+                    "paging": result.count_mismatch or "consistent",
+                }
+            )
     totals = summed([r.as_dict() for r in results])
     return dg.MaterializeResult(
         metadata={
@@ -138,6 +159,7 @@ def yclients_records(
                 asset_key="yclients_records",
                 passed=not count_mismatches,
                 metadata={"mismatches": markdown_table(count_mismatches)},
+                description="; ".join(_count_mismatch_text(m) for m in count_mismatches) or None,
             ),
         ],
     )
