@@ -308,6 +308,14 @@ class YClientsClient:
         if not planned:
             return
         numbers = iter(planned)
+        if pager.adapted:
+            probe = self._records_page(company_id, query, next(numbers))
+            if not pager.accept(probe):
+                log.info(
+                    "records of company %s (%s): %s", company_id, filters.describe(), pager.stopped_early
+                )
+                return
+            yield probe
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="yclients-page") as pool:
             pending: list[Future[RecordsPage]] = []
             ahead = 2 * self.concurrency

@@ -100,6 +100,9 @@ class RecordsPager:
         self.requested_size = requested_size
         self.page_size = requested_size
         self.total_count: int | None = None
+        # True when the first page was shorter than asked while total_count said more: the next page
+        # is read alone first, to see whether it brings anything before more are read side by side.
+        self.adapted = False
         self.stopped_early: str | None = None
         self._seen: set[Any] = set()
 
@@ -123,6 +126,7 @@ class RecordsPager:
                 received,
             )
             self.page_size = received
+            self.adapted = True
         return range(2, -(-first.total_count // self.page_size) + 1)
 
     def accept(self, page: RecordsPage) -> bool:
