@@ -1,0 +1,116 @@
+"""Helpers for the end-to-end targets: the rate-limit floor, a served sandbox, and `ycpipeline sync` in a
+child process against it (the command a user runs, Dagster and all)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Engine, text
+
+from ycpipeline.cli.runs import LOCAL_INSTANCE
+from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline.serving import serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[1]
+PER_SECOND, PER_MINUTE = 5, 200  # the documented per-IP limits, enforced by the sandbox
+
+
+def floor_seconds(requests: int, per_second: int = PER_SECOND, per_minute: int = PER_MINUTE) -> float:
+    """The earliest moment the last of `requests` can be sent under both sliding windows.
+
+    The first request goes at 0; request k goes no earlier than one second after request k - 5 and
+    one minute after request k - 200 (a window of 200 per minute fills in 40 s, then waits).
+    """
+    sent: list[float] = []
+    for k in range(requests):
+        sent.append(
+            max(
+                sent[k - per_second] + 1.0 if k >= per_second else 0.0,
+                sent[k - per_minute] + 60.0 if k >= per_minute else 0.0,
+            )
+        )
+    return sent[-1] if sent else 0.0
+
+
+def fresh_home(path: Path) -> Path:
+    """A DAGSTER_HOME with the project-local instance, its storage already created (as a deployment has it)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for child in path.iterdir():
+        if child.is_file():
+            child.unlink()
+    (path / "dagster.yaml").write_text(yaml.safe_dump(LOCAL_INSTANCE))
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ycpipeline.cli.runs import dagster_instance\nwith dagster_instance(): pass",
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(path)},
+        check=True,
+        cwd=ROOT,
+    )
+    return path
+
+
+@contextmanager
+def served(box: Sandbox) -> Iterator[str]:
+    """The sandbox on loopback; yields the API base URL."""
+    with serve_in_thread(box) as base:
+        yield f"{base}/api/v1"
+
+
+def sync_env(api: str, engine: Engine, home: Path, companies: list[int]) -> dict[str, str]:
+    """The environment of a `ycpipeline sync` against `api`, loading into `engine`'s database."""
+    return {
+        **os.environ,
+        "YCLIENTS_API_URL": api,
+        "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+        "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+        "YCLIENTS_COMPANY_ID": ",".join(map(str, companies)),
+        "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
+        "DAGSTER_HOME": str(home),
+        "YCLIENTS_PAGE_SIZE": "200",
+        "YCLIENTS_RATE_LIMIT_PER_SECOND": str(PER_SECOND),
+        "YCLIENTS_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
+    }
+
+
+def start_sync(
+    env: dict[str, str], start: date, end: date, company: int | None = None
+) -> subprocess.Popen[str]:
+    """Start `ycpipeline sync --from start --to end` (for one company, or every configured one)."""
+    command = [sys.executable, "-m", "ycpipeline.cli.main", "sync", "--from", str(start), "--to", str(end)]
+    if company is not None:
+        command += ["--company", str(company)]
+    return subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finish(proc: subprocess.Popen[str], started: float) -> float:
+    """Wait for a sync; its wall time from `started`, or an error with its output."""
+    output = proc.communicate(timeout=3600)[0]
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"ycpipeline sync failed:\n{output[-3000:]}")
+    return wall
+
+
+def reset_warehouse(engine: Engine) -> None:
+    """Empty what a first sync fills: records, catalogue, ledger, budget."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE yclients.records, yclients.record_services, yclients.services, yclients.staff, "
+                "yclients.rejected_rows, yclients.sync_log, loyalty.bonus_ledger, loyalty.ledger_queue, "
+                "loyalty.ledger_state, yclients.api_budget, yclients.api_budget_slots"
+            )
+        )
