@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # (50 ms per second) a busy sync met an occasional 429; 10 % leaves 100 ms.
 SECOND_SLACK = 0.10
 MINUTE_SLACK = 0.01
+# A thread that wakes later than this after its reserved time takes a new slot rather than send late.
+LATE_TOLERANCE = 0.04
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.api_budget:' || :key, 0))")
 _FORGET = text("""
@@ -120,16 +122,24 @@ class PostgresBudget:
     def acquire(self) -> None:
         """Reserve the earliest slot both windows allow and sleep until it.
 
-        A slot reserved before another process's 429 paused the budget is given up for a new one after
-        the pause: the given-up slot still counts, so the budget errs on the side of sending less.
+        A slot is given up for a new one when another process's 429 paused the budget meanwhile, or when
+        this thread woke too late to use it (a busy interpreter): a request sent well after its slot would
+        crowd the ones reserved after it. A given-up slot still counts, so the budget errs on the side of
+        sending less.
         """
         while True:
+            asked = time.monotonic()
             wait = self._reserve()
             if wait <= 0:
                 return
             self._sleep(wait)
-            if self._paused_for() <= 0:
+            if self._paused_for() > 0:
+                continue
+            if time.monotonic() - (asked + wait) <= LATE_TOLERANCE:
                 return
+            log.debug(
+                "woke %.3f s after the reserved send time: reserving again", time.monotonic() - asked - wait
+            )
 
     def hold_off(self, seconds: float) -> None:
         """Pause the shared budget for `seconds` (never shortening a longer pause already set)."""
