@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE, ensure_dagster_home, sync_window
 from ycpipeline.defs.partitions import COMPANY_KEYS, contiguous_company_groups
-from ycpipeline.sandbox import Sandbox
+from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +104,19 @@ def test_an_older_project_local_file_is_completed_not_clobbered(
     (tmp_path / "probe").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "probe"), overrides=upgraded) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+
+def test_a_failing_company_does_not_stop_the_others(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    from ycpipeline.cli.runs import RunFailedError
+
+    sandbox.faults.add(Fault("status", status=402, path="/records/235564", times=100))
+    day = ANCHOR - timedelta(days=1)
+    with pytest.raises(RunFailedError, match="licence"):
+        sync_window([235564, 235565], day, day)
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(text("SELECT company_id, count(*) FROM yclients.records GROUP BY 1")).all()
+        )
+    assert stored == {235565: len(sandbox.state.day_records(235565, day))}  # loaded after the first failed
