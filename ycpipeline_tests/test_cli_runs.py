@@ -120,3 +120,18 @@ def test_a_failing_company_does_not_stop_the_others(
             conn.execute(text("SELECT company_id, count(*) FROM yclients.records GROUP BY 1")).all()
         )
     assert stored == {235565: len(sandbox.state.day_records(235565, day))}  # loaded after the first failed
+
+
+def test_check_says_which_budget_it_draws_on(dagster_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from ycpipeline.cli.main import app
+
+    shared = CliRunner().invoke(app, ["check"])
+    assert shared.exit_code == 0, shared.output
+    assert "API budget: shared in the warehouse (key 127.0.0.1:" in shared.output
+    monkeypatch.delenv("WAREHOUSE_URL")
+    alone = CliRunner().invoke(app, ["check"])
+    assert alone.exit_code == 0, alone.output  # the live call runs before the warehouse exists
+    assert "API budget: process-local (WAREHOUSE_URL is not set)" in alone.output
+    assert "connection OK" in alone.output
