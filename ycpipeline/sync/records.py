@@ -2,7 +2,9 @@
 
 One transaction per call: the window is either refreshed completely or left as it was, so a run that
 fails (a rejected token, say) leaves its partitions re-runnable. Pages stream into a staging table in
-bounded chunks, so memory does not grow with the window.
+bounded chunks, each merged into the warehouse (inside the transaction) while the next pages are still
+on their way: memory does not grow with the window, and the merging happens while the API budget makes
+the requests wait instead of after the last page.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, NestedTransaction, text
 
 from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.normalize.records import record_row
@@ -64,7 +66,10 @@ class RecordsResult:
 
 
 class _Stager:
-    """Normalises, validates and COPYs records into the staging tables, chunk by chunk."""
+    """Normalises, validates and COPYs records into the staging tables and merges them, chunk by chunk.
+
+    Each pass over the window runs in a savepoint, so a pass that has to be read again is undone whole.
+    """
 
     def __init__(self, conn: Connection, company_id: int, tz: tzinfo, synced_at: datetime) -> None:
         self.conn = conn
@@ -73,7 +78,12 @@ class _Stager:
         self.synced_at = synced_at
         self.records_stage = create_stage(conn, records)
         self.lines_stage = create_stage(conn, record_services)
+        # Every record id merged in this pass: what the window holds that the API did not list vanished.
+        self.seen = f"{self.records_stage}_seen"
+        conn.execute(text(f"CREATE TEMP TABLE {self.seen} (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
         self.rejected: list[Rejected] = []
+        self.counts = MergeCounts()
+        self._pass: NestedTransaction | None = None
 
     def stage(self, raw_records: list[Any]) -> int:
         rows, lines_of = [], []
@@ -99,10 +109,33 @@ class _Stager:
             LINE_COLUMNS,
             ([line[c] for c in LINE_COLUMNS] for i in valid for line in lines_of[i]),
         )
+        self._merge()
         return len(valid)
 
-    def reset(self) -> None:
+    def _merge(self) -> None:
+        self.counts += merge_stage(
+            self.conn, records, self.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
+        )
+        _replace_lines(self.conn, self)
+        self.conn.execute(
+            text(f"INSERT INTO {self.seen} SELECT record_id FROM {self.records_stage} ON CONFLICT DO NOTHING")
+        )
         self.conn.execute(text(f"TRUNCATE {self.records_stage}, {self.lines_stage}"))
+
+    def begin_pass(self) -> None:
+        """Start a pass over the window."""
+        self._pass = self.conn.begin_nested()
+
+    def keep_pass(self) -> None:
+        """Keep what this pass merged."""
+        assert self._pass is not None
+        self._pass.commit()
+
+    def reset(self) -> None:
+        """Undo this pass: what it merged, the ids it saw, the rows it rejected."""
+        assert self._pass is not None
+        self._pass.rollback()
+        self.counts = MergeCounts()
         self.rejected.clear()
 
 
@@ -134,6 +167,7 @@ def _extract(
     previous: tuple[frozenset[str], frozenset[int | None]] | None = None
     filters = RecordFilters.visit_window(start, end)
     for attempt in range(1, MAX_PASSES + 1):
+        stager.begin_pass()
         fetched, buffer = 0, []
         totals: set[int | None] = set()
         seen: set[str] = set()
@@ -151,6 +185,7 @@ def _extract(
         # Consistent when total_count held still and every announced object arrived (an id the API lists
         # twice is merged by the load, not re-read).
         if totals == {None} or totals == {fetched}:
+            stager.keep_pass()
             return _Extracted(fetched, attempt, announced, None)
         this_pass = (frozenset(seen), frozenset(totals))
         if this_pass == previous and len(totals) == 1:
@@ -163,6 +198,7 @@ def _extract(
                 announced,
                 fetched,
             )
+            stager.keep_pass()
             return _Extracted(fetched, attempt, announced, "stable")
         if attempt == MAX_PASSES:
             log.warning(
@@ -172,6 +208,7 @@ def _extract(
                 end,
                 MAX_PASSES,
             )
+            stager.keep_pass()
             return _Extracted(fetched, attempt, announced, "drift")
         log.warning(
             "records of company %s disagree with total_count (received %s, total_count %s): reading again",
@@ -220,7 +257,7 @@ def sync_records(
                 text(f"""
                 SELECT record_id FROM yclients.records r
                 WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
-                  AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
+                  AND NOT EXISTS (SELECT 1 FROM {stager.seen} s WHERE s.record_id = r.record_id)
                   AND NOT (r.record_id = ANY(:rejected))
             """),
                 {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
@@ -240,10 +277,7 @@ def sync_records(
                 reread.append(fresh)
         if reread:
             stager.stage(reread)
-        result.counts = merge_stage(
-            conn, records, stager.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
-        )
-        _replace_lines(conn, stager)
+        result.counts = stager.counts
         result.deleted = conn.execute(
             text("""
                 UPDATE yclients.records SET deleted = true, synced_at = :now
@@ -252,11 +286,11 @@ def sync_records(
             {"now": synced_at, "c": company_id, "ids": gone},
         ).rowcount
         result.moved_out = conn.execute(
-            text(f"""
-                SELECT count(*) FROM {stager.records_stage}
-                WHERE record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
+            text("""
+                SELECT count(*) FROM yclients.records
+                WHERE company_id = :c AND record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
             """),
-            {"ids": list(vanished), "s": start, "e": end},
+            {"c": company_id, "ids": list(vanished), "s": start, "e": end},
         ).scalar_one()
         result.rejected = store_rejected(conn, stager.rejected, run_id)
         log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
