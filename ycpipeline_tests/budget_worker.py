@@ -24,7 +24,7 @@ if __name__ == "__main__":
             )
             print("holding", flush=True)
             time.sleep(600)
-    if mode == "reserve":  # reserve send times without ever sending, then die with them
+    if mode == "reserve":  # take send slots without ever sending, then die
         ahead = PostgresBudget(engine, key, float(per_second), 10_000, sleep=lambda _: None)
         for _ in range(int(count)):
             ahead.acquire()

@@ -96,7 +96,7 @@ def test_a_process_killed_holding_the_lock_releases_it(
     waiter.join()
 
 
-def test_a_process_killed_with_reservations_costs_only_those(
+def test_a_process_killed_after_taking_slots_costs_only_those(
     limited: str, warehouse_url: str, engine: Engine
 ) -> None:
     reserver = _worker("reserve", limited, warehouse_url, "reserved", 3 * PER_SECOND)
@@ -105,7 +105,7 @@ def test_a_process_killed_with_reservations_costs_only_those(
     os.kill(reserver.pid, signal.SIGKILL)
     reserver.wait()
     budget = PostgresBudget(engine, "reserved", PER_SECOND, 10_000)
-    budget.acquire()  # waits out the dead process's reservations, no more
+    budget.acquire()  # waits for the windows the dead process's requests filled, no more
     with engine.connect() as conn:
         now = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
     assert last_slot <= now < last_slot + timedelta(seconds=2)

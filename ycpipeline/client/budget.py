@@ -1,14 +1,16 @@
 """One API budget for every process and machine that calls YClients from the same address.
 
 YClients limits each IP to 5 requests per second and 200 per minute. Every Dagster run, step process,
-sensor tick and CLI command shares the warehouse, so the budget lives there: a sliding log of reserved
-send times per budget key (`yclients.api_budget_slots`) and a shared "paused until" after a 429
+sensor tick and CLI command shares the warehouse, so the budget lives there: a sliding log of the send
+times per budget key (`yclients.api_budget_slots`) and a shared "paused until" after a 429
 (`yclients.api_budget`). docs/api-budget.md explains the choice over pyrate-limiter and what happens
 when a process dies holding part of the budget.
 
-A reservation is one transaction under an advisory lock on the key: it takes the earliest time that
-keeps both windows within their limits and after every earlier reservation (first come, first
-served), on the database's clock, so machines with skewed clocks agree. The caller sleeps until then.
+Taking a slot is one short transaction under an advisory lock on the key: if both windows (and the
+pause) allow one more request now, now is logged and the request leaves at once; otherwise the caller
+learns how long until one fits, sleeps, and asks again. Times are the database's, so machines with
+skewed clocks agree; and only the moment a request really leaves is logged, so a thread that wakes
+late never crowds the requests after it.
 """
 
 from __future__ import annotations
@@ -27,36 +29,27 @@ from ycpipeline.client.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 # Our windows are a little longer than the server's, so that jitter cannot squeeze two of our requests
-# into one of its windows: a request leaves some milliseconds after its reserved time (a thread waking
-# under a busy interpreter, the pause check, the connection), and that delay varies. Measured: at 5 %
-# (50 ms per second) a busy sync met an occasional 429; 10 % leaves 100 ms.
+# into one of its windows: a request reaches the server some milliseconds after its slot is logged (the
+# commit, a thread scheduled late, the connection), and that delay varies.
 SECOND_SLACK = 0.10
 MINUTE_SLACK = 0.01
-# A thread that wakes later than this after its reserved time takes a new slot rather than send late.
-LATE_TOLERANCE = 0.04
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.api_budget:' || :key, 0))")
 _FORGET = text("""
     DELETE FROM yclients.api_budget_slots
     WHERE key = :key AND slot_at < clock_timestamp() - make_interval(secs => :keep)
 """)
-# The n-th most recent reservation plus its window is the earliest time one more request fits.
-_RESERVE = text("""
-    INSERT INTO yclients.api_budget_slots (key, slot_at)
-    SELECT :key, greatest(
-        clock_timestamp(),
+# Seconds until one more request fits: after the pause, one window after the n-th most recent send.
+_WAIT = text("""
+    SELECT extract(epoch FROM greatest(
         (SELECT paused_until FROM yclients.api_budget WHERE key = :key),
-        (SELECT max(slot_at) FROM yclients.api_budget_slots WHERE key = :key),
         (SELECT slot_at FROM yclients.api_budget_slots WHERE key = :key
          ORDER BY slot_at DESC OFFSET :skip_second LIMIT 1) + make_interval(secs => :second),
         (SELECT slot_at FROM yclients.api_budget_slots WHERE key = :key
-         ORDER BY slot_at DESC OFFSET :skip_minute LIMIT 1) + make_interval(secs => :minute))
-    RETURNING extract(epoch FROM slot_at - clock_timestamp())
+         ORDER BY slot_at DESC OFFSET :skip_minute LIMIT 1) + make_interval(secs => :minute)
+    ) - clock_timestamp())
 """)
-_PAUSED_FOR = text("""
-    SELECT coalesce(extract(epoch FROM paused_until - clock_timestamp()), 0)
-    FROM yclients.api_budget WHERE key = :key
-""")
+_TAKE = text("INSERT INTO yclients.api_budget_slots (key, slot_at) VALUES (:key, clock_timestamp())")
 _HOLD_OFF = text("""
     INSERT INTO yclients.api_budget (key, paused_until, updated_at)
     VALUES (:key, clock_timestamp() + make_interval(secs => :seconds), clock_timestamp())
@@ -107,39 +100,21 @@ class PostgresBudget:
     def __repr__(self) -> str:
         return f"PostgresBudget(key={self.key!r})"
 
-    def _reserve(self) -> float:
+    def _take(self) -> float:
+        """Log a send now and return 0, or return the seconds until one fits."""
         with self._engine.begin() as conn:
             conn.execute(_LOCK, {"key": self.key})
             conn.execute(_FORGET, {"key": self.key, "keep": 2 * self._limits["minute"]})
-            wait = conn.execute(_RESERVE, {"key": self.key, **self._limits}).scalar_one()
+            wait = conn.execute(_WAIT, {"key": self.key, **self._limits}).scalar()
+            if wait is None or wait <= 0:
+                conn.execute(_TAKE, {"key": self.key})
+                return 0.0
         return float(wait)
 
-    def _paused_for(self) -> float:
-        with self._engine.connect() as conn:
-            left = conn.execute(_PAUSED_FOR, {"key": self.key}).scalar()
-        return float(left or 0)
-
     def acquire(self) -> None:
-        """Reserve the earliest slot both windows allow and sleep until it.
-
-        A slot is given up for a new one when another process's 429 paused the budget meanwhile, or when
-        this thread woke too late to use it (a busy interpreter): a request sent well after its slot would
-        crowd the ones reserved after it. A given-up slot still counts, so the budget errs on the side of
-        sending less.
-        """
-        while True:
-            asked = time.monotonic()
-            wait = self._reserve()
-            if wait <= 0:
-                return
+        """Wait until both windows and the shared pause allow one more request, and log it."""
+        while (wait := self._take()) > 0:
             self._sleep(wait)
-            if self._paused_for() > 0:
-                continue
-            if time.monotonic() - (asked + wait) <= LATE_TOLERANCE:
-                return
-            log.debug(
-                "woke %.3f s after the reserved send time: reserving again", time.monotonic() - asked - wait
-            )
 
     def hold_off(self, seconds: float) -> None:
         """Pause the shared budget for `seconds` (never shortening a longer pause already set)."""
