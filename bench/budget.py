@@ -47,22 +47,22 @@ def _stored(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(*) FROM yclients.records")).scalar_one())
 
 
-def first_sync(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
+def first_sync(engine: Engine, *, days: int, per_day: int, storage: str = "sqlite") -> dict[str, float]:
     """7a: one `ycpipeline sync` of a chain's first `days` days (one Dagster run for both companies)."""
     box = _sandbox(per_day, days)
     start, end = ANCHOR - timedelta(days=days - 1), ANCHOR
     records = sum(_count(box, c, start, end) for c in COMPANIES)
     reset_warehouse(engine)
-    home = fresh_home(Path("var/bench-dagster/first-sync").resolve())
+    dagster = fresh_home(Path("var/bench-dagster/first-sync").resolve(), engine, storage)
     with served(box) as api:
         started = time.perf_counter()
-        wall = finish(start_sync(sync_env(api, engine, home, COMPANIES), start, end), started)
+        wall = finish(start_sync(sync_env(api, engine, dagster, COMPANIES), start, end), started)
     needed = box.stats.requests - box.stats.rate_limited
     floor = floor_seconds(needed)
     share = box.stats.rate_limited / box.stats.requests
     show(
         f"budget: first sync of {records:,} records, {days} days, 2 companies, limits {PER_SECOND}/s + "
-        f"{PER_MINUTE}/min, 50 ms latency",
+        f"{PER_MINUTE}/min, 50 ms latency, Dagster storage: {storage}",
         [
             ("records stored", _stored(engine)),
             ("requests needed", needed),
@@ -76,7 +76,7 @@ def first_sync(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
     return {"ratio": wall / floor, "share": share}
 
 
-def two_at_once(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
+def two_at_once(engine: Engine, *, days: int, per_day: int, storage: str = "sqlite") -> dict[str, float]:
     """7b: two `ycpipeline sync` processes at once, each a different company and window."""
     box = _sandbox(per_day, 2 * days)
     windows = [
@@ -85,9 +85,9 @@ def two_at_once(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
     ]
     records = sum(_count(box, c, s, e) for c, s, e in windows)
     reset_warehouse(engine)
-    home = fresh_home(Path("var/bench-dagster/two-at-once").resolve())
+    dagster = fresh_home(Path("var/bench-dagster/two-at-once").resolve(), engine, storage)
     with served(box) as api:
-        env = sync_env(api, engine, home, COMPANIES)
+        env = sync_env(api, engine, dagster, COMPANIES)
         started = time.perf_counter()
         procs = [start_sync(env, s, e, company=c) for c, s, e in windows]
         walls = [finish(p, started) for p in procs]
@@ -95,7 +95,8 @@ def two_at_once(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
     floor = floor_seconds(needed)
     share = box.stats.rate_limited / box.stats.requests
     show(
-        f"concurrent syncs: 2 processes, different companies and windows of {days} days, {records:,} records",
+        f"concurrent syncs: 2 processes, different companies and windows of {days} days, {records:,} records, "
+        f"Dagster storage: {storage}",
         [
             ("records stored", _stored(engine)),
             ("requests needed by both", needed),

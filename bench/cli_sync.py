@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE
 from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
@@ -40,24 +40,51 @@ def floor_seconds(requests: int, per_second: int = PER_SECOND, per_minute: int =
     return sent[-1] if sent else 0.0
 
 
-def fresh_home(path: Path) -> Path:
-    """A DAGSTER_HOME with the project-local instance, its storage already created (as a deployment has it)."""
+def dagster_env(engine: Engine, home: Path, storage: str) -> dict[str, str]:
+    """Where Dagster keeps its runs: the project-local sqlite instance, or production's `dagster.yaml`
+    on Postgres (a database of its own beside the warehouse, emptied first)."""
+    if storage == "sqlite":
+        return {"DAGSTER_HOME": str(home)}
+    url = engine.url
+    name = f"dagster_{home.name.replace('-', '_')}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": url.host or "127.0.0.1",
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_USER": url.username or "",
+        "DAGSTER_PG_PASSWORD": url.password or "",
+        "DAGSTER_PG_DB": name,
+    }
+
+
+def fresh_home(path: Path, engine: Engine, storage: str = "sqlite") -> dict[str, str]:
+    """A DAGSTER_HOME with the project-local instance (or production's, on Postgres), its storage already
+    created as a deployment has it; returns the environment that points at it."""
     path.mkdir(parents=True, exist_ok=True)
     for child in path.iterdir():
         if child.is_file():
             child.unlink()
-    (path / "dagster.yaml").write_text(yaml.safe_dump(LOCAL_INSTANCE))
+    if storage == "sqlite":
+        (path / "dagster.yaml").write_text(yaml.safe_dump(LOCAL_INSTANCE))
+    else:
+        (path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    env = dagster_env(engine, path, storage)
     subprocess.run(
         [
             sys.executable,
             "-c",
             "from ycpipeline.cli.runs import dagster_instance\nwith dagster_instance(): pass",
         ],
-        env={**os.environ, "DAGSTER_HOME": str(path)},
+        env={**os.environ, **env},
         check=True,
         cwd=ROOT,
     )
-    return path
+    return env
 
 
 @contextmanager
@@ -67,16 +94,16 @@ def served(box: Sandbox) -> Iterator[str]:
         yield f"{base}/api/v1"
 
 
-def sync_env(api: str, engine: Engine, home: Path, companies: list[int]) -> dict[str, str]:
+def sync_env(api: str, engine: Engine, dagster: dict[str, str], companies: list[int]) -> dict[str, str]:
     """The environment of a `ycpipeline sync` against `api`, loading into `engine`'s database."""
     return {
         **os.environ,
+        **dagster,
         "YCLIENTS_API_URL": api,
         "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
         "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
         "YCLIENTS_COMPANY_ID": ",".join(map(str, companies)),
         "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
-        "DAGSTER_HOME": str(home),
         "YCLIENTS_PAGE_SIZE": "200",
         "YCLIENTS_RATE_LIMIT_PER_SECOND": str(PER_SECOND),
         "YCLIENTS_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),

@@ -4,6 +4,7 @@ source on the same sandbox in the same run, and what Dagster's fixed cost per ru
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -41,34 +42,47 @@ def _sandbox(per_day: int, days: int) -> Sandbox:
     )
 
 
-def _last_run(home: Path) -> tuple[float, int]:
+def _last_run(env: dict[str, str]) -> tuple[float, int]:
     """Seconds spent in the last run's steps, and how many events the run stored."""
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the instance's dagster.yaml may read DAGSTER_PG_* from the environment
+    try:
+        instance = dg.DagsterInstance.get()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    with instance:
         run = instance.get_runs(limit=1)[0]
         steps = instance.get_run_step_stats(run.run_id)
         events = len(instance.all_logs(run.run_id))
         return sum(s.end_time - s.start_time for s in steps if s.end_time and s.start_time), events
 
 
-def _ours(engine: Engine, box: Sandbox, home: Path, start: date, end: date) -> tuple[float, float, int]:
+def _ours(
+    engine: Engine, box: Sandbox, dagster: dict[str, str], start: date, end: date
+) -> tuple[float, float, int]:
     """Wall of one `ycpipeline sync`, the seconds in its steps, its stored events."""
     with served(box) as api:
+        env = sync_env(api, engine, dagster, [COMPANY])
         started = time.perf_counter()
-        wall = finish(start_sync(sync_env(api, engine, home, [COMPANY]), start, end), started)
-    return (wall, *_last_run(home))
+        wall = finish(start_sync(env, start, end), started)
+    return (wall, *_last_run(env))
 
 
-def run(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
+def run(engine: Engine, *, days: int, per_day: int, storage: str = "sqlite") -> dict[str, float]:
     """Time both tools on fresh sandboxes with the same data and limits; ratio ours ÷ dlt."""
     start, end = ANCHOR - timedelta(days=days - 1), ANCHOR
     ours_box = _sandbox(per_day, days)
     records = sum(ours_box.state.day_count(COMPANY, start + timedelta(days=d)) for d in range(days))
     reset_warehouse(engine)
-    home = fresh_home(Path("var/bench-dagster/small-job").resolve())
-    ours, steps, events = _ours(engine, ours_box, home, start, end)
+    dagster = fresh_home(Path("var/bench-dagster/small-job").resolve(), engine, storage)
+    ours, steps, events = _ours(engine, ours_box, dagster, start, end)
     needed = ours_box.stats.requests - ours_box.stats.rate_limited
     # The same command for the last day alone: Dagster's cost that does not grow with the partitions.
-    one_day, one_day_steps, _ = _ours(engine, _sandbox(per_day, days), home, end, end)
+    one_day, one_day_steps, _ = _ours(engine, _sandbox(per_day, days), dagster, end, end)
     base = one_day - one_day_steps
     per_partition = ((ours - steps) - base) / max(days - 1, 1)
     rows: list[tuple[str, object]] = [
@@ -123,5 +137,9 @@ def run(engine: Engine, *, days: int, per_day: int) -> dict[str, float]:
             ("ratio ours ÷ dlt (target ≤ 1)", ours / theirs),
         ]
         result["dlt"] = theirs
-    show(f"small job: {records:,} records over {days} days, limits {PER_SECOND}/s + {PER_MINUTE}/min", rows)
+    show(
+        f"small job: {records:,} records over {days} days, limits {PER_SECOND}/s + {PER_MINUTE}/min, "
+        f"Dagster storage: {storage}",
+        rows,
+    )
     return result

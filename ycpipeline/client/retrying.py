@@ -82,7 +82,7 @@ class _Attempts:
         asked = exc.retry_after if isinstance(exc, TransientApiError) else None
         if isinstance(exc, RateLimitedError):
             backoff = min(
-                self.policy.rate_limit_backoff_base * 2 ** (self.rate_limited - 1),
+                self.policy.rate_limit_backoff_base * 2 ** min(self.rate_limited - 1, 30),
                 self.policy.rate_limit_max_wait,
             )
             # Never past the patience: the last try happens when patience runs out, not after it.
@@ -91,7 +91,9 @@ class _Attempts:
             return max(0.0, min(max(asked or 0.0, backoff * random.uniform(0.9, 1.1)), max(left, 0.0)))
         if asked is not None:
             return asked
-        return min(self.policy.backoff_base * 2 ** (self.failures - 1), 30.0) * random.uniform(0.5, 1.5)
+        return min(self.policy.backoff_base * 2 ** min(self.failures - 1, 30), 30.0) * random.uniform(
+            0.5, 1.5
+        )
 
     def before_sleep(self, state: RetryCallState) -> None:
         self.on_retry()
