@@ -202,8 +202,9 @@ def test_transient_errors_carry_retry_after_and_say_exhausted_only_at_the_end(
     assert not any(secret in caplog.text + str(raised.value) for secret in (PARTNER, USER))
 
 
-def test_an_http_date_retry_after_falls_back_to_backoff() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), None])
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 GMT", "nan", "-5", ""])
+def test_an_unusable_retry_after_falls_back_to_backoff(retry_after: str) -> None:
+    answers = iter([httpx.Response(429, headers={"Retry-After": retry_after}), None])
 
     def handler(request: httpx.Request) -> httpx.Response:
         return next(answers) or httpx.Response(200, json=COMPANY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -81,9 +82,12 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
     if value is None:
         return None
     try:
-        return min(max(float(value), 0.0), RETRY_AFTER_CAP_SECONDS)
+        seconds = float(value)
     except ValueError:
         return None  # an HTTP-date: fall back to our own backoff
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
 class YClientsClient:
