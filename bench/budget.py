@@ -13,6 +13,7 @@ from bench.cli_sync import (
     PER_MINUTE,
     PER_SECOND,
     finish,
+    finish_all,
     floor_seconds,
     fresh_home,
     reset_warehouse,
@@ -90,7 +91,7 @@ def two_at_once(engine: Engine, *, days: int, per_day: int, storage: str = "sqli
         env = sync_env(api, engine, dagster, COMPANIES)
         started = time.perf_counter()
         procs = [start_sync(env, s, e, company=c) for c, s, e in windows]
-        walls = [finish(p, started) for p in procs]
+        walls = finish_all(procs, started)
     needed = box.stats.requests - box.stats.rate_limited
     floor = floor_seconds(needed)
     share = box.stats.rate_limited / box.stats.requests

@@ -124,11 +124,22 @@ def start_sync(
 
 def finish(proc: subprocess.Popen[str], started: float) -> float:
     """Wait for a sync; its wall time from `started`, or an error with its output."""
-    output = proc.communicate(timeout=3600)[0]
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"ycpipeline sync failed:\n{output[-3000:]}")
-    return wall
+    return finish_all([proc], started)[0]
+
+
+def finish_all(procs: list[subprocess.Popen[str]], started: float) -> list[float]:
+    """Wait for syncs running side by side; each one's wall time from `started` (or an error)."""
+    walls: dict[int, float] = {}
+    while len(walls) < len(procs):
+        for i, proc in enumerate(procs):
+            if i not in walls and proc.poll() is not None:
+                walls[i] = time.perf_counter() - started
+        time.sleep(0.05)
+    for proc in procs:
+        output = proc.communicate()[0]
+        if proc.returncode != 0:
+            raise RuntimeError(f"ycpipeline sync failed:\n{output[-3000:]}")
+    return [walls[i] for i in range(len(procs))]
 
 
 def reset_warehouse(engine: Engine) -> None:
