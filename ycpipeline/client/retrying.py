@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
@@ -49,7 +49,6 @@ class _Attempts:
     what: str
     budget: ApiBudget | None
     on_retry: Callable[[], None]
-    started: float = field(default_factory=time.monotonic)
     rate_limited: int = 0
     first_429: float | None = None
     failures: int = 0
