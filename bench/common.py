@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from ycpipeline.client.http import RecordsPage, RequestStats
+from ycpipeline.client import RecordFilters, RecordsPage
+from ycpipeline.client.http import RequestStats
 from ycpipeline.sandbox import GenerationParams, SandboxState
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
@@ -70,7 +71,7 @@ class MemoryPages:
         self.page_size = page_size
         self.stats = RequestStats()
 
-    def iter_record_pages(self, company_id: int, start: date, end: date, **_: Any) -> Iterator[RecordsPage]:
+    def iter_record_pages(self, company_id: int, filters: RecordFilters) -> Iterator[RecordsPage]:
         for n, i in enumerate(range(0, max(len(self.raw), 1), self.page_size), start=1):
             yield RecordsPage(n, self.raw[i : i + self.page_size], len(self.raw))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bench.common import ANCHOR, COMPANY, show, timer
-from ycpipeline.client import RateLimiter
+from ycpipeline.client import RateLimiter, RecordFilters
 from ycpipeline.sandbox import (
     GenerationParams,
     Sandbox,
@@ -23,12 +23,12 @@ def _pages(base: str, concurrency: int, start, end) -> tuple[float, int, int]:  
         sandbox_client(
             f"{base}/api/v1",
             page_size=50,
-            limiter=RateLimiter(RATE, 200),
+            budget=RateLimiter(RATE, 200),
             concurrency=concurrency,
         ) as client,
         timer() as t,
     ):
-        pages = sum(1 for _ in client.iter_record_pages(COMPANY, start, end))
+        pages = sum(1 for _ in client.iter_record_pages(COMPANY, RecordFilters.visit_window(start, end)))
     return t[0], pages, client.stats.requests
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver")
+SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver", "budget", "concurrent", "small")
 
 
 def main() -> None:
@@ -28,8 +28,15 @@ def main() -> None:
         default=os.environ.get("BENCH_WAREHOUSE_URL"),
         help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
     )
+    parser.add_argument(
+        "--dagster-storage",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="for the end-to-end sections: the project-local sqlite instance (default) or production's "
+        "dagster.yaml on Postgres",
+    )
     args = parser.parse_args()
-    from bench import extract, ledger, load, memory, quiet, receiver
+    from bench import budget, extract, ledger, load, memory, quiet, receiver, small_job
     from bench.common import warehouse
 
     engine = warehouse(args.warehouse_url)
@@ -53,6 +60,14 @@ def main() -> None:
         )
     if "receiver" in chosen:
         receiver.run(requests=400 if q else 5_000)
+    if "budget" in chosen:
+        budget.first_sync(engine, days=3 if q else 90, per_day=40 if q else 590, storage=args.dagster_storage)
+    if "concurrent" in chosen:
+        budget.two_at_once(
+            engine, days=2 if q else 45, per_day=40 if q else 1000, storage=args.dagster_storage
+        )
+    if "small" in chosen:
+        small_job.run(engine, days=5 if q else 90, per_day=20 if q else 41, storage=args.dagster_storage)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     yclients_page_size: int = Field(default=200, ge=1, le=1000)
     yclients_rate_limit_per_second: float = Field(default=5.0, gt=0)
     yclients_rate_limit_per_minute: float = Field(default=200.0, gt=0)
+    # How long a call keeps waiting out 429s before it fails; other failures have their own bound.
+    yclients_rate_limit_patience_seconds: float = Field(default=300.0, ge=0)
+    # Processes with the same key share one budget (in the warehouse); default: the API's host:port.
+    yclients_rate_limit_key: str | None = None
     yclients_concurrency: int = Field(default=4, ge=1, le=16)
     yclients_webhook_secret: SecretStr | None = None
     yclients_webhook_inbox: Path = Path("var/inbox")

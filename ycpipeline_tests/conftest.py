@@ -43,6 +43,8 @@ TABLES = (
     "loyalty.ledger_queue",
     "loyalty.ledger_state",
     "yclients.webhook_events",
+    "yclients.api_budget",
+    "yclients.api_budget_slots",
 )
 
 

@@ -13,6 +13,7 @@ from ycpipeline.client import (
     CompanyNotFoundError,
     MissingRightsError,
     RateLimiter,
+    RecordFilters,
     TokenRejectedError,
     YClientsClient,
 )
@@ -24,7 +25,11 @@ START, END = ANCHOR - timedelta(days=20), ANCHOR + timedelta(days=5)
 
 
 def _all_ids(client: YClientsClient, start: date = START, end: date = END) -> list[int]:
-    return [r["id"] for page in client.iter_record_pages(235564, start, end) for r in page.records]
+    return [
+        r["id"]
+        for page in client.iter_record_pages(235564, RecordFilters.visit_window(start, end))
+        for r in page.records
+    ]
 
 
 def test_pages_until_done_and_matches_the_sandbox(client: YClientsClient, sandbox: Sandbox) -> None:
@@ -66,7 +71,7 @@ def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
         sandbox_client(
             f"{base}/api/v1",
             page_size=20,
-            limiter=RateLimiter(5, 200),
+            budget=RateLimiter(5, 200),
             concurrency=4,
         ) as client,
     ):

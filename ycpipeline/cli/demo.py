@@ -78,7 +78,7 @@ def run_demo(
         console.print(
             f"syncing records {start} … {end} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) …"
         )
-        totals = sync_window(list(box.state.company_indexes), start, end, chunk_days=(end - start).days + 1)
+        totals = sync_window(list(box.state.company_indexes), start, end)
         run_job("ledger_job")
         _print_summary(console, engine, totals, box)
         with engine.connect() as conn:

@@ -68,7 +68,7 @@ def _warehouse_url(settings: Settings) -> str:
 @app.command()
 def check() -> None:
     """Show every setting (tokens masked), then make a live call to YClients."""
-    from ycpipeline.client import YClientsClient, YClientsError
+    from ycpipeline.client import YClientsClient, YClientsError, budget_key, open_budget
     from ycpipeline.settings import mask
 
     s = _settings()
@@ -92,8 +92,20 @@ def check() -> None:
         console.print(f"{OK if ok else BAD} {name} = {shown}")
     if not (s.company_ids and s.yclients_api_token):
         raise _fail("cannot call YClients without YCLIENTS_COMPANY_ID and YCLIENTS_API_TOKEN")
+    budget, where = open_budget(
+        s.warehouse_url,
+        s.yclients_rate_limit_key or budget_key(s.yclients_api_url),
+        s.yclients_rate_limit_per_second,
+        s.yclients_rate_limit_per_minute,
+    )
+    console.print(f"{OK} API budget: {where}")
     with YClientsClient(
-        s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, max_attempts=3
+        s.yclients_api_url,
+        s.yclients_api_token,
+        s.yclients_user_token,
+        budget=budget,
+        max_attempts=3,
+        rate_limit_patience=s.yclients_rate_limit_patience_seconds,
     ) as client:
         for company_id in s.company_ids:
             try:
@@ -170,7 +182,7 @@ def sync(
             totals = sync_window(
                 companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
             )
-        except RunFailedError as exc:
+        except (RunFailedError, ValueError) as exc:
             raise _fail(str(exc)) from None
     console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Callable
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import yaml
 
 from ycpipeline.client.errors import YClientsError
 
@@ -17,14 +20,74 @@ class RunFailedError(RuntimeError):
     """A Dagster run failed; the message carries the step's own error message."""
 
 
+# The project-local instance: sqlite storage (Dagster's default), with the run queue and pools of the
+# production dagster.yaml, so `dagster dev` runs schedule, sensor and manual runs as production does.
+LOCAL_INSTANCE: dict[str, Any] = {
+    "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"},
+    "concurrency": {
+        "runs": {
+            "max_concurrent_runs": 4,
+            "tag_concurrency_limits": [{"key": "dagster/backfill", "limit": 2}],
+        },
+        "pools": {"default_limit": 1},
+    },
+    "telemetry": {"enabled": False},
+}
+
+
+def _with_local_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` plus whatever of `LOCAL_INSTANCE` it lacks; nothing it sets is changed."""
+    merged = dict(config)
+    for key, value in LOCAL_INSTANCE.items():
+        if key not in merged:
+            merged[key] = value
+        elif isinstance(merged[key], dict) and isinstance(value, dict):
+            merged[key] = {**value, **merged[key]}
+    return merged
+
+
 def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
-    """Use DAGSTER_HOME, or a project-local one so CLI runs are kept and visible in `dagster dev`."""
+    """Use DAGSTER_HOME, or a project-local one so CLI runs are kept and visible in `dagster dev`.
+
+    The project-local `dagster.yaml` gets the production run queue and pools; an older one that lacks
+    them is completed, keeping every setting it has. A DAGSTER_HOME set by the user is left alone.
+    """
+    project_local = "DAGSTER_HOME" not in os.environ
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(default.resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(yaml.safe_dump(LOCAL_INSTANCE, sort_keys=False))
+    elif project_local:
+        current = yaml.safe_load(config.read_text()) or {}
+        completed = _with_local_defaults(current)
+        if completed != current:
+            config.write_text(yaml.safe_dump(completed, sort_keys=False))
     return home
+
+
+@contextmanager
+def dagster_instance() -> Iterator[dg.DagsterInstance]:
+    """The instance at DAGSTER_HOME, its storage created under a lock.
+
+    On a fresh DAGSTER_HOME, the first use of each sqlite storage creates it and stamps its schema
+    version; two commands doing that at once leave Alembic with two heads. A lock file serialises the
+    creation; afterwards the commands run side by side.
+    """
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".ycpipeline-instance.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        try:
+            instance.get_runs(limit=1)
+            instance.event_log_storage.get_asset_records()
+            instance.schedule_storage  # noqa: B018 - the property creates the schedule storage
+        except BaseException:
+            instance.dispose()
+            raise
+    with instance:
+        yield instance
 
 
 def _definitions() -> dg.Definitions:
@@ -48,7 +111,7 @@ def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.
     from ycpipeline.defs.partitions import range_tags
 
     tags = range_tags(*partition_range) if partition_range is not None else {}
-    with dg.DagsterInstance.get() as instance:
+    with dagster_instance() as instance:
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)
         try:
@@ -79,37 +142,32 @@ def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict
     return []
 
 
-def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
-    """Split [start, end] into consecutive windows of at most `days` days."""
-    chunks, cursor = [], start
-    while cursor <= end:
-        last = min(end, cursor + timedelta(days=days - 1))
-        chunks.append((cursor, last))
-        cursor = last + timedelta(days=1)
-    return chunks
-
-
 def sync_window(
     company_ids: list[int],
     start: date,
     end: date,
     *,
-    chunk_days: int = 31,
     on_progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, int]:
-    """Run `sync_job` over [start, end] for each company, `chunk_days` per run; returns summed counts."""
-    from ycpipeline.defs.partitions import partition_key
+    """Run `sync_job` over [start, end] for the companies: one run, or one per group of companies that
+    are not neighbours in the partitions (`contiguous_company_groups`); returns summed counts.
+
+    One run pays Dagster's start-up once; memory stays bounded because each company's pages stream
+    into the warehouse's staging tables in chunks.
+    """
+    from ycpipeline.defs.partitions import contiguous_company_groups, partition_key
 
     totals: dict[str, int] = {}
-    for company_id in company_ids:
-        for first, last in date_chunks(start, end, chunk_days):
-            result = run_job(
-                "sync_job",
-                partition_range=(partition_key(company_id, first), partition_key(company_id, last)),
-            )
-            for meta in materializations(result, "yclients_records"):
-                for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
-                    totals[key] = totals.get(key, 0) + int(meta.get(key, 0))
-            if on_progress:
-                on_progress(company_id, (last - first).days + 1, (end - start).days + 1)
+    days = (end - start).days + 1
+    for group in contiguous_company_groups(company_ids):
+        result = run_job(
+            "sync_job",
+            partition_range=(partition_key(group[0], start), partition_key(group[-1], end)),
+        )
+        for meta in materializations(result, "yclients_records"):
+            for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
+                totals[key] = totals.get(key, 0) + int(meta.get(key, 0))
+        if on_progress:
+            for company_id in group:
+                on_progress(company_id, days, days)
     return totals

@@ -1,24 +1,40 @@
-"""YClients API client (httpx): auth, envelopes, paging, rate limits, retries, typed errors."""
+"""YClients API client (httpx): auth, envelopes, paging, the shared API budget, retries, typed errors."""
 
+from ycpipeline.client.budget import ApiBudget, PostgresBudget, budget_key, open_budget
 from ycpipeline.client.errors import (
     ApiResponseError,
     CompanyNotFoundError,
+    LicenceRequiredError,
     MissingRightsError,
+    NotFoundError,
+    ObjectNotFoundError,
+    RateLimitedError,
     TokenRejectedError,
     TransientApiError,
     YClientsError,
 )
-from ycpipeline.client.http import RecordsPage, YClientsClient
+from ycpipeline.client.http import YClientsClient
+from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
 from ycpipeline.client.ratelimit import RateLimiter
 
 __all__ = [
+    "ApiBudget",
     "ApiResponseError",
     "CompanyNotFoundError",
+    "LicenceRequiredError",
     "MissingRightsError",
+    "NotFoundError",
+    "ObjectNotFoundError",
+    "PostgresBudget",
+    "RateLimitedError",
     "RateLimiter",
+    "RecordFilters",
     "RecordsPage",
+    "RecordsPager",
     "TokenRejectedError",
     "TransientApiError",
     "YClientsClient",
     "YClientsError",
+    "budget_key",
+    "open_budget",
 ]

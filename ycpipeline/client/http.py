@@ -1,48 +1,41 @@
-"""The YClients REST client: auth headers, envelopes, paging, rate limiting and retries."""
+"""The YClients REST client: auth headers, envelopes, paging, the API budget and retries."""
 
 from __future__ import annotations
 
 import json
 import logging
-import random
+import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_after_delay,
-)
 
+from ycpipeline.client.budget import ApiBudget
 from ycpipeline.client.errors import (
     ApiResponseError,
-    CompanyNotFoundError,
+    ObjectNotFoundError,
+    RateLimitedError,
     TransientApiError,
     error_for_status,
 )
-from ycpipeline.client.ratelimit import RateLimiter
+from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
+from ycpipeline.client.retrying import RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 
 ACCEPT_V2 = "application/vnd.yclients.v2+json"
-RETRY_AFTER_CAP_SECONDS = 60.0
+RETRY_AFTER_CAP_SECONDS = 600.0
+# A list answered `success: false` + "Не найдено" means "nothing matches": the description answers an
+# empty search that way (yclientsru.apib:13025, 14991). The same words with `meta.errors` mean a bad
+# parameter (yclientsru.apib:4702: a company id that is not a number), so those stay errors.
+# Uncertain: the description never shows it for /records or the catalogue; we accept it on every list.
+EMPTY_LIST_MESSAGE = "не найдено"
 
-
-@dataclass
-class RecordsPage:
-    """One page of `GET /records/{company_id}`."""
-
-    number: int
-    records: list[dict[str, Any]]
-    total_count: int | None
+__all__ = ["ACCEPT_V2", "RecordsPage", "RequestStats", "YClientsClient"]
 
 
 @dataclass
@@ -52,13 +45,15 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     pages: int = 0
+    rate_limited: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, *, requests: int = 0, retries: int = 0, pages: int = 0) -> None:
+    def add(self, *, requests: int = 0, retries: int = 0, pages: int = 0, rate_limited: int = 0) -> None:
         with self._lock:
             self.requests += requests
             self.retries += retries
             self.pages += pages
+            self.rate_limited += rate_limited
 
 
 def _api_message(body: Any) -> str | None:
@@ -73,29 +68,34 @@ def _api_message(body: Any) -> str | None:
     return None
 
 
-def _retry_after_seconds(response: httpx.Response | None) -> float | None:
-    if response is None:
-        return None
+def _means_empty_list(body: Any) -> bool:
+    if not isinstance(body, dict) or body.get("success") is not False:
+        return False
+    meta = body.get("meta")
+    if not isinstance(meta, dict) or meta.get("errors"):
+        return False
+    return str(meta.get("message", "")).strip().rstrip(".").casefold() == EMPTY_LIST_MESSAGE
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return min(max(float(value), 0.0), RETRY_AFTER_CAP_SECONDS)
+        seconds = float(value)
     except ValueError:
         return None  # an HTTP-date: fall back to our own backoff
-
-
-class _RetryAfterError(TransientApiError):
-    def __init__(self, base: TransientApiError, retry_after: float | None) -> None:
-        super().__init__(str(base), status=base.status, api_message=base.api_message)
-        self.retry_after = retry_after
+    if math.isnan(seconds):
+        return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
 class YClientsClient:
     """Synchronous YClients client, safe to share between threads.
 
-    Retries 429/5xx/timeouts/connection errors and unreadable bodies with exponential backoff and
-    jitter, honouring `Retry-After`, bounded by `max_attempts` and `max_retry_seconds`.
+    Every request waits for the API budget first (`budget`: shared through the warehouse, or
+    process-local). 429s are waited for patiently; 5xx, timeouts, broken transfers and unreadable
+    bodies are retried with backoff and jitter, honouring `Retry-After` (see `client.retrying`).
     """
 
     def __init__(
@@ -105,21 +105,29 @@ class YClientsClient:
         user_token: SecretStr | None = None,
         *,
         page_size: int = 200,
-        limiter: RateLimiter | None = None,
+        budget: ApiBudget | None = None,
         concurrency: int = 4,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         max_attempts: int = 6,
         max_retry_seconds: float = 120.0,
         backoff_base: float = 0.5,
+        rate_limit_patience: float = 300.0,
+        rate_limit_backoff_base: float = 1.0,
     ) -> None:
         self.page_size = page_size
         self.concurrency = concurrency
         self.stats = RequestStats()
-        self._limiter = limiter
-        self._max_attempts = max_attempts
-        self._max_retry_seconds = max_retry_seconds
-        self._backoff_base = backoff_base
+        self.budget = budget
+        self.retry_policy = RetryPolicy(
+            max_attempts=max_attempts,
+            max_seconds=max_retry_seconds,
+            backoff_base=backoff_base,
+            patience=rate_limit_patience,
+            rate_limit_backoff_base=rate_limit_backoff_base,
+        )
+        self._companies_answering: set[int] = set()
+        self._companies_lock = threading.Lock()
         auth = f"Bearer {partner_token.get_secret_value()}"
         if user_token is not None:
             auth += f", User {user_token.get_secret_value()}"
@@ -146,42 +154,40 @@ class YClientsClient:
 
     # -- transport --------------------------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _RetryAfterError) and exc.retry_after is not None:
-            return exc.retry_after
-        backoff = self._backoff_base * 2 ** (state.attempt_number - 1)
-        return min(backoff, 30.0) * random.uniform(0.5, 1.5)
-
-    def _send_once(self, path: str, params: dict[str, Any] | None, what: str) -> Any:
-        if self._limiter is not None:
-            self._limiter.acquire()
+    def _send_once(
+        self, path: str, params: dict[str, Any] | None, what: str, *, object_level: bool, is_list: bool
+    ) -> dict[str, Any]:
+        if self.budget is not None:
+            self.budget.acquire()
         self.stats.add(requests=1)
         try:
             response = self._http.get(path.lstrip("/"), params=params)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # httpx messages carry the URL at most, never headers; keep only the exception type.
-            raise _RetryAfterError(
-                TransientApiError(f"YClients did not answer while reading {what}: {type(exc).__name__}."),
-                None,
+            raise TransientApiError(
+                f"YClients did not answer while reading {what}: {type(exc).__name__}."
             ) from None
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         status = response.status_code
-        if status == 429 or status >= 500:
-            err = error_for_status(status, _api_message(body), what=what)
-            assert isinstance(err, TransientApiError)
-            raise _RetryAfterError(err, _retry_after_seconds(response))
+        if is_list and status in (200, 404) and _means_empty_list(body):
+            return {"success": True, "data": [], "meta": {"total_count": 0}}
         if status >= 400:
-            raise error_for_status(status, _api_message(body), what=what)
+            error = error_for_status(
+                status,
+                _api_message(body),
+                what=what,
+                object_level=object_level,
+                retry_after=_retry_after_seconds(response),
+            )
+            if isinstance(error, RateLimitedError):
+                self.stats.add(rate_limited=1)
+            raise error
         if not isinstance(body, dict):
             # A truncated or non-JSON body on 2xx is a broken transfer: worth another try.
-            raise _RetryAfterError(
-                TransientApiError(f"YClients sent an unreadable body (HTTP {status}) while reading {what}."),
-                None,
-            )
+            raise TransientApiError(f"YClients sent an unreadable body (HTTP {status}) while reading {what}.")
         if body.get("success") is False or "error_code" in body:
             # `success: false` can come with HTTP 200: the envelope is the verdict.
             message = _api_message(body)
@@ -193,58 +199,83 @@ class YClientsClient:
             )
         return body
 
-    def _before_retry(self, label: str, state: RetryCallState) -> None:
-        self.stats.add(retries=1)
-        error = state.outcome.exception() if state.outcome else None
-        log.warning("retrying %s after attempt %d: %s", label, state.attempt_number, error)
-
     def get(
-        self, path: str, params: dict[str, Any] | None = None, *, what: str | None = None
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        what: str | None = None,
+        object_level: bool = False,
+        is_list: bool = False,
     ) -> dict[str, Any]:
-        """GET `path` and return the parsed envelope, retrying transient failures."""
+        """GET `path` and return the parsed envelope, retrying transient failures.
+
+        `object_level`: the path names one object of a company (its 404 is about that object unless
+        the API names the company). `is_list`: a collection, where "Не найдено" means empty.
+        """
         label = what or path
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientApiError),
-            wait=self._wait,
-            stop=stop_after_attempt(self._max_attempts) | stop_after_delay(self._max_retry_seconds),
-            reraise=True,
-            before_sleep=lambda state: self._before_retry(label, state),
+        return call_with_retries(
+            lambda: self._send_once(path, params, label, object_level=object_level, is_list=is_list),
+            what=label,
+            policy=self.retry_policy,
+            budget=self.budget,
+            on_retry=lambda: self.stats.add(retries=1),
         )
-        try:
-            return retrying(self._send_once, path, params, label)
-        except _RetryAfterError as exc:
-            raise TransientApiError(str(exc), status=exc.status, api_message=exc.api_message) from None
 
     # -- endpoints --------------------------------------------------------------------------------
 
     def get_company(self, company_id: int) -> dict[str, Any]:
         """`GET /company/{id}`: title, time zone and the rest of the company object."""
-        return self.get(f"company/{company_id}", what=f"company {company_id}")["data"]
+        data = self.get(f"company/{company_id}", what=f"company {company_id}")["data"]
+        with self._companies_lock:
+            self._companies_answering.add(company_id)
+        return data if isinstance(data, dict) else {}
+
+    def _confirm_company(self, company_id: int) -> None:
+        """Raise the company's own error unless it answers (asked once per client)."""
+        with self._companies_lock:
+            if company_id in self._companies_answering:
+                return
+        self.get_company(company_id)
 
     def list_services(self, company_id: int) -> list[dict[str, Any]]:
         """`GET /company/{id}/services`: the whole list in one response (not paged)."""
         self.stats.add(pages=1)
-        return list(
-            self.get(f"company/{company_id}/services", what=f"services of company {company_id}")["data"]
+        body = self.get(
+            f"company/{company_id}/services", what=f"services of company {company_id}", is_list=True
         )
+        return list(body.get("data") or [])
 
     def list_staff(self, company_id: int) -> list[dict[str, Any]]:
         """`GET /company/{id}/staff`: the whole list in one response (not paged)."""
         self.stats.add(pages=1)
-        return list(self.get(f"company/{company_id}/staff", what=f"staff of company {company_id}")["data"])
+        body = self.get(f"company/{company_id}/staff", what=f"staff of company {company_id}", is_list=True)
+        return list(body.get("data") or [])
 
     def get_record(self, company_id: int, record_id: int) -> dict[str, Any] | None:
-        """`GET /record/{company_id}/{record_id}`, or None when the API no longer knows it."""
-        try:
-            return self.get(f"record/{company_id}/{record_id}", what=f"record {record_id}")["data"]
-        except CompanyNotFoundError:
-            return None
+        """`GET /record/{company_id}/{record_id}`, or None when the record is gone (deleted).
 
-    def _records_page(self, company_id: int, params: dict[str, Any], number: int) -> RecordsPage:
+        None only for a record-level 404 while the company itself still answers (`GET /company/{id}`,
+        once per client): a company that is unknown, unlicensed or closed to us raises its own error,
+        so a whole window of records is never marked deleted because of the company.
+        """
+        try:
+            data = self.get(
+                f"record/{company_id}/{record_id}",
+                what=f"record {record_id} of company {company_id}",
+                object_level=True,
+            )["data"]
+        except ObjectNotFoundError:
+            self._confirm_company(company_id)
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _records_page(self, company_id: int, query: dict[str, Any], number: int) -> RecordsPage:
         body = self.get(
             f"records/{company_id}",
-            {**params, "page": number, "count": self.page_size},
+            {**query, "page": number, "count": self.page_size},
             what=f"records of company {company_id} (page {number})",
+            is_list=True,
         )
         self.stats.add(pages=1)
         meta = body.get("meta")
@@ -252,51 +283,62 @@ class YClientsClient:
         data = body.get("data") or []
         if not isinstance(data, list):
             raise ApiResponseError(f"records page {number} of company {company_id} holds no list of records")
-        return RecordsPage(number, data, int(total) if total is not None else None)
+        try:
+            total_count = int(total) if total is not None else None
+        except (TypeError, ValueError):
+            total_count = None  # an unreadable total: page until a short page
+        return RecordsPage(number, data, total_count)
 
-    def iter_record_pages(
-        self,
-        company_id: int,
-        start_date: date,
-        end_date: date,
-        *,
-        with_deleted: bool = True,
-        extra_params: dict[str, Any] | None = None,
-    ) -> Iterator[RecordsPage]:
-        """Yield the pages of records whose visit date is in [start_date, end_date], in order.
+    def iter_record_pages(self, company_id: int, filters: RecordFilters) -> Iterator[RecordsPage]:
+        """Yield the pages of the records matching `filters`, in order.
 
-        Page 1 tells `total_count`; the rest are fetched `concurrency` at a time (the rate limiter
-        still governs the pace), at most `2 × concurrency` pages ahead of the consumer so memory stays
-        bounded. Without `total_count` it pages until a short page.
+        Page 1 tells `total_count` and the server's real page size (`RecordsPager`); the rest are
+        fetched `concurrency` at a time (the budget still governs the pace), at most `2 × concurrency`
+        pages ahead of the consumer so memory stays bounded. Without `total_count` it pages until a
+        short page.
         """
-        params: dict[str, Any] = {
-            "start_date": start_date.isoformat(),
-            "end_date": end_date.isoformat(),
-            **({"with_deleted": 1} if with_deleted else {}),
-            **(extra_params or {}),
-        }
-        first = self._records_page(company_id, params, 1)
+        query = filters.query()
+        pager = RecordsPager(self.page_size)
+        first = self._records_page(company_id, query, 1)
         yield first
-        if first.total_count is None:
-            number, last = 1, first
-            while len(last.records) >= self.page_size:
-                number += 1
-                last = self._records_page(company_id, params, number)
-                yield last
+        planned = pager.plan(first)
+        if planned is None:
+            number = pager.next_page(first)
+            while number is not None:
+                page = self._records_page(company_id, query, number)
+                yield page
+                number = pager.next_page(page)
             return
-        pages = max(1, -(-first.total_count // self.page_size))
-        if pages == 1 or len(first.records) < self.page_size:
+        if not planned:
             return
+        numbers = iter(planned)
+        if pager.adapted:
+            probe = self._records_page(company_id, query, next(numbers))
+            if not pager.accept(probe):
+                log.info(
+                    "records of company %s (%s): %s", company_id, filters.describe(), pager.stopped_early
+                )
+                return
+            yield probe
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="yclients-page") as pool:
             pending: list[Future[RecordsPage]] = []
-            next_number = 2
             ahead = 2 * self.concurrency
             try:
-                while pending or next_number <= pages:
-                    while next_number <= pages and len(pending) < ahead:
-                        pending.append(pool.submit(self._records_page, company_id, params, next_number))
-                        next_number += 1
-                    yield pending.pop(0).result()
+                while True:
+                    while len(pending) < ahead and (number := next(numbers, None)) is not None:
+                        pending.append(pool.submit(self._records_page, company_id, query, number))
+                    if not pending:
+                        return
+                    page = pending.pop(0).result()
+                    if not pager.accept(page):
+                        log.info(
+                            "records of company %s (%s): %s; stopped paging",
+                            company_id,
+                            filters.describe(),
+                            pager.stopped_early,
+                        )
+                        return
+                    yield page
             finally:
                 for fut in pending:
                     fut.cancel()

@@ -1,4 +1,8 @@
-"""A thread-safe sliding-window rate limiter for the per-IP YClients limits (5/s and 200/min)."""
+"""A thread-safe, process-local sliding-window limiter for the per-IP YClients limits (5/s and 200/min).
+
+Used where no warehouse holds the shared budget (`ycpipeline check` before WAREHOUSE_URL is set);
+everything else draws on `ycpipeline.client.budget.PostgresBudget`.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ class SlidingWindowLimiter:
 
 
 class RateLimiter:
-    """Combines windows (per second and per minute) behind one lock."""
+    """Combines windows (per second and per minute) behind one lock; `hold_off` pauses it (after a 429)."""
 
     def __init__(
         self,
@@ -53,15 +57,21 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._clock = clock
         self._sleep = sleep
+        self._paused_until = float("-inf")
 
     def acquire(self) -> None:
         """Wait until a request may be sent, then count it."""
         while True:
             with self._lock:
                 now = self._clock()
-                wait = max(w.wait_time(now) for w in self._windows)
+                wait = max(self._paused_until - now, *(w.wait_time(now) for w in self._windows))
                 if wait <= 0:
                     for w in self._windows:
                         w.record(now)
                     return
             self._sleep(wait)
+
+    def hold_off(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (the server's window is full)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)

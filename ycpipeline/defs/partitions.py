@@ -13,7 +13,9 @@ from ycpipeline.settings import load_settings
 
 _settings = load_settings()
 # Without a configured company the code location still loads, partitioned for the sandbox salon.
-COMPANY_KEYS = [str(c) for c in _settings.company_ids] or [str(COMPANY_PROFILES[0][0])]
+# Sorted: a range of this dimension runs from one key's position to another's, so one run over
+# "every company" (first key to last) needs the keys in the order the CLI and schedule pick them.
+COMPANY_KEYS = [str(c) for c in sorted(set(_settings.company_ids))] or [str(COMPANY_PROFILES[0][0])]
 
 # Partition keys are local visit dates of each company; the zone below only decides which dates
 # exist yet, and the look-ahead keeps future bookings' dates available.
@@ -42,6 +44,29 @@ def range_tags(start_key: str, end_key: str) -> dict[str, str]:
 def partition_key(company_id: int | str, day: date) -> str:
     """The multi-partition key of one company's date (`235564|2026-11-20`)."""
     return dg.MultiPartitionKey({"company": str(company_id), "date": day.isoformat()})
+
+
+def contiguous_company_groups(company_ids: Sequence[int]) -> list[list[int]]:
+    """Group companies into runs of neighbours in `COMPANY_KEYS`: each group is one partition range.
+
+    A range over the company dimension takes every key between its ends, so companies that are not
+    neighbours (a chain's first and third, without the second) need separate ranges.
+    """
+    wanted = {str(c) for c in company_ids}
+    groups: list[list[int]] = []
+    previous_taken = False
+    for key in COMPANY_KEYS:
+        taken = key in wanted
+        if taken:
+            if previous_taken:
+                groups[-1].append(int(key))
+            else:
+                groups.append([int(key)])
+        previous_taken = taken
+    unknown = wanted - set(COMPANY_KEYS)
+    if unknown:
+        raise ValueError(f"companies {', '.join(sorted(unknown))} are not in YCLIENTS_COMPANY_ID")
+    return groups
 
 
 def windows_by_company(keys: Sequence[str]) -> dict[int, tuple[date, date]]:

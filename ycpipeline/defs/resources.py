@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import PrivateAttr, SecretStr
 from sqlalchemy import Engine, create_engine
 
-from ycpipeline.client import RateLimiter, YClientsClient
+from ycpipeline.client import ApiBudget, PostgresBudget, RateLimiter, YClientsClient, budget_key
 from ycpipeline.normalize.values import company_zone
 from ycpipeline.settings import DEFAULT_API_URL, load_settings, parse_company_ids
 
@@ -32,6 +32,10 @@ class YClientsResource(dg.ConfigurableResource):
     page_size: int = 200
     rate_limit_per_second: float = 5.0
     rate_limit_per_minute: float = 200.0
+    rate_limit_patience_seconds: float = 300.0
+    rate_limit_key: str | None = None
+    # The warehouse that holds the API budget shared by every run, step and sensor tick.
+    budget_url: str | None = None
     concurrency: int = 4
 
     _client: YClientsClient | None = PrivateAttr(default=None)
@@ -40,16 +44,28 @@ class YClientsResource(dg.ConfigurableResource):
         """The configured company ids."""
         return parse_company_ids(self.company_ids)
 
+    def budget(self) -> ApiBudget:
+        """The deployment's shared API budget (process-local only when no warehouse is configured)."""
+        if self.budget_url is None:
+            return RateLimiter(self.rate_limit_per_second, self.rate_limit_per_minute)
+        return PostgresBudget(
+            _engine(self.budget_url),
+            self.rate_limit_key or budget_key(self.api_url),
+            self.rate_limit_per_second,
+            self.rate_limit_per_minute,
+        )
+
     def client(self) -> YClientsClient:
-        """A client shared by this run's steps (one rate limiter for the whole run)."""
+        """A client for this run's steps, drawing on the budget every process of the deployment shares."""
         if self._client is None:
             self._client = YClientsClient(
                 self.api_url,
                 SecretStr(self.partner_token),
                 SecretStr(self.user_token) if self.user_token else None,
                 page_size=self.page_size,
-                limiter=RateLimiter(self.rate_limit_per_second, self.rate_limit_per_minute),
+                budget=self.budget(),
                 concurrency=self.concurrency,
+                rate_limit_patience=self.rate_limit_patience_seconds,
             )
         return self._client
 
@@ -99,6 +115,9 @@ def defs() -> dg.Definitions:
                 page_size=settings.yclients_page_size,
                 rate_limit_per_second=settings.yclients_rate_limit_per_second,
                 rate_limit_per_minute=settings.yclients_rate_limit_per_minute,
+                rate_limit_patience_seconds=settings.yclients_rate_limit_patience_seconds,
+                rate_limit_key=settings.yclients_rate_limit_key,
+                budget_url=_secret("WAREHOUSE_URL", settings.warehouse_url is not None),
                 concurrency=settings.yclients_concurrency,
             ),
             "warehouse": WarehouseResource(

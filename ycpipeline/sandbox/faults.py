@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +23,10 @@ FaultKind = Literal[
 
 @dataclass
 class Fault:
-    """Apply `kind` to the next `times` requests whose path contains `path` (and page, when given)."""
+    """Apply `kind` to the next `times` requests whose path contains `path` (and page, when given).
+
+    With `seconds`, apply it instead to every matching request for that long after the first one.
+    """
 
     kind: FaultKind
     times: int = 1
@@ -31,6 +35,8 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     retry_after: float | None = None
+    seconds: float | None = None
+    started: float | None = None
 
 
 class FaultPlan:
@@ -54,11 +60,17 @@ class FaultPlan:
     def take(self, path: str, page: int | None) -> Fault | None:
         """The fault for this request, if any, counting it as used."""
         with self._lock:
-            for fault in self._faults:
+            for fault in list(self._faults):
                 if fault.path in path and (fault.page is None or fault.page == page):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
+                    if fault.seconds is not None:
+                        fault.started = fault.started or time.monotonic()
+                        if time.monotonic() - fault.started > fault.seconds:
+                            self._faults.remove(fault)
+                            continue
+                    else:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
                     self.injected += 1
                     return fault
         return None

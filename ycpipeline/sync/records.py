@@ -2,7 +2,9 @@
 
 One transaction per call: the window is either refreshed completely or left as it was, so a run that
 fails (a rejected token, say) leaves its partitions re-runnable. Pages stream into a staging table in
-bounded chunks, so memory does not grow with the window.
+bounded chunks, each merged into the warehouse (inside the transaction) while the next pages are still
+on their way: memory does not grow with the window, and the merging happens while the API budget makes
+the requests wait instead of after the last page.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, NestedTransaction, text
 
-from ycpipeline.client import YClientsClient
-from ycpipeline.client.errors import ApiResponseError
+from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow
@@ -32,10 +33,6 @@ LINE_COMPARE = [c for c in LINE_COLUMNS if c not in ("company_id", "record_id", 
 MAX_PASSES = 3
 
 
-class PageDriftError(ApiResponseError):
-    """Paging kept seeing a different set of records than `total_count` announced."""
-
-
 @dataclass
 class RecordsResult:
     """What one records refresh did."""
@@ -49,6 +46,10 @@ class RecordsResult:
     rejected: int = 0
     fetched: int = 0
     passes: int = 0
+    # What the API's total_count announced, and how the records received disagreed with it, if they
+    # did: "stable" (two passes saw the same records) or "drift" (they kept changing).
+    api_total_count: int | None = None
+    count_mismatch: str | None = None
 
     def as_dict(self) -> dict[str, int]:
         """Counts for metadata and the sync log."""
@@ -65,7 +66,10 @@ class RecordsResult:
 
 
 class _Stager:
-    """Normalises, validates and COPYs records into the staging tables, chunk by chunk."""
+    """Normalises, validates and COPYs records into the staging tables and merges them, chunk by chunk.
+
+    Each pass over the window runs in a savepoint, so a pass that has to be read again is undone whole.
+    """
 
     def __init__(self, conn: Connection, company_id: int, tz: tzinfo, synced_at: datetime) -> None:
         self.conn = conn
@@ -74,7 +78,12 @@ class _Stager:
         self.synced_at = synced_at
         self.records_stage = create_stage(conn, records)
         self.lines_stage = create_stage(conn, record_services)
+        # Every record id merged in this pass: what the window holds that the API did not list vanished.
+        self.seen = f"{self.records_stage}_seen"
+        conn.execute(text(f"CREATE TEMP TABLE {self.seen} (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
         self.rejected: list[Rejected] = []
+        self.counts = MergeCounts()
+        self._pass: NestedTransaction | None = None
 
     def stage(self, raw_records: list[Any]) -> int:
         rows, lines_of = [], []
@@ -100,25 +109,71 @@ class _Stager:
             LINE_COLUMNS,
             ([line[c] for c in LINE_COLUMNS] for i in valid for line in lines_of[i]),
         )
+        self._merge()
         return len(valid)
 
-    def reset(self) -> None:
+    def _merge(self) -> None:
+        self.counts += merge_stage(
+            self.conn, records, self.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
+        )
+        _replace_lines(self.conn, self)
+        self.conn.execute(
+            text(f"INSERT INTO {self.seen} SELECT record_id FROM {self.records_stage} ON CONFLICT DO NOTHING")
+        )
         self.conn.execute(text(f"TRUNCATE {self.records_stage}, {self.lines_stage}"))
+
+    def begin_pass(self) -> None:
+        """Start a pass over the window."""
+        self._pass = self.conn.begin_nested()
+
+    def keep_pass(self) -> None:
+        """Keep what this pass merged."""
+        assert self._pass is not None
+        self._pass.commit()
+
+    def reset(self) -> None:
+        """Undo this pass: what it merged, the ids it saw, the rows it rejected."""
+        assert self._pass is not None
+        self._pass.rollback()
+        self.counts = MergeCounts()
         self.rejected.clear()
+
+
+@dataclass
+class _Extracted:
+    fetched: int
+    passes: int
+    total_count: int | None
+    mismatch: str | None
+
+
+def _identity(raw: Any) -> str:
+    # Any value can arrive as an id (or no object at all): compare their text, never hash the value.
+    return repr(raw.get("id")) if isinstance(raw, dict) else repr(raw)
 
 
 def _extract(
     client: YClientsClient, stager: _Stager, company_id: int, start: date, end: date, chunk_pages: int
-) -> tuple[int, int]:
-    """Stream every page of the window into the stage; returns (objects fetched, passes needed).
+) -> _Extracted:
+    """Stream every page of the window into the stage.
 
-    Paging is not documented as stable while records change: when the records seen disagree with
-    `total_count`, or `total_count` moved while paging, the window is read again.
+    Paging is not documented as stable while records change, and what `total_count` counts is not
+    documented at all (the only example announces 10 beside 2 records, yclientsru.apib:5466-5642).
+    When the records received disagree with `total_count`, or `total_count` moved while paging, the
+    window is read again. Two passes that see the same records and the same total are a stable
+    mismatch: what came is loaded and the mismatch reported. Passes that keep differing are drift:
+    after `MAX_PASSES` the last pass is loaded and the drift reported.
     """
+    previous: tuple[frozenset[str], frozenset[int | None]] | None = None
+    filters = RecordFilters.visit_window(start, end)
     for attempt in range(1, MAX_PASSES + 1):
-        fetched, totals, buffer = 0, set(), []
-        for page in client.iter_record_pages(company_id, start, end):
+        stager.begin_pass()
+        fetched, buffer = 0, []
+        totals: set[int | None] = set()
+        seen: set[str] = set()
+        for page in client.iter_record_pages(company_id, filters):
             totals.add(page.total_count)
+            seen.update(_identity(raw) for raw in page.records)
             buffer.extend(page.records)
             fetched += len(page.records)
             if len(buffer) >= chunk_pages * client.page_size:
@@ -126,21 +181,44 @@ def _extract(
                 buffer = []
         if buffer:
             stager.stage(buffer)
+        announced = max((t for t in totals if t is not None), default=None)
         # Consistent when total_count held still and every announced object arrived (an id the API lists
         # twice is merged by the load, not re-read).
         if totals == {None} or totals == {fetched}:
-            return fetched, attempt
+            stager.keep_pass()
+            return _Extracted(fetched, attempt, announced, None)
+        this_pass = (frozenset(seen), frozenset(totals))
+        if this_pass == previous and len(totals) == 1:
+            log.warning(
+                "records of company %s for %s..%s: total_count %s but %s received, the same in two passes: "
+                "loading what came",
+                company_id,
+                start,
+                end,
+                announced,
+                fetched,
+            )
+            stager.keep_pass()
+            return _Extracted(fetched, attempt, announced, "stable")
+        if attempt == MAX_PASSES:
+            log.warning(
+                "records of company %s for %s..%s kept changing while paging (%s passes): loading the last pass",
+                company_id,
+                start,
+                end,
+                MAX_PASSES,
+            )
+            stager.keep_pass()
+            return _Extracted(fetched, attempt, announced, "drift")
         log.warning(
-            "records of company %s changed while paging (received %s, total_count %s): reading again",
+            "records of company %s disagree with total_count (received %s, total_count %s): reading again",
             company_id,
             fetched,
             sorted(t for t in totals if t is not None),
         )
+        previous = this_pass
         stager.reset()
-    raise PageDriftError(
-        f"records of company {company_id} for {start}..{end} kept changing while paging ({MAX_PASSES} passes); "
-        "run again later"
-    )
+    raise AssertionError("unreachable: the last pass always returns")
 
 
 def sync_records(
@@ -170,14 +248,16 @@ def sync_records(
         # The merge sorts the staged rows once: let it do so in memory.
         conn.execute(text("SET LOCAL work_mem = '64MB'"))
         stager = _Stager(conn, company_id, tz, synced_at)
-        result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
+        extracted = _extract(client, stager, company_id, start, end, chunk_pages)
+        result.fetched, result.passes = extracted.fetched, extracted.passes
+        result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
         rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
         vanished = (
             conn.execute(
                 text(f"""
                 SELECT record_id FROM yclients.records r
                 WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
-                  AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
+                  AND NOT EXISTS (SELECT 1 FROM {stager.seen} s WHERE s.record_id = r.record_id)
                   AND NOT (r.record_id = ANY(:rejected))
             """),
                 {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
@@ -188,6 +268,8 @@ def sync_records(
         gone: list[int] = []
         reread: list[Any] = []
         for record_id in vanished:
+            # None only when the record itself is gone and the company still answers; a company-level
+            # 404/403/402 raises, so the window is left as it was instead of marked deleted.
             fresh = client.get_record(company_id, record_id)
             if fresh is None:
                 gone.append(record_id)
@@ -195,10 +277,7 @@ def sync_records(
                 reread.append(fresh)
         if reread:
             stager.stage(reread)
-        result.counts = merge_stage(
-            conn, records, stager.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
-        )
-        _replace_lines(conn, stager)
+        result.counts = stager.counts
         result.deleted = conn.execute(
             text("""
                 UPDATE yclients.records SET deleted = true, synced_at = :now
@@ -207,11 +286,11 @@ def sync_records(
             {"now": synced_at, "c": company_id, "ids": gone},
         ).rowcount
         result.moved_out = conn.execute(
-            text(f"""
-                SELECT count(*) FROM {stager.records_stage}
-                WHERE record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
+            text("""
+                SELECT count(*) FROM yclients.records
+                WHERE company_id = :c AND record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
             """),
-            {"ids": list(vanished), "s": start, "e": end},
+            {"c": company_id, "ids": list(vanished), "s": start, "e": end},
         ).scalar_one()
         result.rejected = store_rejected(conn, stager.rejected, run_id)
         log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))

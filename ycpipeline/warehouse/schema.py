@@ -151,6 +151,27 @@ webhook_events = Table(
     schema="yclients",
 )
 
+# Not in the contract's list: the YClients API budget shared by every process (ycpipeline.client.budget).
+api_budget = Table(
+    "api_budget",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("paused_until", TimestampTZ),
+    Column("updated_at", TimestampTZ, nullable=False, server_default=func.now()),
+    schema="yclients",
+)
+
+api_budget_slots = Table(
+    "api_budget_slots",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("slot_at", TimestampTZ, nullable=False),
+    Index(None, "key", "slot_at"),
+    schema="yclients",
+    prefixes=["UNLOGGED"],
+)
+
 app_users = Table(
     "app_users",
     metadata,
