@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from ycpipeline.client import CompanyNotFoundError
+from ycpipeline.client import CompanyNotFoundError, RecordFilters
 from ycpipeline.sandbox import (
     GenerationParams,
     Sandbox,
@@ -43,7 +43,11 @@ def test_a_chain_of_thirty_companies_over_http() -> None:
             assert (company["id"], company["timezone_name"]) == (company_id, company_profile(index).timezone)
         last = ids[-1]
         day = ANCHOR - timedelta(days=1)
-        records = [r for page in client.iter_record_pages(last, day, day) for r in page.records]
+        records = [
+            r
+            for page in client.iter_record_pages(last, RecordFilters.visit_window(day, day))
+            for r in page.records
+        ]
         assert records and all(r["company_id"] == last for r in records)
         assert {decode_record_id(r["id"]) and decode_record_id(r["id"])[0] for r in records} == {29}
         assert client.get_record(last, records[0]["id"]) == records[0]
