@@ -156,10 +156,12 @@ def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> L
         )
         conn.execute(text("CREATE TEMP TABLE appended_users (user_id bigint) ON COMMIT DROP"))
         # Taking the queue inside this transaction: if the derivation fails, the keys stay queued.
+        # The DELETE takes only entries of loads committed before it started; the records are read by
+        # later statements, which see those loads. A load committing meanwhile keeps its entries.
         result.records_considered = conn.execute(
             text("""
             WITH taken AS (DELETE FROM loyalty.ledger_queue RETURNING company_id, record_id)
-            INSERT INTO ledger_candidates SELECT company_id, record_id FROM taken""")
+            INSERT INTO ledger_candidates SELECT DISTINCT company_id, record_id FROM taken""")
         ).rowcount
         result.full = seen != fingerprint
         if not result.full:

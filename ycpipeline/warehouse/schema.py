@@ -180,12 +180,14 @@ bonus_ledger = Table(
     schema="loyalty",
 )
 
-# Keys of records changed since the last derivation, queued by triggers on yclients.records.
+# Keys of records changed since the last derivation, appended by triggers on yclients.records: one
+# entry per changing statement, never merged, so no load ever waits for or is lost to a derivation.
 ledger_queue = Table(
     "ledger_queue",
     metadata,
-    Column("company_id", BigInteger, primary_key=True),
-    Column("record_id", BigInteger, primary_key=True),
+    Column("entry_id", BigInteger, Identity(), primary_key=True),
+    Column("company_id", BigInteger, nullable=False),
+    Column("record_id", BigInteger, nullable=False),
     schema="loyalty",
 )
 
