@@ -60,5 +60,7 @@ def _keyed_queue() -> None:
         WHERE q.company_id = o.company_id AND q.record_id = o.record_id AND q.entry_id > o.entry_id""")
     op.execute("ALTER TABLE loyalty.ledger_queue DROP CONSTRAINT pk_ledger_queue")
     op.execute("ALTER TABLE loyalty.ledger_queue DROP COLUMN entry_id")
-    op.execute("ALTER TABLE loyalty.ledger_queue ADD CONSTRAINT pk_ledger_queue PRIMARY KEY (company_id, record_id)")
+    op.execute(
+        "ALTER TABLE loyalty.ledger_queue ADD CONSTRAINT pk_ledger_queue PRIMARY KEY (company_id, record_id)"
+    )
     op.execute(QUEUE_UPSERT)
