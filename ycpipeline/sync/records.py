@@ -18,8 +18,8 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.client.errors import ApiResponseError
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
-from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow
-from ycpipeline.validation.quarantine import Rejected, validate_rows
+from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
+from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage
 
@@ -77,14 +77,22 @@ class _Stager:
         self.rejected: list[Rejected] = []
 
     def stage(self, raw_records: list[Any]) -> int:
+        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected."""
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(raw, self.company_id, self.tz, self.synced_at)
-            row["lines_ok"] = lines is not None and all(ln["cost"] >= 0 and ln["amount"] >= 1 for ln in lines)
+            if lines:
+                row["problems"].extend(service_line_problems(lines))
             rows.append(row)
             lines_of.append(lines or [])
+        # Every value is checked against its column's type: one bad record must not fail the COPY.
         outcome = validate_rows(
-            rows, RecordRow, entity="records", key="record_id", columns=RECORD_CHECKED_COLUMNS
+            rows,
+            RecordRow,
+            entity="records",
+            key="record_id",
+            columns=RECORD_CHECKED_COLUMNS,
+            table=records,
         )
         self.rejected.extend(outcome.rejected)
         valid = outcome.valid_positions
@@ -171,7 +179,7 @@ def sync_records(
         conn.execute(text("SET LOCAL work_mem = '64MB'"))
         stager = _Stager(conn, company_id, tz, synced_at)
         result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
-        rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
+        quarantined = rejected_ids(stager.rejected)
         vanished = (
             conn.execute(
                 text(f"""
@@ -180,7 +188,7 @@ def sync_records(
                   AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
                   AND NOT (r.record_id = ANY(:rejected))
             """),
-                {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
+                {"c": company_id, "s": start, "e": end, "rejected": quarantined},
             )
             .scalars()
             .all()
