@@ -62,6 +62,7 @@ class HostileApi:
         self.records = records or []
         self.services = services or []
         self.staff = staff or []
+        self.rereads = 0  # requests for one record by id
         self.app = Starlette(
             routes=[
                 Route("/api/v1/company/{company:int}", self._company),
@@ -89,13 +90,23 @@ class HostileApi:
     async def _staff(self, request: Request) -> Response:
         return _body(self.staff, total_count=len(self.staff))
 
+    def _in_window(self, obj: Any, request: Request) -> bool:
+        # Like the API, the window filters on the record's own local `date` (yclientsru.apib:5446-5447).
+        start, end = request.query_params.get("start_date"), request.query_params.get("end_date")
+        day = obj.get("date") if isinstance(obj, dict) else None
+        if not (start and end and isinstance(day, str)):
+            return True
+        return start <= day[:10] <= end
+
     async def _records(self, request: Request) -> Response:
         page = int(request.query_params.get("page", 1))
         count = int(request.query_params.get("count", 50))
-        chunk = self.records[(page - 1) * count : page * count]
-        return _body(chunk, page=page, total_count=len(self.records))
+        listed = [obj for obj in self.records if self._in_window(obj, request)]
+        chunk = listed[(page - 1) * count : page * count]
+        return _body(chunk, page=page, total_count=len(listed))
 
     async def _record(self, request: Request) -> Response:
+        self.rereads += 1
         wanted = request.path_params["record"]
         for obj in self.records:
             if isinstance(obj, dict) and str(obj.get("id")) == wanted:
