@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,8 @@ class HostileApi:
         # Like the API, the window filters on the record's own local `date` (yclientsru.apib:5446-5447).
         start, end = request.query_params.get("start_date"), request.query_params.get("end_date")
         day = obj.get("date") if isinstance(obj, dict) else None
-        if not (start and end and isinstance(day, str)):
-            return True
+        if not (start and end and isinstance(day, str) and re.match(r"\d{4}-\d{2}-\d{2}", day)):
+            return True  # how the API filters a record without a readable date is unknown: list it
         return start <= day[:10] <= end
 
     async def _records(self, request: Request) -> Response:

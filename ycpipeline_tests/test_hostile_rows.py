@@ -4,7 +4,6 @@ domain, each hostile record lands in `yclients.rejected_rows` with its reason, t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -50,7 +49,7 @@ HOSTILE_RECORDS: dict[int, tuple[dict[str, Any], str]] = {
     107: ({"services": [_line(cost=9e9), _line(id=2, cost=9e9)]}, "total_cost"),
     108: ({"attendance": 7}, "attendance"),
     109: ({"seance_length": 2**40}, "duration_seconds"),
-    110: ({"date": "1899-12-31 10:00:00", "datetime": "1899-12-31T10:00:00+03:00"}, "visit_date"),
+    110: ({"date": "31.12.1899", "datetime": "1899-12-31T10:00:00+03:00"}, "visit_date"),
     111: ({"comment": "код AB12CD\x00"}, "comment"),
     112: ({"comment": "букет \ud83d"}, "comment"),
     113: ({"client": {"id": 5, "name": "\udc00Мария", "phone": "+79160000001"}}, "client_name"),
@@ -195,4 +194,4 @@ def test_the_rejected_share_checks_report_the_share(
     assert records_check.metadata["share"].value == round((fetched - 2) / fetched, 4)
     assert checks["services_rejected_share"].metadata["share"].value == 0.5
     assert checks["staff_rejected_share"].passed
-    assert json.dumps(records_check.metadata["rejected"].value) == str(fetched - 2)
+    assert records_check.metadata["rejected"].value == fetched - 2

@@ -95,7 +95,7 @@ def test_the_backfill_fills_what_the_normalisers_would(scratch: Engine) -> None:
         expected = {c: row[c] for c in NEW_RECORD_COLUMNS}
         expected["record_labels"] = json.loads(expected["record_labels"])
         assert dict(stored[raw["id"]]) == {"record_id": raw["id"], **expected}
-    labels = stored[9]["record_labels"]  # the documented example with labels (yclientsru.apib:5599-5613)
+    labels = stored[9]["record_labels"]  # the documented example with labels (yclientsru.apib:5600-5614)
     assert labels == [
         {"id": 67345, "title": "Сотрудник не важен"},
         {"id": 104474, "title": "важная категория"},

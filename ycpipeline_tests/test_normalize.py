@@ -67,7 +67,7 @@ def test_repeated_service_lines_are_merged() -> None:
 @pytest.mark.parametrize(
     ("local_date", "expected"),
     [
-        ("2019-01-16 16:00:00", date(2019, 1, 16)),  # the API's own date wins (yclientsru.apib:5489)
+        ("2019-01-16 16:00:00", date(2019, 1, 16)),  # the API's own date wins (yclientsru.apib:5501)
         (None, date(2019, 1, 15)),  # missing: datetime in the company's zone
         ("2019-13-45 16:00:00", date(2019, 1, 15)),  # unreadable: the same fallback
     ],

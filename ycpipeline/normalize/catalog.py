@@ -48,7 +48,7 @@ def staff_row(
 ) -> dict[str, Any]:
     """One staff member as a warehouse row.
 
-    `fired` and `hidden` are documented (yclientsru.apib:4076-4077); current payloads add `is_fired`,
+    `fired` and `hidden` are documented (yclientsru.apib:4083-4084); current payloads add `is_fired`,
     `is_deleted`, `dismissal_date` and `dismissal_reason` (public client code, not the description):
     `fired` wins when both are sent, a missing deletion flag means not deleted.
     """

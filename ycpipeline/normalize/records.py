@@ -84,7 +84,7 @@ def service_lines(
 def record_labels(raw_labels: Any, problems: list[str]) -> str | None:
     """The labels as JSON text of `[{"id": …, "title": …}]` (ids as numbers); None when absent.
 
-    The API writes ids as numbers or numeric strings (yclientsru.apib:5497, 5600); colours and icons
+    The API writes ids as numbers or numeric strings (yclientsru.apib:5602, 5609; 5 in our samples); colours and icons
     stay in `raw`.
     """
     if raw_labels is None:
@@ -113,7 +113,7 @@ def record_row(
     problems: list[str] = [] if isinstance(raw, dict) else [f"record: {show(raw)} is not an object"]
     record_id = to_int(obj.get("id"))
     starts_at = to_datetime(obj.get("datetime"), tz) or to_datetime(obj.get("date"), tz)
-    # The API's own local date (yclientsru.apib:5489) decides the visit date; the company's zone
+    # The API's own local date (yclientsru.apib:5501) decides the visit date; the company's zone
     # applied to `datetime` is the fallback when `date` is missing or unreadable.
     visit_date = to_date(obj.get("date")) or (starts_at.astimezone(tz).date() if starts_at else None)
     client_obj = obj.get("client")

@@ -21,7 +21,7 @@ from ycpipeline.warehouse.schema import record_services
 EARLIEST_VISIT = date(2000, 1, 1)
 LATEST_VISIT = date(2100, 12, 31)
 MAX_DURATION_SECONDS = 7 * 24 * 3600
-ATTENDANCE = [-1, 0, 1, 2]  # yclientsru.apib:5366, the same scale for visit_attendance (:2119)
+ATTENDANCE = [-1, 0, 1, 2]  # yclientsru.apib:5369, the same scale for visit_attendance (:2120)
 MAX_DISCOUNT_PERCENT = Decimal(100)  # a percentage: first_cost 9000, discount 50, cost 4500 (:5704)
 
 

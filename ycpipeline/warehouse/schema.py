@@ -63,7 +63,7 @@ staff = Table(
     Column("synced_at", TimestampTZ, nullable=False),
     Column("raw", JSONB, nullable=False),
     # Deletion and firing as the API reports them (migration 0006): `is_deleted`, `dismissal_date`,
-    # `dismissal_reason` are not in the official description (yclientsru.apib:4062-4083 has `fired`,
+    # `dismissal_reason` are not in the official description (yclientsru.apib:4066-4086 has `fired`,
     # `status`, `hidden`); they come from current payloads seen in public client code.
     Column("deleted", Boolean, nullable=False, server_default=false()),
     Column("dismissal_date", Date),
@@ -92,7 +92,7 @@ records = Table(
     Column("changed_at", TimestampTZ),
     Column("synced_at", TimestampTZ, nullable=False),
     Column("raw", JSONB, nullable=False),
-    # Fields a data team reads, beside `raw` (migration 0006; the record of yclientsru.apib:5464-5525).
+    # Fields a data team reads, beside `raw` (migration 0006; the record of yclientsru.apib:5351-5377, 5466-5642).
     Column("visit_id", BigInteger),
     Column("visit_attendance", SmallInteger),
     Column("confirmed", SmallInteger),
