@@ -6,6 +6,7 @@ row's `problems` list, and validation rejects the record with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,22 @@ from ycpipeline.normalize.values import (
 )
 
 ZERO = Decimal("0.00")
+# Record fields with a column of their own: (field and column, reading, what the reading expects).
+OPTIONAL_FIELDS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
+    ("visit_id", to_int, "a whole number"),
+    ("visit_attendance", to_int, "a whole number"),
+    ("confirmed", to_int, "a whole number"),
+    ("online", to_bool, "a boolean"),
+    ("paid_full", to_int, "a whole number"),
+    ("payment_status", to_text, "text or a number"),  # undocumented: any scalar is kept as its text
+    ("prepaid", to_bool, "a boolean"),
+    ("prepaid_confirmed", to_bool, "a boolean"),
+    ("created_user_id", to_int, "a whole number"),
+    ("master_request", to_bool, "a boolean"),
+    ("activity_id", to_int, "a whole number"),
+    ("api_id", to_text, "text"),
+    ("from_url", to_text, "text"),
+)
 
 
 def service_lines(
@@ -138,21 +155,13 @@ def record_row(
         "changed_at": to_datetime(obj.get("last_change_date"), tz),
         "synced_at": synced_at,
         "raw": raw_json(raw),
-        "visit_id": optional(obj, "visit_id", to_int, "a whole number", problems),
-        "visit_attendance": optional(obj, "visit_attendance", to_int, "a whole number", problems),
-        "confirmed": optional(obj, "confirmed", to_int, "a whole number", problems),
-        "online": optional(obj, "online", to_bool, "a boolean", problems),
-        "paid_full": optional(obj, "paid_full", to_int, "a whole number", problems),
-        # Undocumented (no source shows it): any scalar is kept as its text.
-        "payment_status": optional(obj, "payment_status", to_text, "text or a number", problems),
-        "prepaid": optional(obj, "prepaid", to_bool, "a boolean", problems),
-        "prepaid_confirmed": optional(obj, "prepaid_confirmed", to_bool, "a boolean", problems),
-        "created_user_id": optional(obj, "created_user_id", to_int, "a whole number", problems),
-        "master_request": optional(obj, "master_request", to_bool, "a boolean", problems),
-        "activity_id": optional(obj, "activity_id", to_int, "a whole number", problems),
-        "api_id": optional(obj, "api_id", to_text, "text", problems),
-        "from_url": optional(obj, "from_url", to_text, "text", problems),
         "record_labels": record_labels(obj.get("record_labels"), problems),
         "problems": problems,
     }
+    for key, convert, expected in OPTIONAL_FIELDS:  # `optional`, inlined: this runs for every record
+        value = obj.get(key)
+        read = None if value is None or value == "" else convert(value)
+        if read is None and value is not None and value != "":
+            problems.append(f"{key}: {show(value)} is not {expected}")
+        row[key] = read
     return row, lines
