@@ -168,3 +168,24 @@ def test_a_real_process_prints_no_traceback(dagster_env: Path) -> None:
     )
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "RECORDS_START_DATE" in done.stderr, done.stderr
+
+
+def test_a_warehouse_without_the_schema_says_to_upgrade(
+    dagster_env: Path, warehouse_url: str, worker_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    name = f"ycp_{worker_id}_unmigrated"
+    admin = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url.rsplit("/", 1)[0] + "/" + name)
+    try:
+        result = runner.invoke(app, ["check-booking-sync"])
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    assert result.exit_code == 1
+    assert "run `ycpipeline db upgrade`" in _one_error_line(result.output)
