@@ -152,7 +152,7 @@ def test_hostile_services_and_staff_are_quarantined(engine: Engine) -> None:
         services=[GOOD_SERVICE, *({**GOOD_SERVICE, "id": i, **c} for i, (c, _) in HOSTILE_SERVICES.items())],
         staff=[
             {**GOOD_STAFF, "id": 1, "is_deleted": True, "dismissal_date": "2025-03-01", "status": 1},
-            {**GOOD_STAFF, "id": 6, "dismissal_date": "0000-00-00"},
+            {**GOOD_STAFF, "id": 6, "dismissal_date": "0000-00-00", "is_deleted": None, "fired": None},
             *({**GOOD_STAFF, "id": i, **c} for i, (c, _) in HOSTILE_STAFF.items()),
         ],
     )

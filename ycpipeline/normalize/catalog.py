@@ -12,6 +12,14 @@ from ycpipeline.normalize.values import optional, raw_json, show, to_bool, to_da
 ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
 
 
+def _first_present(obj: dict[str, Any], *keys: str, default: Any) -> Any:
+    """The value of the first key that is present and not null, else `default`."""
+    for key in keys:
+        if obj.get(key) is not None:
+            return obj[key]
+    return default
+
+
 def booking_url(template: str, form_url: str | None, **ids: int | None) -> str | None:
     """A customer booking link from the configured template, or None without a booking form URL."""
     if not form_url or any(v is None for v in ids.values()):
@@ -61,13 +69,13 @@ def staff_row(
         "staff_id": staff_id,
         "name": to_text(obj.get("name")),
         "specialization": to_text(obj.get("specialization")),
-        "fired": to_bool(obj.get("fired", obj.get("is_fired", 0))),
+        "fired": to_bool(_first_present(obj, "fired", "is_fired", default=False)),
         "hidden": to_bool(obj.get("hidden", 0)),
         "booking_url": booking_url(link_template, form_url, company_id=company_id, staff_id=staff_id),
         "removed_at": None,
         "synced_at": synced_at,
         "raw": raw_json(raw),
-        "deleted": to_bool(obj.get("is_deleted", obj.get("deleted", False))),
+        "deleted": to_bool(_first_present(obj, "is_deleted", "deleted", default=False)),
         "dismissal_date": None
         if isinstance(dismissal, str) and dismissal.strip() in ZERO_DATES
         else optional(obj, "dismissal_date", to_date, "a date", problems),

@@ -85,6 +85,11 @@ def _integer(key: str, digits: int) -> str:
     )
 
 
+def _flag(key: str) -> str:
+    """`raw->key` as a number used as a flag: true/false as 1/0, else as `_integer` reads it."""
+    return f"CASE WHEN jsonb_typeof(raw->'{key}') = 'boolean' THEN (raw->>'{key}')::boolean::int ELSE {_integer(key, 4)} END"
+
+
 def _boolean(key: str) -> str:
     """`raw->key` as a boolean when it is one (true/false, 1/0, "1"/"0"), else null."""
     return (
@@ -103,10 +108,11 @@ UPDATE yclients.records SET
     visit_id = {_integer("visit_id", 18)},
     visit_attendance = CASE WHEN raw->>'visit_attendance' IN ('-1', '0', '1', '2')
                             THEN (raw->>'visit_attendance')::smallint END,
-    confirmed = {_integer("confirmed", 4)},
+    confirmed = {_flag("confirmed")},
     online = {_boolean("online")},
-    paid_full = {_integer("paid_full", 4)},
-    payment_status = {_text("payment_status")},
+    paid_full = {_flag("paid_full")},
+    payment_status = CASE WHEN jsonb_typeof(raw->'payment_status') IN ('object', 'array', 'boolean')
+                          THEN (raw->'payment_status')::text ELSE {_text("payment_status")} END,
     prepaid = {_boolean("prepaid")},
     prepaid_confirmed = {_boolean("prepaid_confirmed")},
     created_user_id = {_integer("created_user_id", 18)},
