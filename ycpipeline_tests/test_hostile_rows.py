@@ -60,6 +60,7 @@ HOSTILE_RECORDS: dict[int, tuple[dict[str, Any], str]] = {
     118: ({"services": [_line(cost=-5)]}, "negative"),
     119: ({"online": "maybe"}, "online"),
     120: ({"services": [_line(discount="ten")]}, "discount"),
+    121: ({"create_date": "вчера"}, "create_date"),
 }
 # Sound records whose `raw` holds what jsonb cannot: they load, with `raw` cleaned.
 ODD_RAW = record(
@@ -70,7 +71,9 @@ ODD_RAW = record(
 @pytest.fixture
 def api() -> HostileApi:
     hostile = [record(rid, **changes) for rid, (changes, _) in HOSTILE_RECORDS.items()]
-    return HostileApi(records=[*hostile, ODD_RAW, record(202), record(2**63)])
+    # 203: a zero date is YClients' "none", not a malformed date.
+    zero_date = record(203, last_change_date="0000-00-00 00:00:00")
+    return HostileApi(records=[*hostile, ODD_RAW, record(202), zero_date, record(2**63)])
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def test_each_hostile_record_is_quarantined_with_its_reason_and_the_sound_ones_l
     assert result.rejected == len(HOSTILE_RECORDS) + 1
     with engine.connect() as conn:
         loaded = set(conn.execute(text("SELECT record_id FROM yclients.records")).scalars())
-    assert loaded == {201, 202}
+    assert loaded == {201, 202, 203}
     rejected = _rejected(engine, "records")
     for record_id, (_, word) in HOSTILE_RECORDS.items():
         assert any(word in reason for reason in rejected[str(record_id)]), (
@@ -128,7 +131,7 @@ def test_a_rerun_changes_nothing_and_the_window_never_fails(engine: Engine, api_
     with _client(api_url) as client:
         sync_records(client, engine, 235564, MSK, *WINDOW)
         again = sync_records(client, engine, 235564, MSK, *WINDOW)
-    assert (again.counts.created, again.counts.updated, again.counts.unchanged) == (0, 0, 2)
+    assert (again.counts.created, again.counts.updated, again.counts.unchanged) == (0, 0, 3)
     assert again.deleted == 0  # quarantined records are not "vanished"
 
 
@@ -189,9 +192,9 @@ def test_the_rejected_share_checks_report_the_share(
     result = run_job("sync_job", partition_range=(partition_key(235564, day), partition_key(235564, ANCHOR)))
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     records_check = checks["records_rejected_share"]
-    fetched = len(HOSTILE_RECORDS) + 3
+    fetched = len(HOSTILE_RECORDS) + 4
     assert not records_check.passed and records_check.severity == dg.AssetCheckSeverity.ERROR
-    assert records_check.metadata["share"].value == round((fetched - 2) / fetched, 4)
+    assert records_check.metadata["share"].value == round((fetched - 3) / fetched, 4)
     assert checks["services_rejected_share"].metadata["share"].value == 0.5
     assert checks["staff_rejected_share"].passed
-    assert records_check.metadata["rejected"].value == fetched - 2
+    assert records_check.metadata["rejected"].value == fetched - 3

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ycpipeline.normalize.values import optional, raw_json, show, to_bool, to_date, to_int, to_money, to_text
-
-# YClients (PHP/MySQL) may write "no date" as a zero date: it means absent, not malformed (uncertain:
-# no documented example of dismissal_date exists).
-ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
+from ycpipeline.normalize.values import (
+    is_zero_date,
+    optional,
+    raw_json,
+    show,
+    to_bool,
+    to_date,
+    to_int,
+    to_money,
+    to_text,
+)
 
 
 def _first_present(obj: dict[str, Any], *keys: str, default: Any) -> Any:
@@ -77,7 +83,7 @@ def staff_row(
         "raw": raw_json(raw),
         "deleted": to_bool(_first_present(obj, "is_deleted", "deleted", default=False)),
         "dismissal_date": None
-        if isinstance(dismissal, str) and dismissal.strip() in ZERO_DATES
+        if is_zero_date(dismissal)
         else optional(obj, "dismissal_date", to_date, "a date", problems),
         "dismissal_reason": optional(obj, "dismissal_reason", to_text, "text", problems),
         "status": optional(obj, "status", to_int, "a whole number", problems),

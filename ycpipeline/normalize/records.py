@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from ycpipeline.normalize.values import (
+    is_zero_date,
     optional,
     raw_json,
     show,
@@ -115,6 +116,13 @@ def service_lines(
     return list(merged.values()) if usable else None
 
 
+def _moment(obj: dict[str, Any], key: str, tz: tzinfo, problems: list[str]) -> datetime | None:
+    """An optional timestamp field; a zero date means none, anything else unreadable is a problem."""
+    if is_zero_date(obj.get(key)):
+        return None
+    return optional(obj, key, lambda v: to_datetime(v, tz), "a date and time", problems)
+
+
 def record_labels(raw_labels: Any, problems: list[str]) -> str | None:
     """The labels as JSON text of `[{"id": …, "title": …}]` (ids as numbers); None when absent.
 
@@ -168,8 +176,8 @@ def record_row(
         "attendance": to_int(obj.get("attendance")),
         "deleted": to_bool(obj.get("deleted", False)),
         "total_cost": sum((line["cost"] for line in lines), ZERO) if lines is not None else None,
-        "created_at": to_datetime(obj.get("create_date"), tz),
-        "changed_at": to_datetime(obj.get("last_change_date"), tz),
+        "created_at": _moment(obj, "create_date", tz, problems),
+        "changed_at": _moment(obj, "last_change_date", tz, problems),
         "synced_at": synced_at,
         "raw": raw_json(raw),
         "record_labels": record_labels(obj.get("record_labels"), problems),

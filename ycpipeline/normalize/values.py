@@ -81,6 +81,16 @@ def to_text(value: Any) -> str | None:
     return None
 
 
+# PHP/MySQL write "no date" as a zero date: it means absent, not malformed (uncertain: no documented
+# example has one).
+ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
+
+
+def is_zero_date(value: Any) -> bool:
+    """Whether `value` is a zero date, YClients' way of writing "none"."""
+    return isinstance(value, str) and value.strip() in ZERO_DATES
+
+
 def to_date(value: Any) -> date | None:
     """`2019-01-16`, `2019-01-16 16:00:00` (offset or not) → the calendar date as written; else None."""
     if isinstance(value, datetime):
