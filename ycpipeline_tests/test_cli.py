@@ -189,3 +189,16 @@ def test_a_warehouse_without_the_schema_says_to_upgrade(
         admin.dispose()
     assert result.exit_code == 1
     assert "run `ycpipeline db upgrade`" in _one_error_line(result.output)
+
+
+def test_every_command_and_sub_command_ends_errors_in_one_line() -> None:
+    import typer
+
+    from ycpipeline.cli.errors import OneLineErrorsTyper
+
+    with pytest.raises(TypeError, match="OneLineErrorsTyper"):
+        OneLineErrorsTyper().add_typer(typer.Typer(), name="plain")
+    for group in [app, *(info.typer_instance for info in app.registered_groups)]:
+        assert group.registered_commands
+        for command in group.registered_commands:
+            assert command.callback is not None and hasattr(command.callback, "__wrapped__"), command.name

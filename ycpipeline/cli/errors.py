@@ -109,3 +109,11 @@ class OneLineErrorsTyper(typer.Typer):
             return function
 
         return decorator
+
+    def add_typer(self, typer_instance: typer.Typer, *args: Any, **kwargs: Any) -> None:
+        # A plain Typer's commands would end in tracebacks: refuse it where it is added, at import.
+        if not isinstance(typer_instance, OneLineErrorsTyper):
+            raise TypeError(
+                "sub-commands of ycpipeline are a OneLineErrorsTyper (cli/errors.py), not a Typer"
+            )
+        super().add_typer(typer_instance, *args, **kwargs)
