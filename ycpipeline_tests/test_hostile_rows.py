@@ -61,6 +61,7 @@ HOSTILE_RECORDS: dict[int, tuple[dict[str, Any], str]] = {
     119: ({"online": "maybe"}, "online"),
     120: ({"services": [_line(discount="ten")]}, "discount"),
     121: ({"create_date": "вчера"}, "create_date"),
+    122: ({"payment_status": "paid_full"}, "payment_status"),
 }
 # Sound records whose `raw` holds what jsonb cannot: they load, with `raw` cleaned.
 ODD_RAW = record(

@@ -26,6 +26,12 @@ def _first_present(obj: dict[str, Any], *keys: str, default: Any) -> Any:
     return default
 
 
+def _deleted(obj: dict[str, Any]) -> bool | None:
+    """Deleted when `is_deleted` says so or `status` is 1 (the OpenAPI: "1 - удален"); None when unreadable."""
+    flag = to_bool(_first_present(obj, "is_deleted", "deleted", default=False))
+    return None if flag is None else flag or to_int(obj.get("status")) == 1
+
+
 def booking_url(template: str, form_url: str | None, **ids: int | None) -> str | None:
     """A customer booking link from the configured template, or None without a booking form URL."""
     if not form_url or any(v is None for v in ids.values()):
@@ -81,7 +87,7 @@ def staff_row(
         "removed_at": None,
         "synced_at": synced_at,
         "raw": raw_json(raw),
-        "deleted": to_bool(_first_present(obj, "is_deleted", "deleted", default=False)),
+        "deleted": _deleted(obj),
         "dismissal_date": None
         if is_zero_date(dismissal)
         else optional(obj, "dismissal_date", to_date, "a date", problems),

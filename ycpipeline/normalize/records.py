@@ -28,29 +28,20 @@ from ycpipeline.normalize.values import (
 ZERO = Decimal("0.00")
 
 
-# Record fields with a column of their own: (field and column, reading, what the reading expects).
 def _flag_number(value: Any) -> int | None:
-    """A number the API uses as a flag with undocumented values (0 and 1 seen): true/false read as 1/0."""
+    """A number the API uses as a flag or a status (0 and 1 seen): true/false read as 1/0."""
     return int(value) if isinstance(value, bool) else to_int(value)
 
 
-def _as_text(value: Any) -> str | None:
-    """Any value as text: scalars as they are, objects and lists as JSON (for an undocumented field)."""
-    return (
-        to_text(value)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        else raw_json(value)
-    )
-
-
+# Record fields with a column of their own: (field and column, reading, what the reading expects).
 OPTIONAL_FIELDS: tuple[tuple[str, Callable[[Any], Any], str], ...] = (
     ("visit_id", to_int, "a whole number"),
     ("visit_attendance", to_int, "a whole number"),
     ("confirmed", _flag_number, "a whole number"),
     ("online", to_bool, "a boolean"),
     ("paid_full", _flag_number, "a whole number"),
-    # Undocumented, its shape unknown: whatever comes is kept, as text (a NaN is refused).
-    ("payment_status", _as_text, "text"),
+    # Not in the description; an integer 0-4 in the OpenAPI models (docs/warehouse.md).
+    ("payment_status", _flag_number, "a whole number"),
     ("prepaid", to_bool, "a boolean"),
     ("prepaid_confirmed", to_bool, "a boolean"),
     ("created_user_id", to_int, "a whole number"),

@@ -64,7 +64,8 @@ staff = Table(
     Column("raw", JSONB, nullable=False),
     # Deletion and firing as the API reports them (migration 0006): `is_deleted`, `dismissal_date`,
     # `dismissal_reason` are not in the official description (yclientsru.apib:4066-4086 has `fired`,
-    # `status`, `hidden`); they come from current payloads seen in public client code.
+    # `status`, `hidden`); they come from current payloads seen in public client code. `deleted` is
+    # `is_deleted` or `status` 1 (the OpenAPI: 1 deleted).
     Column("deleted", Boolean, nullable=False, server_default=false()),
     Column("dismissal_date", Date),
     Column("dismissal_reason", Text),
@@ -98,8 +99,9 @@ records = Table(
     Column("confirmed", SmallInteger),
     Column("online", Boolean),
     Column("paid_full", SmallInteger),
-    # Not in the description: kept as text until a real payload shows its values.
-    Column("payment_status", Text),
+    # Not in the description; the OpenAPI models (PyPI yclients 0.1.1, RecordsCompanyidResponseDataTypes-
+    # DataItem) give 0 not paid, 1 paid, 2-4 automatic payment by a season ticket (paid, failed, pending).
+    Column("payment_status", SmallInteger),
     Column("prepaid", Boolean),
     Column("prepaid_confirmed", Boolean),
     Column("created_user_id", BigInteger),

@@ -60,7 +60,7 @@ RECORD_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("confirmed", sa.SmallInteger()),
     ("online", sa.Boolean()),
     ("paid_full", sa.SmallInteger()),
-    ("payment_status", sa.Text()),
+    ("payment_status", sa.SmallInteger()),
     ("prepaid", sa.Boolean()),
     ("prepaid_confirmed", sa.Boolean()),
     ("created_user_id", sa.BigInteger()),
@@ -111,8 +111,7 @@ UPDATE yclients.records SET
     confirmed = {_flag("confirmed")},
     online = {_boolean("online")},
     paid_full = {_flag("paid_full")},
-    payment_status = CASE WHEN jsonb_typeof(raw->'payment_status') IN ('object', 'array', 'boolean')
-                          THEN (raw->'payment_status')::text ELSE {_text("payment_status")} END,
+    payment_status = {_flag("payment_status")},
     prepaid = {_boolean("prepaid")},
     prepaid_confirmed = {_boolean("prepaid_confirmed")},
     created_user_id = {_integer("created_user_id", 18)},
@@ -141,7 +140,8 @@ END $$"""
 
 STAFF_BACKFILL = f"""
 UPDATE yclients.staff SET
-    deleted = coalesce({_boolean("is_deleted")}, {_boolean("deleted")}, false),
+    deleted = coalesce({_boolean("is_deleted")}, {_boolean("deleted")}, false)
+              OR coalesce({_integer("status", 9)} = 1, false),
     dismissal_date = CASE WHEN btrim(raw->>'dismissal_date') ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'
                           THEN pg_temp.try_date(left(btrim(raw->>'dismissal_date'), 10)) END,
     dismissal_reason = {_text("dismissal_reason")},
