@@ -9,6 +9,7 @@ in one line. The global `--debug` flag lets the exception through, traceback and
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,7 +50,6 @@ def _database_error(exc: DBAPIError) -> str:
 def describe(exc: Exception) -> tuple[str, int]:
     """The line and the exit code for an exception a command raised."""
     # Imported here: the CLI's start-up stays fast and free of the library's heavy imports.
-    from ycpipeline.cli.runs import RunFailedError
     from ycpipeline.client.errors import YClientsError
     from ycpipeline.loyalty.app_users import AppUsersMismatchError
     from ycpipeline.settings import SettingsError
@@ -61,7 +61,11 @@ def describe(exc: Exception) -> tuple[str, int]:
         return one_line(str(exc)), 2
     if isinstance(exc, DBAPIError):
         return one_line(_database_error(exc)), 1
-    if isinstance(exc, (YClientsError, AppUsersMismatchError, EmbeddedPostgresError, RunFailedError)):
+    if isinstance(exc, (YClientsError, AppUsersMismatchError, EmbeddedPostgresError)):
+        return one_line(str(exc)), 1
+    # A failed run can only come from cli.runs once loaded: no need to import Dagster to recognise it.
+    runs = sys.modules.get("ycpipeline.cli.runs")
+    if runs is not None and isinstance(exc, runs.RunFailedError):
         return one_line(str(exc)), 1
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return one_line(

@@ -65,7 +65,7 @@ def _warehouse_url(settings: Settings) -> str:
 
 @app.command()
 def check() -> None:
-    """Show every setting (tokens masked), then make a live call to YClients."""
+    """Show every setting (secrets masked) and whether the warehouse is ready, then call YClients."""
     from ycpipeline.client import YClientsClient
     from ycpipeline.settings import mask
 
@@ -106,7 +106,6 @@ def _check_warehouse(url: str) -> bool:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import DBAPIError
 
-    from ycpipeline.cli.errors import describe
     from ycpipeline.loyalty.app_users import app_users_problems
 
     engine = create_engine(url, hide_parameters=True)
@@ -114,7 +113,7 @@ def _check_warehouse(url: str) -> bool:
         with engine.connect() as conn:
             problems = app_users_problems(conn)
     except DBAPIError as exc:
-        console.print(f"{BAD} warehouse: {describe(exc)[0]}", markup=False)
+        console.print(f"{BAD} warehouse: {errors.describe(exc)[0]}", markup=False)
         return False
     finally:
         engine.dispose()
