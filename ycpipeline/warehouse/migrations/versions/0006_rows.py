@@ -10,11 +10,12 @@ committed, and leave no entry behind for the change (the ledger kept 50.00 inste
 Now every statement that changes records appends its own entries (no key, so no conflict). A
 derivation deletes only the entries its snapshot sees, that is entries of committed loads, and reads
 the records in later statements, whose snapshots see those loads. An entry of a load that commits later
-is invisible to that DELETE and stays for the next derivation. Neither side waits for the other.
+is invisible to that DELETE and stays for the next derivation. Loads only add entries and a
+derivation deletes only committed ones, so neither waits for the other.
 
 2. The record fields a data team reads become columns of `yclients.records`, and staff deletion and
 firing columns of `yclients.staff`; existing rows are filled from `raw` (a value the rules of
-`normalize/` would reject stays null here; the next sync of its window quarantines the record).
+`normalize/` would reject stays null here; the next load of that record quarantines it with the reason).
 
 3. `loyalty.app_user_phones`: the app users' phones in E.164, kept by the ledger derivation.
 
