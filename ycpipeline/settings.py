@@ -12,6 +12,12 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy import Numeric
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ycpipeline.validation.sqltypes import fits_numeric
+from ycpipeline.warehouse.schema import bonus_ledger
 
 DEFAULT_API_URL = "https://api.yclients.com/api/v1"
 
@@ -76,6 +82,37 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("warehouse_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        # Messages never repeat the value: it holds the password.
+        if value is None or not value.strip():
+            return None
+        try:
+            url = make_url(value.strip())
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a SQLAlchemy URL; expected postgresql+psycopg://user:password@host:port/database"
+            ) from None
+        if url.get_backend_name() != "postgresql" or url.get_driver_name() != "psycopg":
+            raise ValueError(
+                "the warehouse is Postgres through psycopg 3: use postgresql+psycopg://user:password@host:port/database"
+            )
+        return value.strip()
+
+    @field_validator("bonus_rate")
+    @classmethod
+    def _rate_the_ledger_stores(cls, value: Decimal) -> Decimal:
+        # The ledger keeps each record's rate; a rate it would round re-prices visits behind our back.
+        column = bonus_ledger.c.rate.type
+        assert isinstance(column, Numeric) and column.precision is not None and column.scale is not None
+        if not fits_numeric(value, column.precision, column.scale):
+            raise ValueError(
+                f"{value} cannot be stored exactly as the ledger's rate "
+                f"(numeric({column.precision},{column.scale})): use at most {column.scale} decimals, e.g. 0.0525"
+            )
+        return value
+
     @field_validator("yclients_api_url", "yclients_booking_form_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -96,15 +133,18 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             # pydantic echoes the input value: drop it, it may be a secret.
-            problems.append(f"{name}: {err['msg']}")
+            problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
 
 
+MASK_PREFIX_FROM = 16  # characters a secret needs before any of it is shown
+
+
 def mask(secret: SecretStr | str | None) -> str:
-    """Show a secret as `abcd…wxyz` (or `****` when too short to reveal anything)."""
+    """Show that a secret is set: its first 4 characters when it has 16 or more (`abcd…`), else `****`."""
     if secret is None:
         return "(not set)"
     value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    if len(value) < 12:
+    if len(value) < MASK_PREFIX_FROM:
         return "****"
-    return f"{value[:4]}…{value[-4:]}"
+    return f"{value[:4]}…"

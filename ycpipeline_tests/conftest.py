@@ -39,6 +39,7 @@ TABLES = (
     "yclients.rejected_rows",
     "yclients.sync_log",
     "loyalty.app_users",
+    "loyalty.app_user_phones",
     "loyalty.bonus_ledger",
     "loyalty.ledger_queue",
     "loyalty.ledger_state",

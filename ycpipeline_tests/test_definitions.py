@@ -120,4 +120,5 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "ledger_matches_owed",
         "no_negative_balance",
         "ambiguous_user_matches",
+        "app_user_phones_readable",
     }

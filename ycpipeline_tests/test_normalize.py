@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ycpipeline.normalize.records import record_row
-from ycpipeline.normalize.values import company_zone, to_e164
+from ycpipeline.normalize.values import company_zone, raw_json, to_e164, to_money
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 FIXTURES = Path(__file__).parent / "samples"
@@ -62,3 +62,74 @@ def test_repeated_service_lines_are_merged() -> None:
     merged = next(line for line in lines if line["service_id"] == 9120034)
     assert merged["amount"] == 2 and merged["cost"] == Decimal("4500.00")
     assert row["total_cost"] == Decimal("5400.00")
+
+
+@pytest.mark.parametrize(
+    ("local_date", "expected"),
+    [
+        ("2019-01-16 16:00:00", date(2019, 1, 16)),  # the API's own date wins (yclientsru.apib:5501)
+        (None, date(2019, 1, 15)),  # missing: datetime in the company's zone
+        ("2019-13-45 16:00:00", date(2019, 1, 15)),  # unreadable: the same fallback
+    ],
+)
+def test_visit_date_is_the_api_local_date(local_date: str | None, expected: date) -> None:
+    # The company's zone as configured (Moscow) is not the zone of the API's offset (+09:00):
+    # re-deriving the date from `datetime` gives the 15th, the API says the 16th.
+    raw = {
+        **_sample("records_page.json")["data"][0],
+        "date": local_date,
+        "datetime": "2019-01-16T02:00:00+09:00",
+    }
+    row, _ = record_row(raw, 235564, ZoneInfo("Europe/Moscow"), datetime.now(UTC))
+    assert row["visit_date"] == expected
+    assert row["starts_at"] == datetime(2019, 1, 15, 17, 0, tzinfo=UTC)
+
+
+def test_the_official_records_fill_the_data_team_columns() -> None:
+    official = json.loads((FIXTURES / "apib_records_list.json").read_text())["body"]["data"]
+    row, lines = record_row(official[1], 4564, ZoneInfo("Asia/Vladivostok"), datetime.now(UTC))
+    assert row["problems"] == [] and lines == []
+    assert {k: row[k] for k in ("visit_id", "visit_attendance", "confirmed", "online", "paid_full")} == {
+        "visit_id": 8262996,
+        "visit_attendance": 1,
+        "confirmed": 1,
+        "online": True,
+        "paid_full": 0,
+    }
+    assert (row["prepaid"], row["prepaid_confirmed"], row["master_request"]) == (False, False, True)
+    assert (row["created_user_id"], row["activity_id"], row["api_id"], row["from_url"]) == (
+        1073232,
+        0,
+        None,
+        None,
+    )
+    assert json.loads(row["record_labels"]) == [
+        {"id": 67345, "title": "Сотрудник не важен"},
+        {"id": 104474, "title": "важная категория"},
+    ]
+    assert row["payment_status"] is None  # no documented example carries it
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (2250, Decimal("2250.00")),
+        ("1000.5", Decimal("1000.50")),
+        (19.99, Decimal("19.99")),
+        ("100.005", Decimal("100.005")),
+    ],
+)
+def test_money_is_never_rounded(value: object, expected: Decimal) -> None:
+    assert str(to_money(value)) == str(expected)  # exact digits: 100.005 stays for validation to reject
+
+
+def test_raw_json_is_what_jsonb_accepts() -> None:
+    raw = {
+        "a\x00": "x\x00y",
+        "s": "\ud83c\udf38 \udc00",
+        "big": 2**70,
+        "nan": float("nan"),
+        5: [float("inf")],
+    }
+    assert json.loads(raw_json(raw)) == {"a": "xy", "s": "🌸 \ufffd", "big": 2**70, "nan": None, "5": [None]}
+    assert raw_json({"ok": "plain"}) == '{"ok":"plain"}'  # the common case takes the fast path

@@ -7,6 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import TokenRejectedError, YClientsClient
@@ -214,3 +215,17 @@ def test_a_record_listed_twice_loads_its_last_version(engine: Engine, sandbox: S
     result = sync_records(Listing(record, edited), engine, 235564, MSK, day, day)  # type: ignore[arg-type]
     assert (result.counts.updated, result.counts.unchanged) == (1, 0)
     assert _stored(engine)[record["id"]][1] == edited["attendance"]
+
+
+def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(engine: Engine) -> None:
+    from ycpipeline.serving import serve_in_thread
+    from ycpipeline_tests.hostile_api import HostileApi, record
+
+    # The API's local date is the 16th; its datetime in the configured zone (Moscow) is the 15th.
+    api = HostileApi(records=[record(1, date="2026-11-16 02:00:00", datetime="2026-11-16T02:00:00+09:00")])
+    day = ANCHOR.replace(day=16)
+    with serve_in_thread(api) as base, YClientsClient(f"{base}/api/v1", SecretStr("partner-0000")) as client:
+        for window in ((day, day), (day - timedelta(days=1), day - timedelta(days=1))) * 2:
+            sync_records(client, engine, 235564, MSK, *window)
+    assert api.rereads == 0
+    assert _stored(engine)[1][0] == day

@@ -1,6 +1,7 @@
 """Property-based bad input: nothing crashes a run, every bad object is quarantined with a reason, every
-good one loads. Records and services go through the real loaders into Postgres; webhook bodies through
-the event parser."""
+good one loads. Records, services and staff go through the real loaders into Postgres (values past their
+column's SQL type, text Postgres cannot store, raw jsonb cannot hold); webhook bodies through the event
+parser."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ GOOD_SERVICE = {
     "price_max": "200.00",
     "active": "1",
 }
+GOOD_STAFF = {
+    "id": "1874421",
+    "name": "Анна К.",
+    "specialization": "стилист",
+    "fired": "0",
+    "hidden": "0",
+    "status": "0",
+    "is_deleted": False,
+    "dismissal_date": None,
+}
 MSK = ZoneInfo("Europe/Moscow")
 WINDOW = (date(2000, 1, 1), date(2100, 12, 31))
 
@@ -46,6 +57,8 @@ junk = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=3), st.integers()),
     st.sampled_from(["1900-01-01T00:00:00+03:00", "9999-12-31T23:59:59+0300", "2026-13-45", "-1", "1e309"]),
+    # What Postgres cannot store: lone surrogates, NUL, integers just past bigint, money past numeric(12,2).
+    st.sampled_from(["\ud800", "код\udc00", "a\x00b", 2**63, -(2**63) - 1, 2**64, 1e11, "100.005", 3e9]),
 )
 RECORD_FIELDS = [
     "id",
@@ -60,7 +73,13 @@ RECORD_FIELDS = [
     "staff_id",
     "create_date",
     "last_change_date",
+    "visit_id",
+    "visit_attendance",
+    "online",
+    "record_labels",
+    "created_user_id",
 ]
+LINE_FIELDS = ["id", "cost", "first_cost", "discount", "amount", "title"]
 
 
 @st.composite
@@ -75,6 +94,9 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
             record[field] = draw(junk)
     if draw(st.booleans()) and isinstance(record.get("services"), list) and record["services"]:
         record["services"][0]["cost"] = draw(st.one_of(st.integers(-(10**12), 10**12), junk))
+        record["services"][-1][draw(st.sampled_from(LINE_FIELDS))] = draw(junk)
+    if draw(st.booleans()):  # something jsonb cannot hold, deep in a field no column reads
+        record["custom_fields"] = {"note": draw(junk)}
     return record
 
 
@@ -92,6 +114,9 @@ class Pages:
         return None
 
     def list_services(self, company_id: int) -> list[Any]:
+        return self.items
+
+    def list_staff(self, company_id: int) -> list[Any]:
         return self.items
 
 
@@ -118,7 +143,7 @@ def _empty(engine: Engine) -> None:
         conn.execute(
             text(
                 "TRUNCATE yclients.records, yclients.record_services, yclients.rejected_rows, "
-                "yclients.services, yclients.sync_log"
+                "yclients.services, yclients.staff, yclients.sync_log"
             )
         )
 
@@ -154,6 +179,22 @@ def test_bad_services_are_quarantined_and_good_ones_load(engine: Engine, items: 
     _empty(engine)
     sync_catalog("services", Pages(items), engine, 235564, form_url=None, link_template="")  # type: ignore[arg-type]
     _accounted(engine, "services", "service_id", items)
+
+
+@st.composite
+def staff(draw: st.DrawFn) -> dict[str, Any]:
+    member = dict(GOOD_STAFF, id=str(draw(st.integers(min_value=1, max_value=30))))
+    for field in draw(st.lists(st.sampled_from(list(GOOD_STAFF)), max_size=2, unique=True)):
+        member[field] = draw(junk)
+    return member
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items=st.lists(st.one_of(staff(), junk), min_size=1, max_size=20))
+def test_bad_staff_are_quarantined_and_good_ones_load(engine: Engine, items: list[Any]) -> None:
+    _empty(engine)
+    sync_catalog("staff", Pages(items), engine, 235564, form_url=None, link_template="")  # type: ignore[arg-type]
+    _accounted(engine, "staff", "staff_id", items)
 
 
 json_values = st.recursive(

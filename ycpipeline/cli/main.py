@@ -15,48 +15,46 @@ from dotenv import load_dotenv
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ycpipeline.cli import errors
+from ycpipeline.cli.errors import OneLineErrorsTyper, UserError
+
 if TYPE_CHECKING:
     from ycpipeline.settings import Settings
 
-app = typer.Typer(help="YClients → Postgres warehouse sync and loyalty ledger.", no_args_is_help=True)
-db_app = typer.Typer(help="Warehouse schema.", no_args_is_help=True)
-postgres_app = typer.Typer(
+# Every command's errors end as one line on stderr and a non-zero exit (cli/errors.py).
+app = OneLineErrorsTyper(help="YClients → Postgres warehouse sync and loyalty ledger.", no_args_is_help=True)
+db_app = OneLineErrorsTyper(help="Warehouse schema.", no_args_is_help=True)
+postgres_app = OneLineErrorsTyper(
     help="A private Postgres cluster from the system's binaries.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
-webhook_app = typer.Typer(help="The YClients webhook receiver.", no_args_is_help=True)
+webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error")] = False,
+) -> None:
+    errors.options.debug = debug
     # Dagster's EnvVar reads the process environment: bring `.env` into it (real variables win).
     load_dotenv(Path.cwd() / ".env", override=False)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
 def _settings() -> Settings:
-    from ycpipeline.settings import SettingsError, load_settings
+    from ycpipeline.settings import load_settings
 
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        console.print(f"{BAD} {exc}")
-        raise typer.Exit(2) from None
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"{BAD} {message}")
-    return typer.Exit(1)
+    return load_settings()
 
 
 def _require(settings: Settings, *names: str) -> None:
     missing = [n for n in names if not getattr(settings, n.lower())]
     if missing:
-        raise _fail("missing setting(s): " + ", ".join(missing) + " (set them in .env; see .env.example)")
+        raise UserError("missing setting(s): " + ", ".join(missing) + " (set them in .env; see .env.example)")
 
 
 def _warehouse_url(settings: Settings) -> str:
@@ -67,8 +65,8 @@ def _warehouse_url(settings: Settings) -> str:
 
 @app.command()
 def check() -> None:
-    """Show every setting (tokens masked), then make a live call to YClients."""
-    from ycpipeline.client import YClientsClient, YClientsError, budget_key, open_budget
+    """Show every setting (secrets masked) and whether the warehouse is ready, then call YClients."""
+    from ycpipeline.client import YClientsClient, budget_key, open_budget
     from ycpipeline.settings import mask
 
     s = _settings()
@@ -89,9 +87,10 @@ def check() -> None:
         ("YCLIENTS_WEBHOOK_INBOX", str(s.yclients_webhook_inbox), True),
     ]
     for name, shown, ok in rows:
-        console.print(f"{OK if ok else BAD} {name} = {shown}")
+        console.print(f"{OK if ok else BAD} {name} = {shown}", markup=False)
+    warehouse_ok = _check_warehouse(s.warehouse_url) if s.warehouse_url else True
     if not (s.company_ids and s.yclients_api_token):
-        raise _fail("cannot call YClients without YCLIENTS_COMPANY_ID and YCLIENTS_API_TOKEN")
+        raise UserError("cannot call YClients without YCLIENTS_COMPANY_ID and YCLIENTS_API_TOKEN")
     budget, where = open_budget(
         s.warehouse_url,
         s.yclients_rate_limit_key or budget_key(s.yclients_api_url),
@@ -108,11 +107,33 @@ def check() -> None:
         rate_limit_patience=s.yclients_rate_limit_patience_seconds,
     ) as client:
         for company_id in s.company_ids:
-            try:
-                found = client.list_services(company_id)
-            except YClientsError as exc:
-                raise _fail(str(exc)) from None
+            found = client.list_services(company_id)
             console.print(f"{OK} company {company_id}: connection OK: {len(found)} services found")
+    if not warehouse_ok:
+        raise UserError("the warehouse is not ready for the ledger (see above)")
+
+
+def _check_warehouse(url: str) -> bool:
+    """Print whether the warehouse answers and its `loyalty.app_users` has the shape the ledger reads."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from ycpipeline.loyalty.app_users import app_users_problems
+
+    engine = create_engine(url, hide_parameters=True)
+    try:
+        with engine.connect() as conn:
+            problems = app_users_problems(conn)
+    except DBAPIError as exc:
+        console.print(f"{BAD} warehouse: {errors.describe(exc)[0]}", markup=False)
+        return False
+    finally:
+        engine.dispose()
+    for problem in problems:
+        console.print(f"{BAD} {problem}", markup=False)
+    if not problems:
+        console.print(f"{OK} warehouse reachable; loyalty.app_users has what the ledger reads")
+    return not problems
 
 
 def _mask_url(url: str | None) -> str:
@@ -134,13 +155,10 @@ def _prepare_dagster() -> None:
 @app.command("sync-catalog")
 def sync_catalog_command() -> None:
     """Refresh services and staff through Dagster (the run shows in the UI)."""
-    from ycpipeline.cli.runs import RunFailedError, materializations, run_job
+    from ycpipeline.cli.runs import materializations, run_job
 
     _prepare_dagster()
-    try:
-        result = run_job("catalog_job")
-    except RunFailedError as exc:
-        raise _fail(str(exc)) from None
+    result = run_job("catalog_job")
     for entity in ("services", "staff"):
         for meta in materializations(result, f"yclients_{entity}"):
             console.print(
@@ -158,16 +176,15 @@ def sync(
     company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
 ) -> None:
     """Catalogue, records of a visit-date window, and the ledger, through Dagster."""
-    from ycpipeline.cli.runs import RunFailedError, sync_window
+    from ycpipeline.cli.runs import sync_window
 
     _prepare_dagster()
     s = _settings()
     today = date.today()
     start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
     end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
-    if end < start:
-        raise _fail("--to is before --from")
     companies = company or s.company_ids
+    _check_window(start, end, companies)
     total_days = (end - start + timedelta(days=1)).days * len(companies)
     with Progress(
         TextColumn("{task.description}"),
@@ -178,13 +195,35 @@ def sync(
         disable=not sys.stdout.isatty(),
     ) as progress:
         task = progress.add_task(f"syncing {start} … {end}", total=total_days)
-        try:
-            totals = sync_window(
-                companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
-            )
-        except (RunFailedError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+        totals = sync_window(
+            companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
+        )
     console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+def _check_window(start: date, end: date, companies: list[int]) -> None:
+    """Refuse a window or company the records' partitions do not have, saying which setting decides."""
+    from ycpipeline.defs.partitions import COMPANY_KEYS, records_partitions
+
+    dates = records_partitions.get_partitions_def_for_dimension("date").get_partition_keys()
+    first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
+    if end < start:
+        raise UserError(f"--to {end} is before --from {start}")
+    if start < first:
+        raise UserError(
+            f"--from {start} is before the first partition {first} (RECORDS_START_DATE): "
+            "choose a later --from or set an earlier RECORDS_START_DATE"
+        )
+    if end > last:
+        raise UserError(
+            f"--to {end} is after the last partition {last} (today + SYNC_DAYS_AHEAD): "
+            "choose an earlier --to or raise SYNC_DAYS_AHEAD"
+        )
+    unknown = [c for c in companies if str(c) not in COMPANY_KEYS]
+    if unknown:
+        raise UserError(
+            f"company {', '.join(map(str, unknown))} is not in YCLIENTS_COMPANY_ID ({', '.join(COMPANY_KEYS)})"
+        )
 
 
 @app.command("check-booking-sync")
@@ -218,10 +257,16 @@ def db_upgrade() -> None:
     """Apply the warehouse migrations (idempotent)."""
     from sqlalchemy import create_engine
 
+    from ycpipeline.loyalty.app_users import verify_app_users
     from ycpipeline.warehouse.migrate import upgrade
 
     s = _settings()
-    upgrade(create_engine(_warehouse_url(s), hide_parameters=True))
+    engine = create_engine(_warehouse_url(s), hide_parameters=True)
+    upgrade(engine)
+    # Migrations run once: the app may have changed its table since, so look at it on every upgrade.
+    with engine.connect() as conn:
+        verify_app_users(conn)
+    engine.dispose()
     console.print(f"{OK} warehouse schema is up to date")
 
 
@@ -248,7 +293,7 @@ def sandbox(
     from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
     if changed_after_reading not in ("local", "utc"):
-        raise _fail("--changed-after-reading is local or utc")
+        raise UserError("--changed-after-reading is local or utc")
     box = Sandbox(
         SandboxState(
             GenerationParams(seed=seed, records_per_day=records_per_day),
@@ -345,17 +390,14 @@ def demo(
     from ycpipeline.cli.demo import run_demo
 
     started = time.monotonic()
-    try:
-        run_demo(
-            console,
-            days_back=days_back,
-            days_ahead=days_ahead,
-            companies=companies,
-            keep_running=keep_running,
-            live_minutes=live,
-        )
-    except RuntimeError as exc:
-        raise _fail(str(exc)) from None
+    run_demo(
+        console,
+        days_back=days_back,
+        days_ahead=days_ahead,
+        companies=companies,
+        keep_running=keep_running,
+        live_minutes=live,
+    )
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
 
 

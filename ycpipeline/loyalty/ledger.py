@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
 
+from ycpipeline.loyalty.app_users import refresh_user_phones
+
 LEDGER_LOCK = "ycpipeline.bonus_ledger"
 
 # Words of a comment: runs of anything but white space and punctuation, so a code glued to other
@@ -21,7 +23,11 @@ WORD_PATTERN = r"[^[:space:][:punct:]«»“”„—–…]+"
 
 
 def owners_sql(source: str = "yclients.records") -> str:
-    """Each record of `source` with the app user it belongs to (code first, then phone) or ambiguity."""
+    """Each record of `source` with the app user it belongs to (code first, then phone) or ambiguity.
+
+    Phones are compared in E.164 on both sides: the records' as loaded, the users' as the last
+    derivation normalised them (`loyalty.app_user_phones`).
+    """
     return f"""
 WITH src AS (SELECT * FROM {source} AS s),
 words AS (
@@ -35,8 +41,8 @@ by_code AS (
     GROUP BY w.company_id, w.record_id
 ),
 phones AS (
-    SELECT phone, min(user_id) AS user_id, count(*) AS users
-    FROM loyalty.app_users WHERE phone IS NOT NULL GROUP BY phone
+    SELECT phone_e164 AS phone, min(user_id) AS user_id, count(*) AS users
+    FROM loyalty.app_user_phones WHERE phone_e164 IS NOT NULL GROUP BY phone_e164
 )
 SELECT r.company_id, r.record_id, r.total_cost, r.attendance, r.deleted,
        CASE WHEN c.users = 1 THEN c.user_id
@@ -149,6 +155,7 @@ def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> L
     result = LedgerResult()
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": LEDGER_LOCK})
+        refresh_user_phones(conn)
         fingerprint = conn.execute(text(USERS_FINGERPRINT_SQL)).scalar_one()
         seen = conn.execute(text("SELECT users_fingerprint FROM loyalty.ledger_state WHERE id = 1")).scalar()
         conn.execute(
@@ -156,10 +163,12 @@ def derive_ledger(engine: Engine, rate: Decimal, run_id: str | None = None) -> L
         )
         conn.execute(text("CREATE TEMP TABLE appended_users (user_id bigint) ON COMMIT DROP"))
         # Taking the queue inside this transaction: if the derivation fails, the keys stay queued.
+        # The DELETE takes only entries of loads committed before it started; the records are read by
+        # later statements, which see those loads. A load committing meanwhile keeps its entries.
         result.records_considered = conn.execute(
             text("""
             WITH taken AS (DELETE FROM loyalty.ledger_queue RETURNING company_id, record_id)
-            INSERT INTO ledger_candidates SELECT company_id, record_id FROM taken""")
+            INSERT INTO ledger_candidates SELECT DISTINCT company_id, record_id FROM taken""")
         ).rowcount
         result.full = seen != fingerprint
         if not result.full:

@@ -1,18 +1,26 @@
-"""Tolerant coercions for the API's loosely typed values: each returns None instead of raising."""
+"""Tolerant coercions for the API's loosely typed values: each returns None instead of raising.
+
+Coercions are lossless: `"1000.00"` becomes 1000.00 and `"1"` True, but a value they cannot carry over
+exactly (a cost with sub-kopeck digits, a string where a number belongs) is not rounded or guessed: it
+is kept as it is or becomes None, for validation to reject with a reason.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import phonenumbers
 
 CENT = Decimal("0.01")
+T = TypeVar("T")
 
 
 def to_int(value: Any) -> int | None:
@@ -29,9 +37,10 @@ def to_int(value: Any) -> int | None:
 
 
 def to_money(value: Any) -> Decimal | None:
-    """Numbers and numeric strings → Decimal rounded to kopecks (floats go through their repr).
+    """Numbers and numeric strings → Decimal, in kopecks when that is exact (floats go through their repr).
 
-    An amount too large to round is returned as it is, for validation to reject as out of range.
+    Never rounds: an amount with digits below a kopeck, or too large, is returned as it is, for
+    validation to reject against the column's type.
     """
     if isinstance(value, bool) or value is None:
         return None
@@ -44,9 +53,10 @@ def to_money(value: Any) -> Decimal | None:
     if amount is None or not amount.is_finite():
         return None
     try:
-        return amount.quantize(CENT)
+        in_kopecks = amount.quantize(CENT)
     except InvalidOperation:
         return amount
+    return in_kopecks if in_kopecks == amount else amount
 
 
 def to_bool(value: Any) -> bool | None:
@@ -61,12 +71,36 @@ def to_bool(value: Any) -> bool | None:
 
 
 def to_text(value: Any) -> str | None:
-    """Strings as they are (NUL bytes dropped: Postgres text cannot hold them); numbers as text."""
+    """Strings exactly as they are (validation rejects what Postgres text cannot hold); numbers as text."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
         return str(value)
     return None
+
+
+# PHP/MySQL write "no date" as a zero date: it means absent, not malformed (uncertain: no documented
+# example has one).
+ZERO_DATES = ("0000-00-00", "0000-00-00 00:00:00")
+
+
+def is_zero_date(value: Any) -> bool:
+    """Whether `value` is a zero date, YClients' way of writing "none"."""
+    return isinstance(value, str) and value.strip() in ZERO_DATES
+
+
+def to_date(value: Any) -> date | None:
+    """`2019-01-16`, `2019-01-16 16:00:00` (offset or not) → the calendar date as written; else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()).date()
+    except ValueError:
+        return None
 
 
 def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
@@ -123,24 +157,65 @@ def local_date(moment: datetime, tz: Any) -> date:
 
 
 def raw_json(obj: Any) -> str:
-    """The source object as JSON text for a `raw jsonb` column (jsonb cannot hold NUL characters)."""
-    text = _dumps(obj)
-    # Only a NUL character (or a literal backslash-u0000, rarer still) puts this in the text.
-    return _dumps(_without_nul(obj)) if "\\u0000" in text else text
+    """The source object as JSON text that a `jsonb` column accepts.
 
-
-def _dumps(obj: Any) -> str:
+    jsonb holds any JSON number exactly (integers beyond 64 bits included) but no NUL character and no
+    lone UTF-16 surrogate. When the object has either, it is cleaned: NUL characters are removed, a lone
+    surrogate becomes U+FFFD, and NaN/Infinity (not JSON) become null, in keys and values alike.
+    """
     try:
-        return orjson.dumps(obj).decode()
-    except TypeError:  # integers beyond 64 bits, non-string keys: the slow, general path
-        return json.dumps(obj, ensure_ascii=False, default=str)
+        text = orjson.dumps(obj).decode()
+    except TypeError:  # lone surrogates, integers beyond 64 bits, keys that are not strings
+        return _clean_json(obj)
+    # orjson writes a NUL character as \u0000 (rarer still: a literal backslash-u0000, cleaned harmlessly).
+    return _clean_json(obj) if "\\u0000" in text else text
 
 
-def _without_nul(obj: Any) -> Any:
+def _clean_json(obj: Any) -> str:
+    return json.dumps(_cleaned(obj), ensure_ascii=False, allow_nan=False, default=str)
+
+
+def clean_text(value: str) -> str:
+    """`value` without NUL characters, each lone surrogate replaced by U+FFFD (pairs are joined)."""
+    value = value.replace("\x00", "")
+    if value.isascii():
+        return value
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _cleaned(obj: Any) -> Any:
     if isinstance(obj, str):
-        return obj.replace("\x00", "")
+        return clean_text(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
     if isinstance(obj, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_without_nul(v) for v in obj]
+        return {clean_text(str(k)): _cleaned(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_cleaned(v) for v in obj]
     return obj
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A short, printable excerpt of a raw value for a rejection reason (escapes NUL and surrogates)."""
+    text = str(value) if isinstance(value, (int, Decimal)) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def optional(
+    obj: dict[str, Any],
+    key: str,
+    convert: Callable[[Any], T | None],
+    expected: str,
+    problems: list[str],
+    *,
+    label: str | None = None,
+) -> T | None:
+    """`obj[key]` converted; None when absent, null or empty. A value that is there but does not convert
+    adds a problem (`label: value is not expected`) instead of silently becoming None."""
+    value = obj.get(key)
+    if value is None or (isinstance(value, str) and value == ""):
+        return None
+    converted = convert(value)
+    if converted is None:
+        problems.append(f"{label or key}: {show(value)} is not {expected}")
+    return converted

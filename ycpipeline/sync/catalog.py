@@ -14,7 +14,7 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.catalog import service_row, staff_row
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.models import ServiceRow, StaffRow
-from ycpipeline.validation.quarantine import validate_rows
+from ycpipeline.validation.quarantine import rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import services, staff
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage, qualified
 
@@ -78,11 +78,13 @@ def sync_catalog(
     raw_items = getattr(client, spec.fetch)(company_id)
     synced_at = datetime.now(UTC)
     rows = [spec.to_row(item, company_id, synced_at, form_url, link_template) for item in raw_items]
-    outcome = validate_rows(rows, spec.model, entity=entity, key=spec.key)
+    outcome = validate_rows(rows, spec.model, entity=entity, key=spec.key, table=spec.table)
     valid = [rows[i] for i in outcome.valid_positions]
     result = CatalogResult(entity, company_id, fetched=len(rows), rejected=len(outcome.rejected))
-    result.preview = [{k: v for k, v in row.items() if k not in ("raw", "synced_at")} for row in valid[:5]]
-    rejected_keys = [int(r.source_key) for r in outcome.rejected if r.source_key and r.source_key.isdigit()]
+    result.preview = [
+        {k: v for k, v in row.items() if k not in ("raw", "synced_at", "problems")} for row in valid[:5]
+    ]
+    rejected_keys = rejected_ids(outcome.rejected)
     columns = [c.name for c in spec.table.columns]
     target = qualified(spec.table)
     with engine.begin() as conn:

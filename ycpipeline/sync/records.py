@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, NestedTransaction, text
 from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
-from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow
-from ycpipeline.validation.quarantine import Rejected, validate_rows
+from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
+from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage
 
@@ -86,14 +86,22 @@ class _Stager:
         self._pass: NestedTransaction | None = None
 
     def stage(self, raw_records: list[Any]) -> int:
+        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected."""
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(raw, self.company_id, self.tz, self.synced_at)
-            row["lines_ok"] = lines is not None and all(ln["cost"] >= 0 and ln["amount"] >= 1 for ln in lines)
+            if lines:
+                row["problems"].extend(service_line_problems(lines))
             rows.append(row)
             lines_of.append(lines or [])
+        # Every value is checked against its column's type: one bad record must not fail the COPY.
         outcome = validate_rows(
-            rows, RecordRow, entity="records", key="record_id", columns=RECORD_CHECKED_COLUMNS
+            rows,
+            RecordRow,
+            entity="records",
+            key="record_id",
+            columns=RECORD_CHECKED_COLUMNS,
+            table=records,
         )
         self.rejected.extend(outcome.rejected)
         valid = outcome.valid_positions
@@ -251,7 +259,7 @@ def sync_records(
         extracted = _extract(client, stager, company_id, start, end, chunk_pages)
         result.fetched, result.passes = extracted.fetched, extracted.passes
         result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
-        rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
+        quarantined = rejected_ids(stager.rejected)
         vanished = (
             conn.execute(
                 text(f"""
@@ -260,7 +268,7 @@ def sync_records(
                   AND NOT EXISTS (SELECT 1 FROM {stager.seen} s WHERE s.record_id = r.record_id)
                   AND NOT (r.record_id = ANY(:rejected))
             """),
-                {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
+                {"c": company_id, "s": start, "e": end, "rejected": quarantined},
             )
             .scalars()
             .all()

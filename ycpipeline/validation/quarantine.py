@@ -1,15 +1,23 @@
-"""Split rows into valid ones and rejected ones (with reasons), using a pandera model."""
+"""Split rows into valid ones and rejected ones (with reasons).
+
+A row is rejected for what normalisation found (its `problems`), for a value its column's SQL type cannot
+store (`validation.sqltypes`), and for what the pandera model's domain rules refuse; every reason is kept.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
+from sqlalchemy import Table
+
+from ycpipeline.validation.sqltypes import ColumnFit, misfits, table_fits
 
 INT_COLUMNS = (
     "service_id",
@@ -18,7 +26,11 @@ INT_COLUMNS = (
     "category_id",
     "duration_seconds",
     "attendance",
+    "visit_attendance",
     "client_id",
+    "visit_id",
+    "created_user_id",
+    "activity_id",
 )
 
 
@@ -33,6 +45,12 @@ class Rejected:
     raw: str | None
 
 
+def rejected_ids(rejected: Sequence[Rejected]) -> list[int]:
+    """The source keys of rejected rows that could be ids of stored rows (digits that fit bigint)."""
+    ids = (int(r.source_key) for r in rejected if r.source_key and r.source_key.isdigit())
+    return [i for i in ids if i < 2**63]
+
+
 @dataclass
 class ValidationOutcome:
     """Valid rows (positions into the input) and the rejected ones."""
@@ -44,7 +62,7 @@ class ValidationOutcome:
 def to_frame(rows: list[dict[str, Any]], only: Sequence[str] | None = None) -> pd.DataFrame:
     """Rows → a DataFrame with nullable integer columns, everything else kept as Python objects."""
     columns: dict[str, Any] = {}
-    for column in only or (rows[0] if rows else ()):
+    for column in only or [c for c in (rows[0] if rows else ()) if c != "problems"]:
         values = [row[column] for row in rows]
         if column in INT_COLUMNS:
             columns[column] = pd.array(
@@ -57,6 +75,11 @@ def to_frame(rows: list[dict[str, Any]], only: Sequence[str] | None = None) -> p
     return pd.DataFrame(columns)
 
 
+@cache
+def _fits(table: Table) -> list[ColumnFit]:
+    return table_fits(table)
+
+
 def validate_rows(
     rows: list[dict[str, Any]],
     model: type[pa.DataFrameModel],
@@ -64,21 +87,28 @@ def validate_rows(
     entity: str,
     key: str,
     columns: Sequence[str] | None = None,
+    table: Table | None = None,
 ) -> ValidationOutcome:
     """Validate lazily, collecting every failed check per row as a readable reason.
 
-    `columns` limits the frame to what the model checks (building the frame is most of the cost).
+    `columns` limits the model's frame to what it checks (building the frame is most of the cost);
+    `table`, when given, has every value checked against its column's type.
     """
     if not rows:
         return ValidationOutcome([])
+    reasons: dict[int, list[str]] = defaultdict(list)
+    fits = _fits(table) if table is not None else []
+    for i, row in enumerate(rows):
+        found = [*row.get("problems", ()), *misfits(row, fits)]
+        if found:
+            reasons[i].extend(found)
     frame = to_frame(rows, columns)
     try:
         model.validate(frame, lazy=True)
-        return ValidationOutcome(list(range(len(rows))))
+        cases = None
     except SchemaErrors as errors:
         cases = errors.failure_cases
-    reasons: dict[int, list[str]] = defaultdict(list)
-    for case in cases.itertuples(index=False):
+    for case in () if cases is None else cases.itertuples(index=False):
         index = case.index
         if index is None or pd.isna(index):
             raise ValueError(f"{entity}: the frame itself failed validation: {case.check} on {case.column}")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
@@ -61,6 +62,14 @@ staff = Table(
     Column("removed_at", TimestampTZ),
     Column("synced_at", TimestampTZ, nullable=False),
     Column("raw", JSONB, nullable=False),
+    # Deletion and firing as the API reports them (migration 0006): `is_deleted`, `dismissal_date`,
+    # `dismissal_reason` are not in the official description (yclientsru.apib:4066-4086 has `fired`,
+    # `status`, `hidden`); they come from current payloads seen in public client code. `deleted` is
+    # `is_deleted` or `status` 1 (the OpenAPI: 1 deleted).
+    Column("deleted", Boolean, nullable=False, server_default=false()),
+    Column("dismissal_date", Date),
+    Column("dismissal_reason", Text),
+    Column("status", Integer),
     schema="yclients",
 )
 
@@ -84,7 +93,26 @@ records = Table(
     Column("changed_at", TimestampTZ),
     Column("synced_at", TimestampTZ, nullable=False),
     Column("raw", JSONB, nullable=False),
+    # Fields a data team reads, beside `raw` (migration 0006; the record of yclientsru.apib:5351-5377, 5466-5642).
+    Column("visit_id", BigInteger),
+    Column("visit_attendance", SmallInteger),
+    Column("confirmed", SmallInteger),
+    Column("online", Boolean),
+    Column("paid_full", SmallInteger),
+    # Not in the description; the OpenAPI models (PyPI yclients 0.1.1, RecordsCompanyidResponseDataTypes-
+    # DataItem) give 0 not paid, 1 paid, 2-4 automatic payment by a season ticket (paid, failed, pending).
+    Column("payment_status", SmallInteger),
+    Column("prepaid", Boolean),
+    Column("prepaid_confirmed", Boolean),
+    Column("created_user_id", BigInteger),
+    Column("master_request", Boolean),
+    Column("activity_id", BigInteger),
+    Column("api_id", Text),
+    Column("from_url", Text),
+    # [{"id": 67345, "title": "…"}, …]: the labels' ids and titles, in the API's order.
+    Column("record_labels", JSONB),
     CheckConstraint("attendance IN (-1, 0, 1, 2)", name="attendance_known"),
+    CheckConstraint("visit_attendance IN (-1, 0, 1, 2)", name="visit_attendance_known"),
     Index(None, "company_id", "visit_date"),
     Index(None, "client_phone"),
     schema="yclients",
@@ -182,6 +210,18 @@ app_users = Table(
     schema="loyalty",
 )
 
+# The app users' phones in E.164, normalised by the pipeline with the rules of the records' phones
+# (normalize.values.to_e164). The app's own table is never written to.
+app_user_phones = Table(
+    "app_user_phones",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True),
+    Column("phone", Text),
+    Column("phone_e164", Text),
+    Index(None, "phone_e164"),
+    schema="loyalty",
+)
+
 bonus_ledger = Table(
     "bonus_ledger",
     metadata,
@@ -201,12 +241,14 @@ bonus_ledger = Table(
     schema="loyalty",
 )
 
-# Keys of records changed since the last derivation, queued by triggers on yclients.records.
+# Keys of records changed since the last derivation, appended by triggers on yclients.records: one
+# entry per changing statement, never merged, so no load ever waits for or is lost to a derivation.
 ledger_queue = Table(
     "ledger_queue",
     metadata,
-    Column("company_id", BigInteger, primary_key=True),
-    Column("record_id", BigInteger, primary_key=True),
+    Column("entry_id", BigInteger, Identity(), primary_key=True),
+    Column("company_id", BigInteger, nullable=False),
+    Column("record_id", BigInteger, nullable=False),
     schema="loyalty",
 )
 

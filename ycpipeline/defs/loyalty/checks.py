@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ycpipeline.defs.resources import WarehouseResource
+from ycpipeline.loyalty.app_users import unusable_phones
 from ycpipeline.loyalty.ledger import ambiguous_matches, ledger_violations, negative_balances
 
 
@@ -29,4 +30,22 @@ def ambiguous_user_matches(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         ambiguous = ambiguous_matches(conn)
     return dg.AssetCheckResult(
         passed=ambiguous == 0, severity=dg.AssetCheckSeverity.WARN, metadata={"ambiguous_visits": ambiguous}
+    )
+
+
+@dg.asset_check(
+    asset="bonus_ledger",
+    description="App users whose phone is not a phone number in any notation (they match by code only)",
+)
+def app_user_phones_readable(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Phones are normalised to E.164 like the records'; report the app users whose phone cannot be."""
+    with warehouse.engine().connect() as conn:
+        unusable, sample = unusable_phones(conn)
+    return dg.AssetCheckResult(
+        passed=unusable == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"unusable_phones": unusable, "user_ids": str(sample)},
+        description="fix these phones in the app; loyalty.app_user_phones shows what was read"
+        if unusable
+        else None,
     )

@@ -1,0 +1,58 @@
+"""Test helpers that write records and app users straight into the warehouse, as a load or the app would."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, text
+
+RECORD_UPSERT = text("""
+    INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds,
+        client_phone, comment, attendance, deleted, total_cost, synced_at, raw)
+    VALUES (1, :r, '2026-11-01', now(), 3600, :p, :c, :a, :d, :cost, now(), '{}')
+    ON CONFLICT (company_id, record_id) DO UPDATE SET attendance = :a, deleted = :d, total_cost = :cost,
+        client_phone = :p, comment = :c""")
+
+
+def put_record(
+    target: Engine | Connection,
+    record_id: int,
+    cost: str,
+    *,
+    attendance: int = 1,
+    deleted: bool = False,
+    phone: str | None = None,
+    comment: str = "",
+) -> None:
+    """Insert or update a record of company 1: on an Engine in its own transaction, on a Connection in
+    the connection's open transaction (left uncommitted)."""
+    params = {"r": record_id, "cost": cost, "a": attendance, "d": deleted, "p": phone, "c": comment}
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            conn.execute(RECORD_UPSERT, params)
+    else:
+        target.execute(RECORD_UPSERT, params)
+
+
+def put_user(engine: Engine, user_id: int, code: str | None = None, phone: str | None = None) -> None:
+    """Insert an app user as the app would."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO loyalty.app_users (user_id, unique_code, phone) VALUES (:u, :c, :p)"),
+            {"u": user_id, "c": code, "p": phone},
+        )
+
+
+def ledger_sum(engine: Engine, record_id: int) -> Decimal:
+    """What the ledger holds for a record of company 1."""
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT coalesce(sum(amount), 0) FROM loyalty.bonus_ledger WHERE record_id = :r"),
+            {"r": record_id},
+        ).scalar_one()
+
+
+def queued(engine: Engine) -> set[int]:
+    """Record ids waiting in the ledger queue."""
+    with engine.connect() as conn:
+        return set(conn.execute(text("SELECT record_id FROM loyalty.ledger_queue")).scalars())
