@@ -40,7 +40,6 @@ EXAMPLE_COMPANY = 4564  # the records examples' company
 LINK = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
 STAFF_LINK = "{form}/company/{company_id}/personal/select-master?o=m{staff_id}"
 YAKUTSK = ZoneInfo("Asia/Yakutsk")  # +09:00, the examples' offset
-ROWS = "rows stream (normalisation, record and staff columns)"
 WEBHOOKS = "webhooks stream (webhook resources)"
 
 Answer = tuple[int, str]  # status, body text
@@ -155,9 +154,6 @@ def test_one_record_example_loads(engine: Engine) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"{ROWS}: visit_date is re-derived from the zone, not the API's own `date`"
-)
 def test_visit_date_is_the_apis_own_date(engine: Engine) -> None:
     # 03:30 on 17 January at +09:00 is still the 16th in Moscow; the API's `date` says the 17th.
     with official_api({"/records/{c}": _as_list("record")}) as client:
@@ -165,7 +161,6 @@ def test_visit_date_is_the_apis_own_date(engine: Engine) -> None:
     assert _rows(engine, "SELECT visit_date FROM yclients.records") == [(date(2019, 1, 17),)]
 
 
-@pytest.mark.xfail(strict=True, reason=f"{ROWS}: the record fields a data team needs are only in `raw`")
 def test_record_fields_become_columns(engine: Engine) -> None:
     with official_api({"/records/{c}": _as_list("record")}) as client:
         _records(engine, client, YAKUTSK, date(2019, 1, 17))
@@ -176,7 +171,6 @@ def test_record_fields_become_columns(engine: Engine) -> None:
     assert int(created_user_id) == 1073232
 
 
-@pytest.mark.xfail(strict=True, reason=f"{ROWS}: staff deletion and dismissal fields are ignored")
 def test_staff_deletion_and_dismissal_become_columns(engine: Engine) -> None:
     member = {
         **sample("staff")["data"][0],
