@@ -8,8 +8,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, Literal
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -43,6 +43,10 @@ class SandboxConfig:
     rate_per_minute: int | None = 200
     send_retry_after: bool = True
     latency: float = 0.0
+    # Undocumented in the API: how an offset-less `changed_after`/`changed_before` is read, and whether
+    # deleting a record bumps its `last_change_date`. Tests cover both answers.
+    changed_after_reading: Literal["local", "utc"] = "local"
+    delete_bumps_change_time: bool = True
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Sandbox:
         self.stats = SandboxStats()
         self._limiter = _Limiter(self.config.rate_per_second, self.config.rate_per_minute)
         self._stats_lock = threading.Lock()
+        self.state.delete_bumps_change_time = self.config.delete_bumps_change_time
         self.app = Starlette(routes=self._routes())
 
     def reconfigure(self, **changes: Any) -> None:
@@ -105,6 +110,7 @@ class Sandbox:
         for key, value in changes.items():
             setattr(self.config, key, value)
         self._limiter = _Limiter(self.config.rate_per_second, self.config.rate_per_minute)
+        self.state.delete_bumps_change_time = self.config.delete_bumps_change_time
 
     def rotate_user_token(self, new_token: str) -> None:
         """Simulate the user changing the password: the old user token is rejected from now on."""
@@ -230,12 +236,16 @@ class Sandbox:
             anchor = self.state.anchor(company_id)
             start = date.fromisoformat(q["start_date"]) if "start_date" in q else anchor - timedelta(days=365)
             end = date.fromisoformat(q["end_date"]) if "end_date" in q else anchor + timedelta(days=365)
-            changed_after = datetime.fromisoformat(q["changed_after"]) if "changed_after" in q else None
+            zone = self.state.timezone(company_id)
+            changed = (
+                _change_bound(q.get("changed_after"), zone, self.config.changed_after_reading),
+                _change_bound(q.get("changed_before"), zone, self.config.changed_after_reading),
+            )
         except ValueError:
             return JSONResponse(error_body("Неверный формат параметров"), status_code=400)
         with_deleted = q.get("with_deleted") in ("1", "true")
         data, total = await asyncio.to_thread(
-            self._records_page, company_id, start, end, page, count, with_deleted, changed_after
+            self._records_page, company_id, start, end, page, count, with_deleted, changed
         )
         if getattr(request.state, "empty_page", False):
             data = []
@@ -249,10 +259,11 @@ class Sandbox:
         page: int,
         count: int,
         with_deleted: bool,
-        changed_after: datetime | None,
+        changed: tuple[datetime | None, datetime | None],
     ) -> tuple[list[dict[str, Any]], int]:
         offset = (page - 1) * count
-        if with_deleted and changed_after is None:
+        after, before = changed
+        if with_deleted and after is None and before is None:
             # Count days cheaply and build only the days that hold the requested page.
             data: list[dict[str, Any]] = []
             total, day = 0, start
@@ -269,7 +280,8 @@ class Sandbox:
             r
             for r in self.state.iter_records(company_id, start, end)
             if (with_deleted or not r["deleted"])
-            and (changed_after is None or _changed_at(r) > changed_after)
+            and (after is None or _changed_at(r) >= after)
+            and (before is None or _changed_at(r) <= before)
         ]
         return matches[offset : offset + count], len(matches)
 
@@ -334,5 +346,14 @@ class _TruncatedResponse(Response):
 
 
 def _changed_at(record: dict[str, Any]) -> datetime:
-    text = record["last_change_date"]
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").replace(tzinfo=None)
+    return datetime.strptime(record["last_change_date"], "%Y-%m-%dT%H:%M:%S%z")
+
+
+def _change_bound(value: str | None, zone: tzinfo, reading: Literal["local", "utc"]) -> datetime | None:
+    """`changed_after`/`changed_before` as an instant: an offset is honoured, else the configured reading."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone if reading == "local" else UTC)
+    return parsed

@@ -259,6 +259,7 @@ def generate_day(
     cid, _, tz_name, _, _ = COMPANY_PROFILES[company_index]
     tz = ZoneInfo(tz_name)
     working = [s for s in catalog_staff if not s["fired"]] or catalog_staff
+    history_end = datetime.combine(anchor, time(0), tz)
     records = []
     for n in range(count):
         rid = record_id(company_index, day, n)
@@ -305,6 +306,9 @@ def generate_day(
         changed = max(
             created, min(local + timedelta(seconds=length), created + timedelta(days=booked_days_before))
         )
+        # The history stands as it was when the anchor day began: nothing generated was created or
+        # changed later (a real change time is never in the future; mutations stamp their own time).
+        created, changed = min(created, history_end), min(changed, history_end)
         comment = rng.choice(COMMENTS)
         if person is not None and rng.random() < 0.35:
             comment = (

@@ -50,6 +50,8 @@ class SandboxState:
         self._lock = threading.RLock()
         self.version = 0
         self.listeners: list[WebhookListener] = []
+        # Set from `SandboxConfig.delete_bumps_change_time` by the Sandbox serving this state.
+        self.delete_bumps_change_time = True
 
     # -- catalogue ----------------------------------------------------------------------------------
 
@@ -87,19 +89,17 @@ class SandboxState:
         if cached is not None:
             self._day_cache.move_to_end(key)
             return cached
+        if not self._in_history(company_id, day):
+            return []  # not cached: empty days would push real ones out of the cache
         index = self.company_indexes[company_id]
-        records = (
-            gen.generate_day(
-                self.params,
-                index,
-                day,
-                self.anchor(company_id),
-                self._services[company_id],
-                self._staff[company_id],
-                self.people,
-            )
-            if self._in_history(company_id, day)
-            else []
+        records = gen.generate_day(
+            self.params,
+            index,
+            day,
+            self.anchor(company_id),
+            self._services[company_id],
+            self._staff[company_id],
+            self.people,
         )
         self._day_cache[key] = records
         if len(self._day_cache) > 256:
@@ -160,7 +160,12 @@ class SandboxState:
         return datetime.now(self.timezone(company_id)).replace(microsecond=0)
 
     def _edit(
-        self, company_id: int, record_id: int, change: Callable[[dict[str, Any]], None]
+        self,
+        company_id: int,
+        record_id: int,
+        change: Callable[[dict[str, Any]], None],
+        *,
+        bump: bool = True,
     ) -> dict[str, Any]:
         with self._lock:
             current = self.get_record(company_id, record_id)
@@ -169,7 +174,8 @@ class SandboxState:
             old_day = _visit_day(current)
             edited = copy.deepcopy(current)
             change(edited)
-            edited["last_change_date"] = gen.fmt_offset(self._now(company_id), colon=False)
+            if bump:
+                edited["last_change_date"] = gen.fmt_offset(self._now(company_id), colon=False)
             self._overrides[(company_id, record_id)] = edited
             new_day = _visit_day(edited)
             self._touched_days.update({(company_id, old_day), (company_id, new_day)})
@@ -200,7 +206,9 @@ class SandboxState:
 
     def delete_record(self, company_id: int, record_id: int) -> dict[str, Any]:
         """Cancel a record (kept with `deleted: true`, as `with_deleted=1` shows it)."""
-        return self._edit(company_id, record_id, lambda rec: rec.update(deleted=True))
+        return self._edit(
+            company_id, record_id, lambda rec: rec.update(deleted=True), bump=self.delete_bumps_change_time
+        )
 
     def move_record(self, company_id: int, record_id: int, new_start: datetime) -> dict[str, Any]:
         """Move a record to another time, possibly another day."""
