@@ -8,6 +8,7 @@ bounded chunks, so memory does not grow with the window.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -108,7 +109,13 @@ class _Stager:
 
 
 def _extract(
-    client: YClientsClient, stager: _Stager, company_id: int, start: date, end: date, chunk_pages: int
+    client: YClientsClient,
+    stager: _Stager,
+    company_id: int,
+    start: date,
+    end: date,
+    chunk_pages: int,
+    extra_params: dict[str, Any] | None = None,
 ) -> tuple[int, int]:
     """Stream every page of the window into the stage; returns (objects fetched, passes needed).
 
@@ -117,7 +124,7 @@ def _extract(
     """
     for attempt in range(1, MAX_PASSES + 1):
         fetched, totals, buffer = 0, set(), []
-        for page in client.iter_record_pages(company_id, start, end):
+        for page in client.iter_record_pages(company_id, start, end, extra_params=extra_params):
             totals.add(page.total_count)
             buffer.extend(page.records)
             fetched += len(page.records)
@@ -143,6 +150,29 @@ def _extract(
     )
 
 
+def lock_company_records(conn: Connection, company_id: int) -> None:
+    """Take the company's records lock for the rest of the transaction (every records load holds it).
+
+    Overlapping loads of one company (schedule, sensor, manual) take turns; the second sees the first's
+    result. Taken before the first request, so two loads never interleave fetch and merge.
+    """
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
+        {"c": str(company_id)},
+    )
+    # The merge sorts the staged rows once: let it do so in memory.
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def merge_staged(conn: Connection, stager: _Stager) -> MergeCounts:
+    """Upsert the staged records by key (a moved record is updated in place) and their service lines."""
+    counts = merge_stage(
+        conn, records, stager.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
+    )
+    _replace_lines(conn, stager)
+    return counts
+
+
 def sync_records(
     client: YClientsClient,
     engine: Engine,
@@ -159,62 +189,76 @@ def sync_records(
     Records the API returns are upserted; warehouse records of those dates that it no longer returns are
     re-read by id: a moved record is updated in place with its new date, a vanished one marked deleted.
     """
+    with engine.begin() as conn:
+        lock_company_records(conn, company_id)
+        return refresh_window(
+            conn, client, company_id, tz, start, end, run_id=run_id, chunk_pages=chunk_pages
+        )
+
+
+def refresh_window(
+    conn: Connection,
+    client: YClientsClient,
+    company_id: int,
+    tz: tzinfo,
+    start: date,
+    end: date,
+    *,
+    run_id: str | None = None,
+    chunk_pages: int = 50,
+    before_merge: Callable[[Connection, _Stager], None] | None = None,
+) -> RecordsResult:
+    """`sync_records` inside the caller's transaction, which holds `lock_company_records` already.
+
+    `before_merge` sees the complete stage just before it is merged (to count what will change).
+    """
     result = RecordsResult(company_id, start, end)
     synced_at = datetime.now(UTC)
-    with engine.begin() as conn:
-        # Overlapping runs of one company (schedule and sensor) take turns; the second sees the first's result.
+    stager = _Stager(conn, company_id, tz, synced_at)
+    result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
+    rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
+    vanished = (
         conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
-            {"c": str(company_id)},
-        )
-        # The merge sorts the staged rows once: let it do so in memory.
-        conn.execute(text("SET LOCAL work_mem = '64MB'"))
-        stager = _Stager(conn, company_id, tz, synced_at)
-        result.fetched, result.passes = _extract(client, stager, company_id, start, end, chunk_pages)
-        rejected_ids = [int(r.source_key) for r in stager.rejected if r.source_key and r.source_key.isdigit()]
-        vanished = (
-            conn.execute(
-                text(f"""
-                SELECT record_id FROM yclients.records r
-                WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
-                  AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
-                  AND NOT (r.record_id = ANY(:rejected))
-            """),
-                {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
-            )
-            .scalars()
-            .all()
-        )
-        gone: list[int] = []
-        reread: list[Any] = []
-        for record_id in vanished:
-            fresh = client.get_record(company_id, record_id)
-            if fresh is None:
-                gone.append(record_id)
-            else:
-                reread.append(fresh)
-        if reread:
-            stager.stage(reread)
-        result.counts = merge_stage(
-            conn, records, stager.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
-        )
-        _replace_lines(conn, stager)
-        result.deleted = conn.execute(
-            text("""
-                UPDATE yclients.records SET deleted = true, synced_at = :now
-                WHERE company_id = :c AND record_id = ANY(:ids) AND NOT deleted
-            """),
-            {"now": synced_at, "c": company_id, "ids": gone},
-        ).rowcount
-        result.moved_out = conn.execute(
             text(f"""
-                SELECT count(*) FROM {stager.records_stage}
-                WHERE record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
-            """),
-            {"ids": list(vanished), "s": start, "e": end},
-        ).scalar_one()
-        result.rejected = store_rejected(conn, stager.rejected, run_id)
-        log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
+            SELECT record_id FROM yclients.records r
+            WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
+              AND NOT EXISTS (SELECT 1 FROM {stager.records_stage} s WHERE s.record_id = r.record_id)
+              AND NOT (r.record_id = ANY(:rejected))
+        """),
+            {"c": company_id, "s": start, "e": end, "rejected": rejected_ids},
+        )
+        .scalars()
+        .all()
+    )
+    gone: list[int] = []
+    reread: list[Any] = []
+    for record_id in vanished:
+        fresh = client.get_record(company_id, record_id)
+        if fresh is None:
+            gone.append(record_id)
+        else:
+            reread.append(fresh)
+    if reread:
+        stager.stage(reread)
+    if before_merge is not None:
+        before_merge(conn, stager)
+    result.counts = merge_staged(conn, stager)
+    result.deleted = conn.execute(
+        text("""
+            UPDATE yclients.records SET deleted = true, synced_at = :now
+            WHERE company_id = :c AND record_id = ANY(:ids) AND NOT deleted
+        """),
+        {"now": synced_at, "c": company_id, "ids": gone},
+    ).rowcount
+    result.moved_out = conn.execute(
+        text(f"""
+            SELECT count(*) FROM {stager.records_stage}
+            WHERE record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
+        """),
+        {"ids": list(vanished), "s": start, "e": end},
+    ).scalar_one()
+    result.rejected = store_rejected(conn, stager.rejected, run_id)
+    log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
     return result
 
 
