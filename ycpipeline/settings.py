@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     sync_days_back: int = Field(default=3, ge=0)
     sync_days_ahead: int = Field(default=30, ge=0)
     yclients_partition_timezone: str = "Europe/Moscow"
+    # Change capture and its safety net (README "Keeping it fresh").
+    changes_overlap_minutes: int = Field(default=10, ge=0)
+    changes_days_ahead: int = Field(default=365, ge=0)
+    reconcile_every_hours: float = Field(default=24.0, gt=0)
+    reconcile_days_back: int = Field(default=45, ge=0)
 
     @field_validator("yclients_company_id", mode="before")
     @classmethod

@@ -42,6 +42,8 @@ TABLES = (
     "loyalty.ledger_queue",
     "loyalty.ledger_state",
     "yclients.webhook_events",
+    "yclients.sync_state",
+    "yclients.companies",
 )
 
 

@@ -151,6 +151,31 @@ webhook_events = Table(
     schema="yclients",
 )
 
+# Change capture: per company and stream, every change up to `watermark` is in the warehouse.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("stream", Text, primary_key=True),
+    Column("watermark", TimestampTZ),
+    Column("last_reconciled_at", TimestampTZ),
+    Column("updated_at", TimestampTZ, nullable=False, server_default=func.now()),
+    schema="yclients",
+)
+
+# Not in the contract's list: the company objects, read for their time zone.
+companies = Table(
+    "companies",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("title", Text),
+    Column("timezone_name", Text),
+    Column("utc_offset", Text),
+    Column("raw", JSONB, nullable=False),
+    Column("synced_at", TimestampTZ, nullable=False),
+    schema="yclients",
+)
+
 app_users = Table(
     "app_users",
     metadata,
