@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -21,6 +22,7 @@ from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_tests.conftest import ANCHOR
 
 SECRET = "loop-secret-0123456789"
+MSK = ZoneInfo("Europe/Moscow")
 
 
 @pytest.fixture
@@ -108,17 +110,42 @@ def test_a_failed_tick_rereads_the_same_events(inbox: Inbox, engine: Engine) -> 
     assert first.run_requests[0].job_name == "catalog_job"
 
 
-def test_schedule_requests_the_rolling_window_of_every_company(dagster_env: Path) -> None:
+def _schedule_tick(name: str, instance: dg.DagsterInstance, when: datetime) -> list[dg.RunRequest]:
     defs = _defs()
-    schedule = defs.resolve_schedule_def("yclients_sync_every_30_minutes")
+    schedule = defs.resolve_schedule_def(name)
     assert schedule.cron_schedule == "*/30 * * * *"
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=defs.resources
+    ) as context:
+        return list(schedule.evaluate_tick(context).run_requests or [])
+
+
+def test_schedules_request_change_capture_each_tick_and_reconciliation_when_due(
+    dagster_env: Path, engine: Engine
+) -> None:
+    now = datetime.now(MSK).replace(second=0, microsecond=0)
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 20, 10, 30)
-        )
-        request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.tags["dagster/asset_partition_range_start"] == partition_key(235564, date(2026, 11, 17))
-    assert request.tags["dagster/asset_partition_range_end"] == partition_key(235565, date(2026, 12, 20))
+        (changes,) = _schedule_tick("yclients_sync_every_30_minutes", instance, now)
+        assert changes.job_name == "changes_job"
+        config = changes.run_config["ops"]["yclients_record_changes"]["config"]
+        assert config == {"companies": [235564, 235565], "reread_record_ids": {}}
+        # No company has a watermark yet: their first pass is a full load, no reconciliation is due.
+        assert _schedule_tick("yclients_reconcile_when_due", instance, now) == []
+        with engine.begin() as conn:
+            conn.execute(
+                text("""INSERT INTO yclients.sync_state (company_id, stream, watermark, last_reconciled_at)
+                        VALUES (235564, 'records', now(), now() - interval '25 hours'),
+                               (235565, 'records', now(), now() - interval '1 hour')""")
+            )
+        (reconcile,) = _schedule_tick("yclients_reconcile_when_due", instance, now)
+    today = now.date()
+    assert reconcile.job_name == "sync_job" and reconcile.tags["ycpipeline/reconcile"] == "235564"
+    assert reconcile.tags["dagster/asset_partition_range_start"] == partition_key(
+        235564, today - timedelta(days=45)
+    )
+    assert reconcile.tags["dagster/asset_partition_range_end"] == partition_key(
+        235564, today + timedelta(days=30)
+    )
 
 
 def test_sandbox_change_reaches_the_warehouse_and_ledger_through_the_webhook(
@@ -213,8 +240,5 @@ def test_disabled_sync_skips_schedule_and_sensor(inbox: Inbox, monkeypatch: pyte
     inbox.accept(_event(5, None, resource="staff"))
     with dg.instance_for_test() as instance:
         assert isinstance(_tick(instance, None), dg.SkipReason)
-        schedule = _defs().resolve_schedule_def("yclients_sync_every_30_minutes")
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 20, 10)
-        )
-        assert not schedule.evaluate_tick(context).run_requests
+        for name in ("yclients_sync_every_30_minutes", "yclients_reconcile_when_due"):
+            assert _schedule_tick(name, instance, datetime(2026, 11, 20, 10, tzinfo=MSK)) == []

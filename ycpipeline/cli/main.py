@@ -145,34 +145,48 @@ def sync(
     to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last visit date")] = None,
     company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
 ) -> None:
-    """Catalogue, records of a visit-date window, and the ledger, through Dagster."""
-    from ycpipeline.cli.runs import RunFailedError, sync_window
+    """Without dates: what the 30-minute schedules run (catalogue, change capture, ledger, and a
+    reconciliation where due). With --from/--to: catalogue, records of that window, ledger. Through Dagster."""
+    from ycpipeline.cli.tick import run_tick, run_window
 
     _prepare_dagster()
     s = _settings()
-    today = date.today()
-    start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
-    end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
-    if end < start:
-        raise _fail("--to is before --from")
     companies = company or s.company_ids
-    total_days = (end - start + timedelta(days=1)).days * len(companies)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} days"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not sys.stdout.isatty(),
-    ) as progress:
-        task = progress.add_task(f"syncing {start} … {end}", total=total_days)
-        try:
-            totals = sync_window(
+    if from_ is None and to is None:
+        console.print(f"change capture for companies {', '.join(map(str, companies))} …")
+        outcomes = run_tick(_warehouse_url(s), companies)
+    else:
+        today = date.today()
+        start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
+        end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
+        if end < start:
+            raise _fail("--to is before --from")
+        total_days = (end - start + timedelta(days=1)).days * len(companies)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} days"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not sys.stdout.isatty(),
+        ) as progress:
+            task = progress.add_task(f"syncing {start} … {end}", total=total_days)
+            outcomes = run_window(
                 companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
             )
-        except RunFailedError as exc:
-            raise _fail(str(exc)) from None
-    console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        console.print(f"records of {start} … {end}:")
+    failed = False
+    for company_id, outcome in sorted(outcomes.items()):
+        parts = [
+            f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            for what, counts in outcome.counts.items()
+        ]
+        console.print(f"{BAD if outcome.errors else OK} company {company_id}: " + ("; ".join(parts) or "—"))
+        for error in outcome.errors:
+            console.print(f"   {error}")
+        failed = failed or bool(outcome.errors)
+    if failed:
+        raise _fail("some companies failed (see above); the others were synced")
 
 
 @app.command("check-booking-sync")

@@ -1,6 +1,5 @@
 """Resources: the YClients API and the warehouse, configured from the environment via `EnvVar`."""
 
-from datetime import tzinfo
 from decimal import Decimal
 from functools import cache
 
@@ -9,7 +8,6 @@ from pydantic import PrivateAttr, SecretStr
 from sqlalchemy import Engine, create_engine
 
 from ycpipeline.client import RateLimiter, YClientsClient
-from ycpipeline.normalize.values import company_zone
 from ycpipeline.settings import DEFAULT_API_URL, load_settings, parse_company_ids
 
 
@@ -52,11 +50,6 @@ class YClientsResource(dg.ConfigurableResource):
                 concurrency=self.concurrency,
             )
         return self._client
-
-    def company_timezone(self, company_id: int) -> tzinfo:
-        """The company's time zone, from the API's company info."""
-        company = self.client().get_company(company_id)
-        return company_zone(company.get("timezone_name"), company.get("timezone"))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:

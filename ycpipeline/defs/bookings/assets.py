@@ -1,6 +1,6 @@
 """The records asset: bookings per company and visit date, refreshed a range of partitions per run."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from sqlalchemy import text
@@ -8,9 +8,13 @@ from sqlalchemy import text
 from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
 from ycpipeline.defs.partitions import records_partitions, windows_by_company
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
+from ycpipeline.sync.changes import mark_reconciled
+from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import RecordsResult, sync_records
 
 GROUP = "yclients_bookings"
+# Set by the reconciliation planner (`defs/freshness/planning.py`) on the run reconciling a company.
+RECONCILE_TAG = "ycpipeline/reconcile"
 
 
 def _missing_catalogue(
@@ -96,10 +100,13 @@ def yclients_records(
     missing: dict[str, set[int]] = {"staff": set(), "services": set()}
     count_mismatches = []
     for company_id, (start, end) in sorted(windows_by_company(context.partition_keys).items()):
-        tz = yclients.company_timezone(company_id)
+        tz = company_timezone(client, warehouse.engine(), company_id)
+        started = datetime.now(UTC)
         result = sync_records(
             client, warehouse.engine(), company_id, tz, start, end, run_id=context.run.run_id
         )
+        if context.run.tags.get(RECONCILE_TAG) == str(company_id):
+            mark_reconciled(warehouse.engine(), company_id, started)
         context.log.info(f"records of company {company_id} {start}..{end}: {result.as_dict()}")
         results.append(result)
         for kind, ids in _missing_catalogue(warehouse, company_id, start, end).items():

@@ -8,6 +8,7 @@ import dagster as dg
 from sqlalchemy import text
 
 from ycpipeline.client import YClientsError
+from ycpipeline.defs.freshness.planning import TRIGGER_TAG
 from ycpipeline.defs.jobs import catalog_job, sync_job
 from ycpipeline.defs.partitions import partition_key, range_tags
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
@@ -15,8 +16,6 @@ from ycpipeline.settings import load_settings
 from ycpipeline.webhooks.events import event_hash
 from ycpipeline.webhooks.inbox import Inbox
 from ycpipeline.webhooks.planner import Plan, plan_batch
-
-TRIGGER_TAG = "ycpipeline/trigger"
 
 
 def _stored_dates(warehouse: WarehouseResource, refs: list[tuple[int, int]]) -> dict[tuple[int, int], date]:
