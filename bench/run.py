@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver")
+SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver", "freshness")
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
         help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
     )
     args = parser.parse_args()
-    from bench import extract, ledger, load, memory, quiet, receiver
+    from bench import extract, freshness, ledger, load, memory, quiet, receiver
     from bench.common import warehouse
 
     engine = warehouse(args.warehouse_url)
@@ -53,6 +53,8 @@ def main() -> None:
         )
     if "receiver" in chosen:
         receiver.run(requests=400 if q else 5_000)
+    if "freshness" in chosen:
+        freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

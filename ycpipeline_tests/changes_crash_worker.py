@@ -16,7 +16,7 @@ from ycpipeline.sync.changes import ChangePolicy, capture_changes
 if __name__ == "__main__":
     api, url = sys.argv[1:3]
     engine = create_engine(url)
-    policy = ChangePolicy(date(2024, 1, 1), days_ahead=30, horizon_days=365, overlap=timedelta(minutes=10))
+    policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
     # Small pages and chunks: a pass spans many requests and COPYs, so a kill lands inside one.
     with sandbox_client(api, page_size=5) as client:
         for loop in range(100_000):

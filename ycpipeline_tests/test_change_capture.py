@@ -36,9 +36,7 @@ from ycpipeline_tests.conftest import ANCHOR
 
 MSK = ZoneInfo("Europe/Moscow")
 RATE = Decimal("0.05")
-POLICY = ChangePolicy(
-    records_start=date(2024, 1, 1), days_ahead=30, horizon_days=365, overlap=timedelta(minutes=10)
-)
+POLICY = ChangePolicy(records_start=date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
 AGES = (10, 40, 200)
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,13 +48,13 @@ def _pages_of_200(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    """Two companies with 230 days of history (a few records a day), no rate limit."""
+    """Two companies with 230 days of history and 60 of bookings ahead (a few a day), no rate limit."""
     return Sandbox(
         SandboxState(
             GenerationParams(seed=7, records_per_day=6, anchor=ANCHOR),
             companies=2,
             days_back=230,
-            days_ahead=20,
+            days_ahead=60,
         ),
         SandboxConfig(rate_per_second=None, rate_per_minute=None),
     )
@@ -322,7 +320,6 @@ def test_history_bounds_rereads_and_far_future(
 ) -> None:
     policy = ChangePolicy(
         records_start=ANCHOR - timedelta(days=100),
-        days_ahead=30,
         horizon_days=365,
         overlap=timedelta(minutes=10),
     )

@@ -8,7 +8,8 @@ names (deletions reported by webhooks); then set the watermark to the pass's sta
 transaction, so it advances only when the load commits. Re-reading what an earlier pass loaded changes
 nothing (the merge rewrites only what differs), so over-fetching is harmless.
 
-Without a watermark (a company's first pass) the pass is the initial full load of the history.
+Without a watermark (a company's first pass) the pass is the initial full load of the history, from
+RECORDS_START_DATE to as far ahead as change queries read.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ class ChangePolicy:
     """The settings a pass follows."""
 
     records_start: date  # RECORDS_START_DATE: the first visit date of the history
-    days_ahead: int  # SYNC_DAYS_AHEAD: the initial load reads this far ahead of today
-    horizon_days: int  # CHANGES_DAYS_AHEAD: changes are read for visits up to this far ahead
+    # CHANGES_DAYS_AHEAD: changes are read for visits up to this far ahead of today, and the first
+    # (full) load reads as far: a booking beyond it that never changes again would otherwise be missed.
+    horizon_days: int
     overlap: timedelta  # CHANGES_OVERLAP_MINUTES: how far before the watermark a pass reads again
 
 
@@ -342,7 +344,7 @@ def capture_changes(
                 company_id,
                 tz,
                 policy.records_start,
-                today + timedelta(days=policy.days_ahead),
+                today + timedelta(days=policy.horizon_days),
                 run_id=run_id,
                 chunk_pages=chunk_pages,
                 before_merge=lambda c, stager: _count_partitions(c, stager, result),

@@ -24,7 +24,6 @@ class FreshnessResource(dg.ConfigurableResource):
         """What a change-capture pass follows."""
         return ChangePolicy(
             records_start=date.fromisoformat(self.records_start_date),
-            days_ahead=self.sync_days_ahead,
             horizon_days=self.changes_days_ahead,
             overlap=timedelta(minutes=self.changes_overlap_minutes),
         )
