@@ -30,6 +30,7 @@ from ycpipeline.sandbox import (
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
+from ycpipeline.sync.records import sync_records
 
 RATE = Decimal("0.05")
 COMPANIES = (235564, 235565, 235566)  # the sandbox's largest chain
@@ -105,7 +106,6 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
             }
         )
         from ycpipeline.cli.runs import run_job
-        from ycpipeline.defs.partitions import partition_key
 
         # The first pass of each company (the full load) outside Dagster: through it, each of the
         # history's dates would log a materialization into this throw-away SQLite instance.
@@ -113,15 +113,15 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
             for company in COMPANIES:
                 capture_changes(client, engine, company, company_timezone(client, engine, company), policy)
         derive_ledger(engine, RATE)
-        # Baseline: the old tick, a window refresh of 3 days back to 30 ahead for every company.
+        # Baseline: the records step of the old tick, a window refresh of 3 days back to 30 ahead.
         today = date.today()
         before = dict(box.stats.by_path)
-        for company in COMPANIES:
-            span = (
-                partition_key(company, today - timedelta(days=3)),
-                partition_key(company, today + timedelta(days=30)),
-            )
-            run_job("sync_job", partition_range=span)
+        with sandbox_client(f"{base}/api/v1", page_size=200) as client:
+            for company in COMPANIES:
+                zone = company_timezone(client, engine, company)
+                sync_records(
+                    client, engine, company, zone, today - timedelta(days=3), today + timedelta(days=30)
+                )
         old = _by_company(box, before)
         before = dict(box.stats.by_path)
         with timer() as quiet_wall:
