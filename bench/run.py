@@ -52,7 +52,7 @@ def main() -> None:
             users=2_000 if q else 100_000,
         )
     if "receiver" in chosen:
-        receiver.run(requests=400 if q else 5_000)
+        receiver.run(engine, requests=400 if q else 5_000)
     if "freshness" in chosen:
         freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")

@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     yclients_rate_limit_per_minute: float = Field(default=200.0, gt=0)
     yclients_concurrency: int = Field(default=4, ge=1, le=16)
     yclients_webhook_secret: SecretStr | None = None
+    # Unused since the webhook queue lives in Postgres; still accepted, as configuration names are public.
     yclients_webhook_inbox: Path = Path("var/inbox")
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_retention_days: int = Field(default=30, ge=1)
     warehouse_url: str | None = None
     bonus_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     records_start_date: str = "2024-01-01"

@@ -31,8 +31,8 @@ from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, changed_after_value, read_states
-from ycpipeline.sync.companies import company_timezone
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.helpers import preload
 
 MSK = ZoneInfo("Europe/Moscow")
 RATE = Decimal("0.05")
@@ -61,15 +61,8 @@ def sandbox() -> Sandbox:
 
 
 def _preload(sandbox_url: str, engine: Engine, companies: tuple[int, ...] = (235564, 235565)) -> None:
-    """The companies' first pass (the full load of the history) without Dagster, then the ledger.
-
-    Through Dagster the same pass would log a materialization for each of the ~250 dates it loads,
-    which the tests' SQLite event log stores slowly; the ticks under test run through Dagster.
-    """
-    with sandbox_client(sandbox_url, page_size=200) as client:
-        for company_id in companies:
-            zone = company_timezone(client, engine, company_id)
-            assert capture_changes(client, engine, company_id, zone, POLICY).mode == "initial"
+    """The companies' first pass (the full load of the history) without Dagster, then the ledger."""
+    preload(sandbox_url, engine, companies)
     derive_ledger(engine, RATE)
 
 

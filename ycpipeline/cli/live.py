@@ -1,4 +1,5 @@
-"""The live demo: sandbox changes → webhooks → receiver → inbox → sensor (dagster dev) → warehouse."""
+"""The live demo: sandbox changes → webhooks → receiver → queue (Postgres) → sensor (dagster dev) →
+change capture → warehouse."""
 
 from __future__ import annotations
 
@@ -16,12 +17,11 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.runs import run_job
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
-
-INBOX = Path("var/inbox")
 
 
 def run_live(
@@ -30,13 +30,15 @@ def run_live(
     """Serve the receiver, start `dagster dev`, mutate the sandbox every `every` seconds and time how
     long each change takes to reach the warehouse. Returns the delays in seconds."""
     secret = os.environ.get("YCLIENTS_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
-    os.environ.update({"YCLIENTS_WEBHOOK_SECRET": secret, "YCLIENTS_WEBHOOK_INBOX": str(INBOX.resolve())})
-    receiver = create_receiver(INBOX, secret)
+    os.environ["YCLIENTS_WEBHOOK_SECRET"] = secret
+    receiver = create_receiver(engine, secret)
     base = stack.enter_context(serve_in_thread(receiver, port=free_port()))
     emitter = WebhookEmitter(f"{base}{WEBHOOK_PATH}/{secret}")
     stack.callback(emitter.close)
     box.state.listeners.append(emitter)
-    console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, inbox {INBOX}")
+    console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, queue yclients.webhook_events")
+    # Set every company's watermark now, so the first webhook's run reads changes, not the whole history.
+    run_job("changes_job")
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     port = free_port()
     log = open(Path(os.environ["DAGSTER_HOME"]) / "dagster-dev.log", "ab")  # noqa: SIM115

@@ -25,7 +25,7 @@ postgres_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
-webhook_app = typer.Typer(help="The YClients webhook receiver.", no_args_is_help=True)
+webhook_app = typer.Typer(help="The YClients webhook receiver and its queue.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
 console = Console(highlight=False)
 OK, BAD = "✅", "❌"
@@ -269,22 +269,42 @@ def webhook_serve(
     port: Annotated[int, typer.Option(help="Port (9003 is the old backend's)")] = 9003,
     max_body: Annotated[int, typer.Option(help="Largest accepted body, in bytes")] = 1024 * 1024,
 ) -> None:
-    """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the inbox."""
+    """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the queue (yclients.webhook_events)."""
     import uvicorn
 
     from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 
     s = _settings()
-    _require(s, "YCLIENTS_WEBHOOK_SECRET")
+    _require(s, "YCLIENTS_WEBHOOK_SECRET", "WAREHOUSE_URL")
     assert s.yclients_webhook_secret is not None  # checked by _require
     receiver = create_receiver(
-        s.yclients_webhook_inbox, s.yclients_webhook_secret.get_secret_value(), max_body=max_body
+        _warehouse_url(s), s.yclients_webhook_secret.get_secret_value(), max_body=max_body
     )
     console.print(
-        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → {s.yclients_webhook_inbox}"
+        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → yclients.webhook_events"
     )
     # No access log: the secret is part of the URL.
     uvicorn.run(receiver, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=5)
+
+
+@webhook_app.command("drain")
+def webhook_drain() -> None:
+    """Process every pending webhook event once, as the sensor does, running the runs here and waiting
+    for them (when the Dagster daemon is down). Ends with the events counted by status."""
+    from ycpipeline.cli.drain import drain
+    from ycpipeline.webhooks.processing import Batch
+
+    _prepare_dagster()
+    s = _settings()
+
+    def report(batch: Batch, error: str | None) -> None:
+        what = f"batch of {batch.events} events for companies {', '.join(map(str, batch.companies))}"
+        console.print(f"{BAD} {what}: {error}" if error else f"{OK} {what}")
+
+    counts = drain(_warehouse_url(s), on_batch=report)
+    console.print("webhook events: " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    if counts["pending"] or counts["failed"]:
+        raise _fail("some events are still pending or failed: see yclients.webhook_events.reason")
 
 
 @postgres_app.command("start")

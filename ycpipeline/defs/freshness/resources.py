@@ -11,7 +11,7 @@ from ycpipeline.sync.changes import ChangePolicy
 
 
 class FreshnessResource(dg.ConfigurableResource):
-    """How change capture and reconciliation behave (README: "Keeping it fresh")."""
+    """How change capture, reconciliation and the webhook queue behave (README: "Keeping it fresh")."""
 
     records_start_date: str
     sync_days_ahead: int
@@ -19,6 +19,8 @@ class FreshnessResource(dg.ConfigurableResource):
     changes_days_ahead: int
     reconcile_every_hours: float
     reconcile_days_back: int
+    webhook_max_attempts: int
+    webhook_retention_days: int
 
     def change_policy(self) -> ChangePolicy:
         """What a change-capture pass follows."""
@@ -39,6 +41,8 @@ def freshness_resource() -> FreshnessResource:
         changes_days_ahead=s.changes_days_ahead,
         reconcile_every_hours=s.reconcile_every_hours,
         reconcile_days_back=s.reconcile_days_back,
+        webhook_max_attempts=s.webhook_max_attempts,
+        webhook_retention_days=s.webhook_retention_days,
     )
 
 
