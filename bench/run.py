@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver", "freshness")
+SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver", "freshness", "queue")
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
         help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
     )
     args = parser.parse_args()
-    from bench import extract, freshness, ledger, load, memory, quiet, receiver
+    from bench import extract, freshness, ledger, load, memory, quiet, receiver, webhook_queue
     from bench.common import warehouse
 
     engine = warehouse(args.warehouse_url)
@@ -55,6 +55,8 @@ def main() -> None:
         receiver.run(engine, requests=400 if q else 5_000)
     if "freshness" in chosen:
         freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
+    if "queue" in chosen:
+        webhook_queue.run(engine, events=500 if q else 10_000)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

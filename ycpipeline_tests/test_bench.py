@@ -20,9 +20,10 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     sections = re.findall(r"^== (\w+)", done.stdout, re.M)
-    assert sections == ["extraction", "load", "memory", "quiet", "ledger", "webhook", "freshness"]
+    assert sections == ["extraction", "load", "memory", "quiet", "ledger", "webhook", "freshness", "queue"]
     ratios = re.findall(r"ratio .*?\s+([0-9.,]+)$", done.stdout, re.M)
     assert len(ratios) >= 8 and all(float(r.replace(",", "")) > 0 for r in ratios)
     assert re.search(r"429s from the sandbox\s+0$", done.stdout, re.M)
     assert re.search(r"rows rewritten by the re-load\s+0$", done.stdout, re.M)
     assert re.search(r"stale records after the busy tick \(target 0\)\s+0$", done.stdout, re.M)
+    assert re.search(r"ratio accounted ÷ posted\s+1\.000$", done.stdout, re.M)
