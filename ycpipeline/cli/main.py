@@ -86,7 +86,11 @@ def check() -> None:
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
-        ("YCLIENTS_WEBHOOK_INBOX", str(s.yclients_webhook_inbox), True),
+        (
+            "YCLIENTS_WEBHOOK_INBOX",
+            f"{s.yclients_webhook_inbox} (unused: events are queued in Postgres)",
+            True,
+        ),
     ]
     for name, shown, ok in rows:
         console.print(f"{OK if ok else BAD} {name} = {shown}")
