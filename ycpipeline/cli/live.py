@@ -3,10 +3,12 @@ change capture → warehouse."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +50,7 @@ def run_live(
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),
+        start_new_session=True,  # its code servers are stopped with it, as one process group
     )
     stack.callback(_stop, proc)
     console.print(
@@ -105,8 +108,11 @@ def _wait_for(
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
+    """Stop `dagster dev` and the code servers it started (they outlive it otherwise)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
