@@ -132,6 +132,8 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
             ids = [r["id"] for r in state.iter_records(company, *history) if not r["deleted"]]
             for record_id in rng.sample(ids, changes):
                 kind = rng.randrange(4)
+                if kind == 1 and not state.get_record(company, record_id)["services"]:
+                    kind = 0  # nothing to reprice on a visit without services
                 if kind == 0:
                     now = state.get_record(company, record_id)["attendance"]
                     state.set_attendance(company, record_id, -1 if now == 1 else 1)
