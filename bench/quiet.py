@@ -1,4 +1,4 @@
-"""Target 4: a schedule tick with nothing changed is cheap in requests and in time."""
+"""Target 4: a window refresh with nothing changed (what the schedule ran before change capture; reconciliation runs it now)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-SECTIONS = ("extract", "load", "memory", "quiet", "ledger", "receiver", "budget", "concurrent", "small")
+SECTIONS = (
+    "extract",
+    "load",
+    "memory",
+    "quiet",
+    "ledger",
+    "receiver",
+    "budget",
+    "concurrent",
+    "small",
+    "freshness",
+    "queue",
+)
 
 
 def main() -> None:
@@ -36,7 +48,18 @@ def main() -> None:
         "dagster.yaml on Postgres",
     )
     args = parser.parse_args()
-    from bench import budget, extract, ledger, load, memory, quiet, receiver, small_job
+    from bench import (
+        budget,
+        extract,
+        freshness,
+        ledger,
+        load,
+        memory,
+        quiet,
+        receiver,
+        small_job,
+        webhook_queue,
+    )
     from bench.common import warehouse
 
     engine = warehouse(args.warehouse_url)
@@ -59,7 +82,7 @@ def main() -> None:
             users=2_000 if q else 100_000,
         )
     if "receiver" in chosen:
-        receiver.run(requests=400 if q else 5_000)
+        receiver.run(engine, requests=400 if q else 5_000)
     if "budget" in chosen:
         budget.first_sync(engine, days=3 if q else 90, per_day=40 if q else 590, storage=args.dagster_storage)
     if "concurrent" in chosen:
@@ -68,6 +91,10 @@ def main() -> None:
         )
     if "small" in chosen:
         small_job.run(engine, days=5 if q else 90, per_day=20 if q else 41, storage=args.dagster_storage)
+    if "freshness" in chosen:
+        freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
+    if "queue" in chosen:
+        webhook_queue.run(engine, events=500 if q else 10_000)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

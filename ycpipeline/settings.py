@@ -60,13 +60,21 @@ class Settings(BaseSettings):
     yclients_rate_limit_key: str | None = None
     yclients_concurrency: int = Field(default=4, ge=1, le=16)
     yclients_webhook_secret: SecretStr | None = None
+    # Unused since the webhook queue lives in Postgres; still accepted, as configuration names are public.
     yclients_webhook_inbox: Path = Path("var/inbox")
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    webhook_retention_days: int = Field(default=30, ge=1)
     warehouse_url: str | None = None
     bonus_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
     records_start_date: str = "2024-01-01"
     sync_days_back: int = Field(default=3, ge=0)
     sync_days_ahead: int = Field(default=30, ge=0)
     yclients_partition_timezone: str = "Europe/Moscow"
+    # Change capture and its safety net (README "Keeping it fresh").
+    changes_overlap_minutes: int = Field(default=10, ge=0)
+    changes_days_ahead: int = Field(default=365, ge=0)
+    reconcile_every_hours: float = Field(default=24.0, gt=0)
+    reconcile_days_back: int = Field(default=45, ge=0)
 
     @field_validator("yclients_company_id", mode="before")
     @classmethod

@@ -46,6 +46,8 @@ TABLES = (
     "yclients.webhook_events",
     "yclients.api_budget",
     "yclients.api_budget_slots",
+    "yclients.sync_state",
+    "yclients.companies",
 )
 
 

@@ -30,6 +30,8 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
         "budget",
         "concurrent",
         "small",
+        "freshness",
+        "queue",
     ]
     ratios = re.findall(r"ratio .*?\s+([0-9.,]+)$", done.stdout, re.M)
     assert len(ratios) >= 8 and all(float(r.replace(",", "")) > 0 for r in ratios)
@@ -37,3 +39,5 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
     assert re.search(r"rows rewritten by the re-load\s+0$", done.stdout, re.M)
     # The small job compares with dlt when the bench extra is installed, and says so when it is not.
     assert re.search(r"ratio ours ÷ dlt", done.stdout) or "skipped: dlt not installed" in done.stdout
+    assert re.search(r"stale records after the busy tick \(target 0\)\s+0$", done.stdout, re.M)
+    assert re.search(r"ratio accounted ÷ posted\s+1\.000$", done.stdout, re.M)

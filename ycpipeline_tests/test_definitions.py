@@ -25,8 +25,15 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
     defs = _defs()
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"yclients_services", "yclients_staff", "yclients_records", "bonus_ledger", "app_users"}
-    for name in ("catalog_job", "sync_job", "ledger_job"):
+    assert keys == {
+        "yclients_services",
+        "yclients_staff",
+        "yclients_records",
+        "yclients_record_changes",
+        "bonus_ledger",
+        "app_users",
+    }
+    for name in ("catalog_job", "sync_job", "ledger_job", "changes_job"):
         assert defs.resolve_job_def(name).description
 
 
@@ -113,7 +120,11 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
     checks = {c.name for c in graph.asset_check_keys}
     assert checks == {
         "services_rejected_share",
+        "services_companies_ok",
         "staff_rejected_share",
+        "staff_companies_ok",
+        "record_changes_companies_ok",
+        "record_changes_rejected_share",
         "records_rejected_share",
         "records_catalogue_integrity",
         "records_count_matches_api",

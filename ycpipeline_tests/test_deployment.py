@@ -73,12 +73,17 @@ def _compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_compose_has_every_service_sharing_the_inbox() -> None:
-    services = _compose()["services"]
+def test_compose_has_every_service_and_no_shared_volume_but_postgres() -> None:
+    compose = _compose()
+    services = compose["services"]
     assert {"postgres", "migrate", "code", "webserver", "daemon", "webhooks"} <= set(services)
     assert services["webserver"]["ports"] == ["3000:3000"] and services["webhooks"]["ports"] == ["9003:9003"]
-    for name in ("code", "daemon", "webhooks"):
-        assert "inbox:/var/ycpipeline/inbox" in services[name]["volumes"]
+    # The webhook queue is in Postgres: receivers, code server and daemon share no volume.
+    for name in ("code", "daemon", "webhooks", "migrate"):
+        assert not services[name].get("volumes"), name
+        assert "YCLIENTS_WEBHOOK_INBOX" not in services[name].get("environment", {})
+    assert set(compose["volumes"]) == {"pgdata"}
+    assert services["webhooks"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "healthcheck" in services["postgres"]
 
 

@@ -21,7 +21,7 @@ from ycpipeline.client.http import RecordsPage, RequestStats
 from ycpipeline.normalize.values import to_int
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
-from ycpipeline.webhooks.events import parse_events
+from ycpipeline.webhooks.events import MAX_ID, parse_body
 
 SAMPLES = Path(__file__).parent / "samples"
 GOOD_RECORD = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
@@ -197,8 +197,17 @@ def test_bad_staff_are_quarantined_and_good_ones_load(engine: Engine, items: lis
     _accounted(engine, "staff", "staff_id", items)
 
 
+# NUL and lone surrogates (half an emoji): neither fits in Postgres text or jsonb as it is.
+hostile_text = st.text(alphabet=st.sampled_from(["\x00", "\ud83d", "\udc00", "ё", "🌸", "a"]), max_size=6)
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=20),
+        hostile_text,
+    ),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
     ),
@@ -206,23 +215,44 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    body=st.one_of(
-        json_values,
-        st.fixed_dictionaries(
-            {
-                "company_id": junk,
-                "resource": st.sampled_from(["record", "service", "nope"]),
-                "resource_id": junk,
-                "status": st.sampled_from(["create", "update", "delete", "??"]),
-                "data": json_values,
-            }
+EVENT = st.fixed_dictionaries(
+    {
+        "company_id": st.one_of(junk, st.sampled_from([1, 235564, 2**63 - 1, 2**63, 0, -1])),
+        "resource": st.one_of(
+            st.sampled_from(["record", "service", "goods_operations_sale", "nope"]), hostile_text
         ),
-    )
+        "resource_id": st.one_of(junk, st.sampled_from([1, 2**63 - 1, 2**63, 2**64, 0])),
+        "status": st.sampled_from(["create", "update", "delete", "??"]),
+        "data": json_values,
+    }
 )
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.one_of(json_values, EVENT, st.lists(EVENT, max_size=5)))
 def test_webhook_bodies_never_crash_the_parser(body: Any) -> None:
-    events, reason = parse_events(body)
-    assert (events == []) == (reason is not None)
-    for event in events:
-        assert event["company_id"] > 0 and event["resource_id"] >= 0
+    parsed, reason = parse_body(body)
+    assert (parsed is None) == (reason is not None)
+    if parsed is None:
+        return
+    items = body if isinstance(body, list) else [body]
+    # Every event of an accepted body is queued or refused on its own, never lost.
+    assert len(parsed.accepted) + len(parsed.refused) == len(items)
+    for event in parsed.accepted:
+        assert 0 < event.company_id <= MAX_ID and 0 < event.resource_id <= MAX_ID
+        for text_ in _strings(event.body):  # storable in Postgres: no NUL, no lone surrogate
+            assert "\x00" not in text_
+            text_.encode("utf-8")
+    assert all(r.reason for r in parsed.refused)

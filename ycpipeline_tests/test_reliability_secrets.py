@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
@@ -54,7 +54,7 @@ def test_no_secret_appears_anywhere(
         sync_window([235564], ANCHOR - timedelta(days=3), ANCHOR)
     seen.append(str(failed.value))
     seen.append(runner.invoke(app, ["check"]).output)
-    receiver = create_receiver(tmp_path / "inbox", HOOK)
+    receiver = create_receiver(engine, HOOK)
     with serve_in_thread(receiver) as base:
         seen.append(httpx.post(f"{base}{WEBHOOK_PATH}/wrong", json={}).text)
         seen.append(httpx.post(f"{base}{WEBHOOK_PATH}/{HOOK}", content=b"nope").text)
@@ -67,10 +67,13 @@ def test_no_secret_appears_anywhere(
         run_job("ledger_job")
     seen.append(caplog.text)
     seen.extend(p.read_bytes().decode("utf-8", "replace") for p in dagster_env.rglob("*") if p.is_file())
-    seen.extend(
-        p.read_bytes().decode("utf-8", "replace") for p in (tmp_path / "inbox").rglob("*") if p.is_file()
-    )
-    text = "\n".join(seen)
-    assert "HTTP 401" in text  # the failure was really exercised
-    hits = {secret: text.count(secret) for secret in (PARTNER, USER, HOOK)}
+    with engine.connect() as conn:  # what the receiver kept: the queue and the dead letters
+        seen.extend(
+            str(row)
+            for table in ("yclients.webhook_events", "yclients.rejected_rows")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+        )
+    everything = "\n".join(seen)
+    assert "HTTP 401" in everything  # the failure was really exercised
+    hits = {secret: everything.count(secret) for secret in (PARTNER, USER, HOOK)}
     assert hits == {PARTNER: 0, USER: 0, HOOK: 0}

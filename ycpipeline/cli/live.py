@@ -1,11 +1,14 @@
-"""The live demo: sandbox changes → webhooks → receiver → inbox → sensor (dagster dev) → warehouse."""
+"""The live demo: sandbox changes → webhooks → receiver → queue (Postgres) → sensor (dagster dev) →
+change capture → warehouse."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -16,12 +19,11 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.runs import run_job
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
-
-INBOX = Path("var/inbox")
 
 
 def run_live(
@@ -30,13 +32,15 @@ def run_live(
     """Serve the receiver, start `dagster dev`, mutate the sandbox every `every` seconds and time how
     long each change takes to reach the warehouse. Returns the delays in seconds."""
     secret = os.environ.get("YCLIENTS_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
-    os.environ.update({"YCLIENTS_WEBHOOK_SECRET": secret, "YCLIENTS_WEBHOOK_INBOX": str(INBOX.resolve())})
-    receiver = create_receiver(INBOX, secret)
+    os.environ["YCLIENTS_WEBHOOK_SECRET"] = secret
+    receiver = create_receiver(engine, secret)
     base = stack.enter_context(serve_in_thread(receiver, port=free_port()))
     emitter = WebhookEmitter(f"{base}{WEBHOOK_PATH}/{secret}")
     stack.callback(emitter.close)
     box.state.listeners.append(emitter)
-    console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, inbox {INBOX}")
+    console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, queue yclients.webhook_events")
+    # Set every company's watermark now, so the first webhook's run reads changes, not the whole history.
+    run_job("changes_job")
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     port = free_port()
     log = open(Path(os.environ["DAGSTER_HOME"]) / "dagster-dev.log", "ab")  # noqa: SIM115
@@ -46,6 +50,7 @@ def run_live(
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),
+        start_new_session=True,  # its code servers are stopped with it, as one process group
     )
     stack.callback(_stop, proc)
     console.print(
@@ -103,8 +108,11 @@ def _wait_for(
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
+    """Stop `dagster dev` and the code servers it started (they outlive it otherwise)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -29,7 +29,7 @@ postgres_app = OneLineErrorsTyper(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
-webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver.", no_args_is_help=True)
+webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver and its queue.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
 console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
@@ -84,7 +84,11 @@ def check() -> None:
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
-        ("YCLIENTS_WEBHOOK_INBOX", str(s.yclients_webhook_inbox), True),
+        (
+            "YCLIENTS_WEBHOOK_INBOX",
+            f"{s.yclients_webhook_inbox} (unused: events are queued in Postgres)",
+            True,
+        ),
     ]
     for name, shown, ok in rows:
         console.print(f"{OK if ok else BAD} {name} = {shown}", markup=False)
@@ -175,35 +179,53 @@ def sync(
     to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last visit date")] = None,
     company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
 ) -> None:
-    """Catalogue, records of a visit-date window, and the ledger, through Dagster."""
-    from ycpipeline.cli.runs import sync_window
+    """Without dates: what the 30-minute schedules run (catalogue, change capture, ledger, and a
+    reconciliation where due). With --from/--to: catalogue, records of that window, ledger. Through Dagster."""
+    from ycpipeline.cli.tick import run_tick, run_window
 
     _prepare_dagster()
     s = _settings()
-    today = date.today()
-    start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
-    end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
     companies = company or s.company_ids
-    _check_window(start, end, companies)
-    total_days = (end - start + timedelta(days=1)).days * len(companies)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} days"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not sys.stdout.isatty(),
-    ) as progress:
-        task = progress.add_task(f"syncing {start} … {end}", total=total_days)
-        totals = sync_window(
-            companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
-        )
-    console.print(f"records synced {start} … {end}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    if from_ is None and to is None:
+        _check_companies(companies)
+        console.print(f"change capture for companies {', '.join(map(str, companies))} …")
+        outcomes = run_tick(_warehouse_url(s), companies)
+    else:
+        today = date.today()
+        start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
+        end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
+        _check_window(start, end, companies)
+        total_days = (end - start + timedelta(days=1)).days * len(companies)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} days"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not sys.stdout.isatty(),
+        ) as progress:
+            task = progress.add_task(f"syncing {start} … {end}", total=total_days)
+            outcomes = run_window(
+                companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
+            )
+        console.print(f"records of {start} … {end}:")
+    failed = False
+    for company_id, outcome in sorted(outcomes.items()):
+        parts = [
+            f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            for what, counts in outcome.counts.items()
+        ]
+        console.print(f"{BAD if outcome.errors else OK} company {company_id}: " + ("; ".join(parts) or "—"))
+        for error in outcome.errors:
+            console.print(f"   {error}")
+        failed = failed or bool(outcome.errors)
+    if failed:
+        raise UserError("some companies failed (see above); the others were synced")
 
 
 def _check_window(start: date, end: date, companies: list[int]) -> None:
     """Refuse a window or company the records' partitions do not have, saying which setting decides."""
-    from ycpipeline.defs.partitions import COMPANY_KEYS, records_partitions
+    from ycpipeline.defs.partitions import records_partitions
 
     dates = records_partitions.get_partitions_def_for_dimension("date").get_partition_keys()
     first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
@@ -219,6 +241,13 @@ def _check_window(start: date, end: date, companies: list[int]) -> None:
             f"--to {end} is after the last partition {last} (today + SYNC_DAYS_AHEAD): "
             "choose an earlier --to or raise SYNC_DAYS_AHEAD"
         )
+    _check_companies(companies)
+
+
+def _check_companies(companies: list[int]) -> None:
+    """Refuse a company that is not configured (the partitions and the schedules know only those)."""
+    from ycpipeline.defs.partitions import COMPANY_KEYS
+
     unknown = [c for c in companies if str(c) not in COMPANY_KEYS]
     if unknown:
         raise UserError(
@@ -320,22 +349,42 @@ def webhook_serve(
     port: Annotated[int, typer.Option(help="Port (9003 is the old backend's)")] = 9003,
     max_body: Annotated[int, typer.Option(help="Largest accepted body, in bytes")] = 1024 * 1024,
 ) -> None:
-    """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the inbox."""
+    """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the queue (yclients.webhook_events)."""
     import uvicorn
 
     from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 
     s = _settings()
-    _require(s, "YCLIENTS_WEBHOOK_SECRET")
+    _require(s, "YCLIENTS_WEBHOOK_SECRET", "WAREHOUSE_URL")
     assert s.yclients_webhook_secret is not None  # checked by _require
     receiver = create_receiver(
-        s.yclients_webhook_inbox, s.yclients_webhook_secret.get_secret_value(), max_body=max_body
+        _warehouse_url(s), s.yclients_webhook_secret.get_secret_value(), max_body=max_body
     )
     console.print(
-        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → {s.yclients_webhook_inbox}"
+        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → yclients.webhook_events"
     )
     # No access log: the secret is part of the URL.
     uvicorn.run(receiver, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=5)
+
+
+@webhook_app.command("drain")
+def webhook_drain() -> None:
+    """Process every pending webhook event once, as the sensor does, running the runs here and waiting
+    for them (when the Dagster daemon is down). Ends with the events counted by status."""
+    from ycpipeline.cli.drain import drain
+    from ycpipeline.webhooks.processing import Batch
+
+    _prepare_dagster()
+    s = _settings()
+
+    def report(batch: Batch, error: str | None) -> None:
+        what = f"batch of {batch.events} events for companies {', '.join(map(str, batch.companies))}"
+        console.print(f"{BAD} {what}: {error}" if error else f"{OK} {what}")
+
+    counts = drain(_warehouse_url(s), on_batch=report)
+    console.print("webhook events: " + ", ".join(f"{status} {n}" for status, n in counts.items()))
+    if counts["pending"] or counts["failed"]:
+        raise UserError("some events are still pending or failed: see yclients.webhook_events.reason")
 
 
 @postgres_app.command("start")

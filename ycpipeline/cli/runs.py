@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -106,11 +106,17 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed (see the Dagster UI for the logs)"
 
 
-def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.ExecuteInProcessResult:
+def run_job(
+    name: str,
+    *,
+    partition_range: tuple[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+) -> dg.ExecuteInProcessResult:
     """Execute a job of the code location; raise `RunFailedError` with the failing step's message."""
     from ycpipeline.defs.partitions import range_tags
 
-    tags = range_tags(*partition_range) if partition_range is not None else {}
+    tags = {**(tags or {}), **(range_tags(*partition_range) if partition_range is not None else {})}
     with dagster_instance() as instance:
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)
@@ -120,7 +126,10 @@ def run_job(name: str, *, partition_range: tuple[str, str] | None = None) -> dg.
                 tags=tags,
                 raise_on_error=False,
                 # Step logs stay in the run's event log (the UI); the terminal gets warnings only.
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                run_config={
+                    **(run_config or {}),
+                    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                },
             )
         except YClientsError as exc:
             raise RunFailedError(str(exc)) from None

@@ -24,3 +24,11 @@ ledger_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("bonus_ledger"),
     description="Derive the bonus ledger from what the warehouse holds.",
 )
+
+changes_job = dg.define_asset_job(
+    "changes_job",
+    selection=dg.AssetSelection.groups("yclients_catalog")
+    | dg.AssetSelection.assets("yclients_record_changes", "bonus_ledger"),
+    description="Catalogue, then change capture for the run's companies (every configured one by default), "
+    "then the bonus ledger. What the 30-minute schedule and the webhook sensor request.",
+)

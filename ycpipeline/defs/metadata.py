@@ -47,6 +47,20 @@ def rejected_share_check(
     )
 
 
+def companies_ok_check(check_name: str, asset_key: str, failures: dict[int, str]) -> dg.AssetCheckResult:
+    """Fails (severity ERROR) naming each company whose part of the run failed, with its error."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset_key,
+        passed=not failures,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "failed_companies": dg.MetadataValue.json({str(c): m for c, m in sorted(failures.items())})
+        },
+        description="; ".join(f"company {c}: {m}" for c, m in sorted(failures.items())) or None,
+    )
+
+
 def summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
     """Per-company counts added up, key by key."""
     return {key: sum(c[key] for c in counts) for key in (counts[0] if counts else {})}

@@ -1,6 +1,5 @@
 """Resources: the YClients API and the warehouse, configured from the environment via `EnvVar`."""
 
-from datetime import tzinfo
 from decimal import Decimal
 from functools import cache
 
@@ -9,7 +8,6 @@ from pydantic import PrivateAttr, SecretStr
 from sqlalchemy import Engine, create_engine
 
 from ycpipeline.client import ApiBudget, PostgresBudget, RateLimiter, YClientsClient, budget_key
-from ycpipeline.normalize.values import company_zone
 from ycpipeline.settings import DEFAULT_API_URL, load_settings, parse_company_ids
 
 
@@ -68,11 +66,6 @@ class YClientsResource(dg.ConfigurableResource):
                 rate_limit_patience=self.rate_limit_patience_seconds,
             )
         return self._client
-
-    def company_timezone(self, company_id: int) -> tzinfo:
-        """The company's time zone, from the API's company info."""
-        company = self.client().get_company(company_id)
-        return company_zone(company.get("timezone_name"), company.get("timezone"))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._client is not None:

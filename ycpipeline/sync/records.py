@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, NestedTransaction, text
 
@@ -65,14 +65,35 @@ class RecordsResult:
         }
 
 
+class MergeObserver(Protocol):
+    """Sees each staged chunk just before it merges (change capture counts partitions, sets rows aside)."""
+
+    def before_merge(self, conn: Connection, stager: _Stager) -> None:
+        """Called with the chunk in `stager.records_stage` / `lines_stage`, not merged yet."""
+
+    def keep_pass(self) -> None:
+        """The pass whose chunks were seen is kept."""
+
+    def discard_pass(self) -> None:
+        """The pass whose chunks were seen was undone (it is read again)."""
+
+
 class _Stager:
     """Normalises, validates and COPYs records into the staging tables and merges them, chunk by chunk.
 
     Each pass over the window runs in a savepoint, so a pass that has to be read again is undone whole.
     """
 
-    def __init__(self, conn: Connection, company_id: int, tz: tzinfo, synced_at: datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        company_id: int,
+        tz: tzinfo,
+        synced_at: datetime,
+        observer: MergeObserver | None = None,
+    ) -> None:
         self.conn = conn
+        self.observer = observer
         self.company_id = company_id
         self.tz = tz
         self.synced_at = synced_at
@@ -121,6 +142,8 @@ class _Stager:
         return len(valid)
 
     def _merge(self) -> None:
+        if self.observer is not None:
+            self.observer.before_merge(self.conn, self)
         self.counts += merge_stage(
             self.conn, records, self.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
         )
@@ -129,6 +152,8 @@ class _Stager:
             text(f"INSERT INTO {self.seen} SELECT record_id FROM {self.records_stage} ON CONFLICT DO NOTHING")
         )
         self.conn.execute(text(f"TRUNCATE {self.records_stage}, {self.lines_stage}"))
+        if self._pass is None and self.observer is not None:
+            self.observer.keep_pass()  # a merge outside a pass (records re-read by id) is kept at once
 
     def begin_pass(self) -> None:
         """Start a pass over the window."""
@@ -138,13 +163,19 @@ class _Stager:
         """Keep what this pass merged."""
         assert self._pass is not None
         self._pass.commit()
+        self._pass = None
+        if self.observer is not None:
+            self.observer.keep_pass()
 
     def reset(self) -> None:
         """Undo this pass: what it merged, the ids it saw, the rows it rejected."""
         assert self._pass is not None
         self._pass.rollback()
+        self._pass = None
         self.counts = MergeCounts()
         self.rejected.clear()
+        if self.observer is not None:
+            self.observer.discard_pass()
 
 
 @dataclass
@@ -161,9 +192,9 @@ def _identity(raw: Any) -> str:
 
 
 def _extract(
-    client: YClientsClient, stager: _Stager, company_id: int, start: date, end: date, chunk_pages: int
+    client: YClientsClient, stager: _Stager, company_id: int, filters: RecordFilters, chunk_pages: int
 ) -> _Extracted:
-    """Stream every page of the window into the stage.
+    """Stream every page matching `filters` into the stage.
 
     Paging is not documented as stable while records change, and what `total_count` counts is not
     documented at all (the only example announces 10 beside 2 records, yclientsru.apib:5466-5642).
@@ -173,7 +204,7 @@ def _extract(
     after `MAX_PASSES` the last pass is loaded and the drift reported.
     """
     previous: tuple[frozenset[str], frozenset[int | None]] | None = None
-    filters = RecordFilters.visit_window(start, end)
+    what = filters.describe()
     for attempt in range(1, MAX_PASSES + 1):
         stager.begin_pass()
         fetched, buffer = 0, []
@@ -198,11 +229,10 @@ def _extract(
         this_pass = (frozenset(seen), frozenset(totals))
         if this_pass == previous and len(totals) == 1:
             log.warning(
-                "records of company %s for %s..%s: total_count %s but %s received, the same in two passes: "
+                "records of company %s (%s): total_count %s but %s received, the same in two passes: "
                 "loading what came",
                 company_id,
-                start,
-                end,
+                what,
                 announced,
                 fetched,
             )
@@ -210,10 +240,9 @@ def _extract(
             return _Extracted(fetched, attempt, announced, "stable")
         if attempt == MAX_PASSES:
             log.warning(
-                "records of company %s for %s..%s kept changing while paging (%s passes): loading the last pass",
+                "records of company %s (%s) kept changing while paging (%s passes): loading the last pass",
                 company_id,
-                start,
-                end,
+                what,
                 MAX_PASSES,
             )
             stager.keep_pass()
@@ -227,6 +256,20 @@ def _extract(
         previous = this_pass
         stager.reset()
     raise AssertionError("unreachable: the last pass always returns")
+
+
+def lock_company_records(conn: Connection, company_id: int) -> None:
+    """Take the company's records lock for the rest of the transaction (every records load holds it).
+
+    Overlapping loads of one company (schedule, sensor, manual) take turns; the second sees the first's
+    result. Taken before the first request, so two loads never interleave fetch and merge.
+    """
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
+        {"c": str(company_id)},
+    )
+    # The merge sorts the staged rows once: let it do so in memory.
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 def sync_records(
@@ -245,63 +288,78 @@ def sync_records(
     Records the API returns are upserted; warehouse records of those dates that it no longer returns are
     re-read by id: a moved record is updated in place with its new date, a vanished one marked deleted.
     """
+    with engine.begin() as conn:
+        lock_company_records(conn, company_id)
+        return refresh_window(
+            conn, client, company_id, tz, start, end, run_id=run_id, chunk_pages=chunk_pages
+        )
+
+
+def refresh_window(
+    conn: Connection,
+    client: YClientsClient,
+    company_id: int,
+    tz: tzinfo,
+    start: date,
+    end: date,
+    *,
+    run_id: str | None = None,
+    chunk_pages: int = 50,
+    observer: MergeObserver | None = None,
+) -> RecordsResult:
+    """`sync_records` inside the caller's transaction, which holds `lock_company_records` already.
+
+    `observer` sees each chunk just before it merges (change capture counts what each partition gets).
+    """
     result = RecordsResult(company_id, start, end)
     synced_at = datetime.now(UTC)
-    with engine.begin() as conn:
-        # Overlapping runs of one company (schedule and sensor) take turns; the second sees the first's result.
+    stager = _Stager(conn, company_id, tz, synced_at, observer)
+    extracted = _extract(client, stager, company_id, RecordFilters.visit_window(start, end), chunk_pages)
+    result.fetched, result.passes = extracted.fetched, extracted.passes
+    result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
+    quarantined = rejected_ids(stager.rejected)
+    vanished = (
         conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended('ycpipeline.records:' || :c, 0))"),
-            {"c": str(company_id)},
+            text(f"""
+            SELECT record_id FROM yclients.records r
+            WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
+              AND NOT EXISTS (SELECT 1 FROM {stager.seen} s WHERE s.record_id = r.record_id)
+              AND NOT (r.record_id = ANY(:rejected))
+        """),
+            {"c": company_id, "s": start, "e": end, "rejected": quarantined},
         )
-        # The merge sorts the staged rows once: let it do so in memory.
-        conn.execute(text("SET LOCAL work_mem = '64MB'"))
-        stager = _Stager(conn, company_id, tz, synced_at)
-        extracted = _extract(client, stager, company_id, start, end, chunk_pages)
-        result.fetched, result.passes = extracted.fetched, extracted.passes
-        result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
-        quarantined = rejected_ids(stager.rejected)
-        vanished = (
-            conn.execute(
-                text(f"""
-                SELECT record_id FROM yclients.records r
-                WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND NOT r.deleted
-                  AND NOT EXISTS (SELECT 1 FROM {stager.seen} s WHERE s.record_id = r.record_id)
-                  AND NOT (r.record_id = ANY(:rejected))
-            """),
-                {"c": company_id, "s": start, "e": end, "rejected": quarantined},
-            )
-            .scalars()
-            .all()
-        )
-        gone: list[int] = []
-        reread: list[Any] = []
-        for record_id in vanished:
-            # None only when the record itself is gone and the company still answers; a company-level
-            # 404/403/402 raises, so the window is left as it was instead of marked deleted.
-            fresh = client.get_record(company_id, record_id)
-            if fresh is None:
-                gone.append(record_id)
-            else:
-                reread.append(fresh)
-        if reread:
-            stager.stage(reread)
-        result.counts = stager.counts
-        result.deleted = conn.execute(
-            text("""
-                UPDATE yclients.records SET deleted = true, synced_at = :now
-                WHERE company_id = :c AND record_id = ANY(:ids) AND NOT deleted
-            """),
-            {"now": synced_at, "c": company_id, "ids": gone},
-        ).rowcount
-        result.moved_out = conn.execute(
-            text("""
-                SELECT count(*) FROM yclients.records
-                WHERE company_id = :c AND record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
-            """),
-            {"c": company_id, "ids": list(vanished), "s": start, "e": end},
-        ).scalar_one()
-        result.rejected = store_rejected(conn, stager.rejected, run_id)
-        log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
+        .scalars()
+        .all()
+    )
+    gone: list[int] = []
+    reread: list[Any] = []
+    for record_id in vanished:
+        # None only when the record itself is gone and the company still answers; a company-level
+        # 404/403/402 raises, so the window is left as it was instead of marked deleted.
+        fresh = client.get_record(company_id, record_id)
+        if fresh is None:
+            gone.append(record_id)
+        else:
+            reread.append(fresh)
+    if reread:
+        stager.stage(reread)
+    result.counts = stager.counts
+    result.deleted = conn.execute(
+        text("""
+            UPDATE yclients.records SET deleted = true, synced_at = :now
+            WHERE company_id = :c AND record_id = ANY(:ids) AND NOT deleted
+        """),
+        {"now": synced_at, "c": company_id, "ids": gone},
+    ).rowcount
+    result.moved_out = conn.execute(
+        text("""
+            SELECT count(*) FROM yclients.records
+            WHERE company_id = :c AND record_id = ANY(:ids) AND visit_date NOT BETWEEN :s AND :e
+        """),
+        {"c": company_id, "ids": list(vanished), "s": start, "e": end},
+    ).scalar_one()
+    result.rejected = store_rejected(conn, stager.rejected, run_id)
+    log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
     return result
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
@@ -163,19 +164,65 @@ sync_log = Table(
     schema="yclients",
 )
 
-# Not in the contract's list: every webhook event the sensor processed, for audit.
+# The durable webhook queue: one row per accepted event, `pending` until a run that covers it succeeded.
 webhook_events = Table(
     "webhook_events",
     metadata,
-    Column("event_hash", Text, primary_key=True),
-    Column("inbox_name", Text, nullable=False),
-    Column("company_id", BigInteger),
-    Column("resource", Text),
-    Column("resource_id", BigInteger),
-    Column("status", Text),
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Column("company_id", BigInteger, nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("resource_id", BigInteger, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("reason", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("run_id", Text),
     Column("body", JSONB, nullable=False),
-    Column("run_key", Text),
-    Column("processed_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Column("body_hash", Text, nullable=False),
+    Column("batch_id", Text),
+    Column("claimed_at", TimestampTZ),
+    Column("next_attempt_at", TimestampTZ, nullable=False, server_default=func.now()),
+    Column("processed_at", TimestampTZ),
+    CheckConstraint("status IN ('pending', 'done', 'ignored', 'failed')", name="status_known"),
+    CheckConstraint("action IN ('create', 'update', 'delete')", name="action_known"),
+    Index(
+        "ix_webhook_events_ready",
+        "next_attempt_at",
+        "id",
+        postgresql_where=text("status IN ('pending', 'failed') AND batch_id IS NULL"),
+    ),
+    Index("ix_webhook_events_batch_id", "batch_id", postgresql_where=text("batch_id IS NOT NULL")),
+    Index(
+        "ix_webhook_events_processed_at",
+        "processed_at",
+        postgresql_where=text("status IN ('done', 'ignored')"),
+    ),
+    schema="yclients",
+)
+
+# Change capture: per company and stream, every change up to `watermark` is in the warehouse.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("stream", Text, primary_key=True),
+    Column("watermark", TimestampTZ),
+    Column("last_reconciled_at", TimestampTZ),
+    Column("updated_at", TimestampTZ, nullable=False, server_default=func.now()),
+    schema="yclients",
+)
+
+# Not in the contract's list: the company objects, read for their time zone.
+companies = Table(
+    "companies",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("title", Text),
+    Column("timezone_name", Text),
+    Column("utc_offset", Text),
+    Column("raw", JSONB, nullable=False),
+    Column("synced_at", TimestampTZ, nullable=False),
     schema="yclients",
 )
 

@@ -1,1 +1,1 @@
-"""YClients webhooks: the receiver (ASGI) and the durable inbox it writes to."""
+"""YClients webhooks: the receiver (ASGI), the durable queue in Postgres and the work on it."""

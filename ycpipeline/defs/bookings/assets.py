@@ -1,7 +1,7 @@
 """The records asset: bookings per company and visit date, refreshed a range of partitions per run."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -10,12 +10,16 @@ from sqlalchemy import text
 from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
 from ycpipeline.defs.partitions import records_partitions, windows_by_company
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
+from ycpipeline.sync.changes import mark_reconciled
+from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import RecordsResult, sync_records
 
 GROUP = "yclients_bookings"
 # Two companies page at once: with each company's own page threads that keeps the budget busy while
 # staying within the warehouse engine's connection pool.
 COMPANIES_AT_ONCE = 2
+# Set by the reconciliation planner (`defs/freshness/planning.py`) on the run reconciling a company.
+RECONCILE_TAG = "ycpipeline/reconcile"
 
 
 def _missing_catalogue(
@@ -112,10 +116,17 @@ def yclients_records(
     missing: dict[str, set[int]] = {"staff": set(), "services": set()}
     count_mismatches = []
     windows = sorted(windows_by_company(context.partition_keys).items())
+    reconciling = context.run.tags.get(RECONCILE_TAG)
 
     def refresh(company_id: int, start: date, end: date) -> RecordsResult:
-        tz = yclients.company_timezone(company_id)
-        return sync_records(client, warehouse.engine(), company_id, tz, start, end, run_id=context.run.run_id)
+        tz = company_timezone(client, warehouse.engine(), company_id)
+        started = datetime.now(UTC)
+        result = sync_records(
+            client, warehouse.engine(), company_id, tz, start, end, run_id=context.run.run_id
+        )
+        if reconciling == str(company_id):
+            mark_reconciled(warehouse.engine(), company_id, started)
+        return result
 
     # Companies load side by side: the shared API budget sets the pace either way, and one company's
     # final merge then overlaps another's paging instead of leaving the budget idle. A company that

@@ -2,7 +2,15 @@
 
 import dagster as dg
 
-from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
+from ycpipeline.client import YClientsError
+from ycpipeline.defs.metadata import (
+    KINDS,
+    OWNERS,
+    companies_ok_check,
+    markdown_table,
+    rejected_share_check,
+    summed,
+)
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.catalog import CatalogEntity, CatalogResult, sync_catalog
 
@@ -19,16 +27,23 @@ def _materialize(
     requests_before = client.stats.requests
     template = yclients.service_link_template if entity == "services" else yclients.staff_link_template
     results: list[CatalogResult] = []
+    failures: dict[int, str] = {}
     for company_id in yclients.companies():
-        result = sync_catalog(
-            entity,
-            client,
-            warehouse.engine(),
-            company_id,
-            form_url=yclients.booking_form_url,
-            link_template=template,
-            run_id=context.run.run_id,
-        )
+        try:
+            result = sync_catalog(
+                entity,
+                client,
+                warehouse.engine(),
+                company_id,
+                form_url=yclients.booking_form_url,
+                link_template=template,
+                run_id=context.run.run_id,
+            )
+        except YClientsError as exc:
+            # One company's rejected token or outage must not stop the others (or the records and ledger).
+            failures[company_id] = str(exc)
+            context.log.error(f"{entity} of company {company_id} failed: {exc}")
+            continue
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)
     totals = summed([r.as_dict() for r in results])
@@ -45,7 +60,8 @@ def _materialize(
                 f"yclients_{entity}",
                 totals.get("rejected", 0),
                 totals.get("fetched", 0),
-            )
+            ),
+            companies_ok_check(f"{entity}_companies_ok", f"yclients_{entity}", failures),
         ],
     )
 
@@ -62,7 +78,12 @@ def _materialize(
             "services_rejected_share",
             asset="yclients_services",
             description="Share of services that failed validation (warn > 1%, error > 10%)",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "services_companies_ok",
+            asset="yclients_services",
+            description="Every company's services were read; a failure names the company and the error",
+        ),
     ],
 )
 def yclients_services(
@@ -84,7 +105,12 @@ def yclients_services(
             "staff_rejected_share",
             asset="yclients_staff",
             description="Share of staff that failed validation (warn > 1%, error > 10%)",
-        )
+        ),
+        dg.AssetCheckSpec(
+            "staff_companies_ok",
+            asset="yclients_staff",
+            description="Every company's staff were read; a failure names the company and the error",
+        ),
     ],
 )
 def yclients_staff(

@@ -1,12 +1,18 @@
-"""The 30-minute schedule: catalogue + records of the rolling window + ledger, as one run."""
+"""The 30-minute schedules: change capture for every company each tick; reconciliation when it is due.
 
-from datetime import date, timedelta
+A schedule launches one job, so the tick is two schedules on one cron sharing one planning function
+(`plan_tick`, which `ycpipeline sync` without dates executes in-process).
+"""
+
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from ycpipeline.defs.freshness.sensors import TRIGGER_TAG
-from ycpipeline.defs.jobs import sync_job
-from ycpipeline.defs.partitions import COMPANY_KEYS, partition_key, range_tags
+from ycpipeline.defs.bookings.assets import RECONCILE_TAG
+from ycpipeline.defs.freshness.planning import TRIGGER_TAG, PlannedRun, plan_tick
+from ycpipeline.defs.freshness.resources import FreshnessResource
+from ycpipeline.defs.jobs import changes_job, sync_job
+from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.settings import load_settings
 
 _settings = load_settings()
@@ -18,35 +24,78 @@ ACTIVE = [
 ]
 
 
-def rolling_window(today: date, days_back: int, days_ahead: int) -> tuple[date, date]:
-    """The window of visit dates refreshed around `today`."""
-    return today - timedelta(days=days_back), today + timedelta(days=days_ahead)
+def _plan(
+    context: dg.ScheduleEvaluationContext,
+    warehouse: WarehouseResource,
+    yclients: YClientsResource,
+    freshness: FreshnessResource,
+) -> list[PlannedRun]:
+    return plan_tick(
+        warehouse.engine(),
+        yclients.companies(),
+        freshness,
+        context.scheduled_execution_time or datetime.now(UTC),
+        _settings.yclients_partition_timezone,
+        trigger="schedule",
+    )
+
+
+def _active(context: dg.ScheduleEvaluationContext, job_name: str, tags: dict[str, str]) -> str | None:
+    records = context.instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags), limit=1
+    )
+    return records[0].dagster_run.run_id if records else None
 
 
 @dg.schedule(
     name="yclients_sync_every_30_minutes",
     cron_schedule="*/30 * * * *",
+    job=changes_job,
+    execution_timezone=_settings.yclients_partition_timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every 30 minutes: catalogue, change capture for every company (every record changed "
+    "since its watermark, whatever the visit date), then the ledger. Skips a tick while the previous "
+    "one still runs.",
+)
+def yclients_sync_every_30_minutes(
+    context: dg.ScheduleEvaluationContext,
+    warehouse: WarehouseResource,
+    yclients: YClientsResource,
+    freshness: FreshnessResource,
+) -> dg.RunRequest | dg.SkipReason:
+    """The tick's change-capture run, unless the previous tick's run is still going."""
+    if not load_settings().yclients_enabled:
+        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    running = _active(context, changes_job.name, {TRIGGER_TAG: "schedule"})
+    if running:
+        return dg.SkipReason(f"run {running} of the previous tick is still going")
+    run = next(r for r in _plan(context, warehouse, yclients, freshness) if r.kind == "changes")
+    return run.run_request()
+
+
+@dg.schedule(
+    name="yclients_reconcile_when_due",
+    cron_schedule="*/30 * * * *",
     job=sync_job,
     execution_timezone=_settings.yclients_partition_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 30 minutes: catalogue, records from SYNC_DAYS_BACK days ago to SYNC_DAYS_AHEAD days "
-    "ahead for every company, then the ledger. Skips a tick while the previous one still runs.",
+    description="Every 30 minutes: for each company last reconciled more than RECONCILE_EVERY_HOURS ago, "
+    "a full re-read of RECONCILE_DAYS_BACK days back to SYNC_DAYS_AHEAD ahead (catches what change "
+    "capture cannot see, e.g. deletions that do not bump a record's change time).",
 )
-def yclients_sync_every_30_minutes(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    """One run for the rolling window of every company, unless the previous tick's run is still going."""
+def yclients_reconcile_when_due(
+    context: dg.ScheduleEvaluationContext,
+    warehouse: WarehouseResource,
+    yclients: YClientsResource,
+    freshness: FreshnessResource,
+) -> list[dg.RunRequest] | dg.SkipReason:
+    """One window refresh per company due, unless its previous reconciliation is still going."""
     if not load_settings().yclients_enabled:
         return dg.SkipReason("YCLIENTS_ENABLED is false")
-    still_running = context.instance.get_run_records(
-        dg.RunsFilter(job_name=sync_job.name, statuses=ACTIVE, tags={TRIGGER_TAG: "schedule"}), limit=1
-    )
-    if still_running:
-        return dg.SkipReason(f"run {still_running[0].dagster_run.run_id} of the previous tick is still going")
-    today = context.scheduled_execution_time.date()
-    start, end = rolling_window(today, _settings.sync_days_back, _settings.sync_days_ahead)
-    start = max(start, date.fromisoformat(_settings.records_start_date))
-    return dg.RunRequest(
-        tags={
-            TRIGGER_TAG: "schedule",
-            **range_tags(partition_key(COMPANY_KEYS[0], start), partition_key(COMPANY_KEYS[-1], end)),
-        },
-    )
+    requests = [
+        run.run_request(run_key=f"reconcile-{run.companies[0]}")
+        for run in _plan(context, warehouse, yclients, freshness)
+        if run.kind == "reconcile"
+        and not _active(context, sync_job.name, {RECONCILE_TAG: str(run.companies[0])})
+    ]
+    return requests or dg.SkipReason("no company is due for reconciliation")

@@ -23,7 +23,7 @@ app_users = dg.AssetSpec(
     owners=OWNERS,
     tags={"domain": "loyalty"},
     pool="bonus_ledger",
-    deps=["yclients_records", app_users],
+    deps=["yclients_records", "yclients_record_changes", app_users],
     description="loyalty.bonus_ledger: append-only accruals, reversals and adjustments so that every "
     "record's entries sum to the bonus it is owed now. Set-based, one transaction, exactly once.",
 )

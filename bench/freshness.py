@@ -1,0 +1,186 @@
+"""Change capture: what a tick costs per company (quiet and busy) against the old window-refresh tick,
+the rate-limit floor of a quiet tick for a chain, and how stale the warehouse is after one busy tick."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import tempfile
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from bench.common import ANCHOR, empty, show, timer
+from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
+from ycpipeline.loyalty.seed import seed_demo_users
+from ycpipeline.normalize.values import to_money
+from ycpipeline.sandbox import (
+    DEFAULT_PARTNER_TOKEN,
+    DEFAULT_USER_TOKEN,
+    GenerationParams,
+    Sandbox,
+    SandboxConfig,
+    SandboxState,
+    sandbox_client,
+)
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.changes import ChangePolicy, capture_changes
+from ycpipeline.sync.companies import company_timezone
+from ycpipeline.sync.records import sync_records
+
+RATE = Decimal("0.05")
+COMPANIES = (235564, 235565, 235566)  # the sandbox's largest chain
+CHAIN = 30  # the chain the target speaks of
+
+
+def floor_seconds(requests: int, per_second: int = 5, per_minute: int = 200) -> int:
+    """The least time `requests` can take under the API's limits (the first burst goes at once)."""
+    if requests <= 0:
+        return 0
+    return max(math.ceil(requests / per_second) - 1, 60 * (math.ceil(requests / per_minute) - 1))
+
+
+def _by_company(box: Sandbox, before: dict[str, int]) -> dict[int, tuple[int, int]]:
+    """(record requests, all requests) per company since `before`."""
+    spent = {p: n - before.get(p, 0) for p, n in box.stats.by_path.items()}
+    out = {}
+    for company in COMPANIES:
+        mine = {p: n for p, n in spent.items() if f"/{company}" in p}
+        records = sum(n for p, n in mine.items() if "/records/" in p or "/record/" in p)
+        out[company] = (records, sum(mine.values()))
+    return out
+
+
+def _stale(engine: Engine, box: Sandbox, start: date, end: date) -> int:
+    """Records whose stored date, attendance, deletion or total differs from the API's."""
+    with engine.connect() as conn:
+        stored = {
+            (c, r): (d, a, x, t)
+            for c, r, d, a, x, t in conn.execute(
+                text(
+                    "SELECT company_id, record_id, visit_date, attendance, deleted, total_cost FROM yclients.records"
+                )
+            )
+        }
+    stale = 0
+    for company in COMPANIES:
+        for rec in box.state.iter_records(company, start, end):
+            total = sum((to_money(s["cost"]) or Decimal(0) for s in rec["services"]), Decimal("0.00"))
+            api = (datetime.fromisoformat(rec["datetime"]).date(), rec["attendance"], rec["deleted"], total)
+            stale += stored.get((company, rec["id"])) != api
+    return stale
+
+
+def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str, float]:
+    """Three companies with `days_back` days of history; a quiet and a busy change-capture tick."""
+    state = SandboxState(
+        GenerationParams(seed=5, records_per_day=per_day, anchor=ANCHOR),
+        companies=len(COMPANIES),
+        days_back=days_back,
+        days_ahead=35,
+    )
+    box = Sandbox(state, SandboxConfig(rate_per_second=None, rate_per_minute=None))
+    empty(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("TRUNCATE yclients.sync_state, yclients.companies, yclients.services, yclients.staff")
+        )
+    seed_demo_users(engine, seed=5)
+    history = (ANCHOR - timedelta(days=days_back), ANCHOR + timedelta(days=35))
+    policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
+    with serve_in_thread(box) as base, tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        os.environ.update(
+            {
+                "YCLIENTS_API_URL": f"{base}/api/v1",
+                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+                "YCLIENTS_COMPANY_ID": ",".join(map(str, COMPANIES)),
+                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
+                "DAGSTER_HOME": home,
+                "YCLIENTS_PAGE_SIZE": "200",
+            }
+        )
+        from ycpipeline.cli.runs import run_job
+
+        # The first pass of each company (the full load) outside Dagster: through it, each of the
+        # history's dates would log a materialization into this throw-away SQLite instance.
+        with sandbox_client(f"{base}/api/v1", page_size=200) as client, timer() as initial:
+            for company in COMPANIES:
+                capture_changes(client, engine, company, company_timezone(client, engine, company), policy)
+        derive_ledger(engine, RATE)
+        # Baseline: the records step of the old tick, a window refresh of 3 days back to 30 ahead.
+        today = date.today()
+        before = dict(box.stats.by_path)
+        with sandbox_client(f"{base}/api/v1", page_size=200) as client:
+            for company in COMPANIES:
+                zone = company_timezone(client, engine, company)
+                sync_records(
+                    client, engine, company, zone, today - timedelta(days=3), today + timedelta(days=30)
+                )
+        old = _by_company(box, before)
+        before = dict(box.stats.by_path)
+        with timer() as quiet_wall:
+            run_job("changes_job")
+        quiet = _by_company(box, before)
+        rng = random.Random(7)
+        for company in COMPANIES:
+            ids = [r["id"] for r in state.iter_records(company, *history) if not r["deleted"]]
+            for record_id in rng.sample(ids, changes):
+                kind = rng.randrange(4)
+                if kind == 1 and not state.get_record(company, record_id)["services"]:
+                    kind = 0  # nothing to reprice on a visit without services
+                if kind == 0:
+                    now = state.get_record(company, record_id)["attendance"]
+                    state.set_attendance(company, record_id, -1 if now == 1 else 1)
+                elif kind == 1:
+                    state.set_service_cost(company, record_id, f"{rng.randrange(500, 9000)}.00")
+                elif kind == 2:
+                    day = history[0] + timedelta(days=rng.randrange(days_back + 30))
+                    state.move_record(
+                        company, record_id, datetime.combine(day, time(11), ZoneInfo("Asia/Vladivostok"))
+                    )
+                else:
+                    state.delete_record(company, record_id)
+        before = dict(box.stats.by_path)
+        with timer() as busy_wall:
+            run_job("changes_job")
+        busy = _by_company(box, before)
+        stale = _stale(engine, box, *history)
+        with engine.connect() as conn:
+            violations = ledger_violations(conn, RATE)
+    per_company_quiet = max(n for _, n in quiet.values())
+    # The old tick was one run: per company its record pages (measured) plus company, services, staff.
+    per_company_old = max(r for r, _ in old.values()) + 3
+    chain_quiet = CHAIN * per_company_quiet
+    show(
+        f"freshness: {len(COMPANIES)} companies × {days_back} days of history, {per_day} records a day, "
+        f"{changes} changes per company",
+        [
+            ("first pass (full load) of the 3 companies, s", initial[0]),
+            ("old tick (window 3 days back … 30 ahead), record pages per company", per_company_old - 3),
+            ("old tick, requests per company (+ company, services, staff)", per_company_old),
+            ("quiet tick, record requests per company (target ≤ 2)", max(r for r, _ in quiet.values())),
+            ("quiet tick, requests per company (target ≤ 5)", per_company_quiet),
+            ("ratio quiet tick ÷ old tick, requests", per_company_quiet / per_company_old),
+            ("quiet tick wall time (3 companies, no rate limit), s", quiet_wall[0]),
+            (
+                f"busy tick ({changes} changes of any age), requests per company",
+                max(n for _, n in busy.values()),
+            ),
+            ("busy tick wall time, s", busy_wall[0]),
+            ("stale records after the busy tick (target 0)", stale),
+            ("ledger records violating the invariant (target 0)", violations),
+            (f"chain of {CHAIN}: quiet tick requests (measured per company × {CHAIN})", chain_quiet),
+            (
+                f"chain of {CHAIN}: quiet tick floor at 5/s and 200/min, s (target < 60)",
+                floor_seconds(chain_quiet),
+            ),
+            ("ratio chain floor ÷ 60 s", floor_seconds(chain_quiet) / 60),
+        ],
+    )
+    return {"stale": stale, "quiet_requests": per_company_quiet}

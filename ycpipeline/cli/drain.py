@@ -1,0 +1,61 @@
+"""`ycpipeline webhook drain`: every pending webhook event once, through the sensor's own code, with the
+runs executed in-process (for operators when the daemon is down, and for tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import dagster as dg
+from sqlalchemy import create_engine
+
+from ycpipeline.cli.runs import RunFailedError, run_job
+from ycpipeline.webhooks.processing import Batch, RunOutcome, claim_batch, release_if_orphaned, settle
+from ycpipeline.webhooks.queue import counts_by_status
+
+
+def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | None = None) -> dict[str, int]:
+    """Settle, then claim and run batch after batch until every event was tried once; counts by status."""
+    from ycpipeline.defs.freshness.resources import freshness_resource
+    from ycpipeline.defs.freshness.webhook_runs import batch_run, run_outcome
+    from ycpipeline.settings import load_settings
+
+    settings = load_settings()
+    freshness = freshness_resource()
+    engine = create_engine(warehouse_url, hide_parameters=True)
+    attempted: set[int] = set()
+    try:
+        with dg.DagsterInstance.get() as instance:
+
+            def lookup(batch_id: str) -> RunOutcome | None:
+                return run_outcome(instance, batch_id)
+
+            settle(engine, lookup, max_attempts=freshness.webhook_max_attempts)
+            while True:
+                # Backoffs are not waited for: each event gets one try in this drain, and one only.
+                batch, claimed = claim_batch(
+                    engine,
+                    settings.company_ids,
+                    date.fromisoformat(freshness.records_start_date),
+                    ready_by=None,
+                    exclude=attempted,
+                )
+                if not claimed:
+                    break
+                attempted.update(claimed)
+                if batch is None:
+                    continue
+                run = batch_run(batch)
+                error = None
+                try:
+                    run_job(run.job_name, tags=run.tags, run_config=run.run_config)
+                except RunFailedError as exc:
+                    error = str(exc)
+                settle(engine, lookup, max_attempts=freshness.webhook_max_attempts)
+                release_if_orphaned(engine, batch.batch_id, lookup)
+                if on_batch is not None:
+                    on_batch(batch, error)
+        with engine.connect() as conn:
+            return counts_by_status(conn)
+    finally:
+        engine.dispose()

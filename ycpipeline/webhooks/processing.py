@@ -1,0 +1,170 @@
+"""One round of webhook work, shared by the sensor and `ycpipeline webhook drain`: settle the batches
+whose runs ended, claim ready events, set aside what needs no run, and say what the next run covers.
+
+Orchestrator-agnostic: how a batch's run is found and launched is the caller's (Dagster) business.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from ycpipeline.normalize.values import to_datetime
+from ycpipeline.webhooks import queue
+from ycpipeline.webhooks.events import SYNCED_RESOURCES
+
+log = logging.getLogger(__name__)
+
+BATCH_LIMIT = 5_000  # events claimed per round: a tick stays well inside Dagster's 60 s
+SETTLE_LIMIT = 100  # batches settled per round
+PRUNE_LIMIT = 10_000  # rows pruned per round
+# A claimed batch whose run has not appeared after this long was never requested (the tick failed
+# after claiming): its events go back to the queue.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a batch's run stands, and which companies' parts of it failed."""
+
+    run_id: str
+    state: Literal["running", "succeeded", "failed"]
+    error: str | None = None
+    failed_companies: dict[int, str] = field(default_factory=dict)
+
+
+RunLookup = Callable[[str], RunOutcome | None]
+
+
+@dataclass
+class SettleCounts:
+    """What settling did to events."""
+
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Claimed events that need a run: the companies to capture and the deleted records to re-read."""
+
+    batch_id: str
+    companies: tuple[int, ...]
+    reread_record_ids: dict[int, list[int]]
+    events: int
+    ignored: int
+
+
+def settle(
+    engine: Engine, lookup: RunLookup, *, max_attempts: int, now: datetime | None = None
+) -> SettleCounts:
+    """Close the batches whose runs ended: done, back to pending (an attempt counted), or released."""
+    counts = SettleCounts()
+    now = now or datetime.now(UTC)
+    with engine.connect() as conn:
+        batches = queue.open_batches(conn, SETTLE_LIMIT)
+    for batch_id, claimed_at in batches:
+        outcome = lookup(batch_id)
+        with engine.begin() as conn:
+            if outcome is None:
+                if claimed_at < now - CLAIM_TIMEOUT:
+                    counts.released += queue.unclaim(conn, batch_id)
+                continue
+            if outcome.state == "running":
+                continue
+            if outcome.state == "failed":
+                reason = f"run {outcome.run_id} failed: {outcome.error or 'see the run in Dagster'}"
+                retried, failed = queue.retry_later(conn, batch_id, outcome.run_id, reason, max_attempts)
+            else:
+                counts.done += queue.mark_done(conn, batch_id, outcome.run_id, list(outcome.failed_companies))
+                reasons = {
+                    c: f"company {c} failed in run {outcome.run_id}: {m}"
+                    for c, m in outcome.failed_companies.items()
+                }
+                retried, failed = queue.retry_later(conn, batch_id, outcome.run_id, reasons, max_attempts)
+            counts.retried += retried
+            counts.failed += failed
+            if failed:
+                log.warning("%d webhook events of batch %s failed %d times", failed, batch_id, max_attempts)
+    return counts
+
+
+def _visit_date(event: queue.QueuedEvent) -> date | None:
+    data = event.body.get("data")
+    if not isinstance(data, dict):
+        return None
+    for key in ("datetime", "date"):
+        # The written date is the visit's own (local) date, whatever the offset says.
+        moment = to_datetime(data.get(key), UTC)
+        if moment is not None:
+            return moment.date()
+    return None
+
+
+def ignore_reason(event: queue.QueuedEvent, companies: Collection[int], records_start: date) -> str | None:
+    """Why an event needs no run, or None when it does."""
+    if event.company_id not in companies:
+        return f"company {event.company_id} not in YCLIENTS_COMPANY_ID"
+    if event.resource not in SYNCED_RESOURCES:
+        return f"resource {event.resource!r} is not synced"
+    if event.resource == "record":
+        day = _visit_date(event)
+        if day is not None and day < records_start:
+            return f"visit date {day} is before RECORDS_START_DATE {records_start}"
+    return None
+
+
+def claim_batch(
+    engine: Engine,
+    companies: Collection[int],
+    records_start: date,
+    *,
+    ready_by: datetime | None,
+    exclude: Collection[int] = (),
+    limit: int = BATCH_LIMIT,
+) -> tuple[Batch | None, list[int]]:
+    """Claim ready events; mark the ones that need no run `ignored`. Returns the batch that needs a
+    run (None when nothing does) and the ids of every event claimed."""
+    batch_id = f"webhooks-{uuid.uuid4().hex}"
+    with engine.begin() as conn:
+        events = queue.claim(conn, batch_id, limit, ready_by=ready_by, exclude=exclude)
+        reasons = {e.id: r for e in events if (r := ignore_reason(e, companies, records_start)) is not None}
+        queue.ignore(conn, reasons)
+    wanted = [e for e in events if e.id not in reasons]
+    if not wanted:
+        return None, [e.id for e in events]
+    reread: dict[int, set[int]] = defaultdict(set)
+    for event in wanted:
+        if event.resource == "record" and event.action == "delete":
+            reread[event.company_id].add(event.resource_id)
+    batch = Batch(
+        batch_id,
+        tuple(sorted({e.company_id for e in wanted})),
+        {c: sorted(ids) for c, ids in reread.items()},
+        len(wanted),
+        len(reasons),
+    )
+    return batch, [e.id for e in events]
+
+
+def prune(engine: Engine, retention_days: int) -> int:
+    """Delete old `done`/`ignored` events, a bounded number per call."""
+    with engine.begin() as conn:
+        return queue.prune(conn, timedelta(days=retention_days), PRUNE_LIMIT)
+
+
+def release_if_orphaned(engine: Engine, batch_id: str, lookup: RunLookup) -> int:
+    """Release a batch at once when its run was never created (an in-process launch that failed early)."""
+    if lookup(batch_id) is not None:
+        return 0
+    with engine.begin() as conn:
+        return queue.unclaim(conn, batch_id)
