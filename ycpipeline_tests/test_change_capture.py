@@ -112,11 +112,13 @@ def test_changed_after_is_early_enough_under_either_reading() -> None:
     watermark = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     overlap = timedelta(minutes=10)
     # Ahead of UTC (Moscow): the UTC wall clock is the earlier one.
-    assert changed_after_value(watermark, MSK, overlap) == "2026-11-23T11:50:00"
+    assert changed_after_value(watermark, MSK, overlap) == datetime(2026, 11, 23, 11, 50)
     # Behind UTC (New York): the local wall clock is.
-    assert changed_after_value(watermark, ZoneInfo("America/New_York"), overlap) == "2026-11-23T06:50:00"
+    assert changed_after_value(watermark, ZoneInfo("America/New_York"), overlap) == datetime(
+        2026, 11, 23, 6, 50
+    )
     for zone in (MSK, ZoneInfo("America/New_York"), ZoneInfo("Asia/Vladivostok")):
-        wall = datetime.fromisoformat(changed_after_value(watermark, zone, overlap))
+        wall = changed_after_value(watermark, zone, overlap)
         assert wall.replace(tzinfo=zone) <= watermark - overlap
         assert wall.replace(tzinfo=UTC) <= watermark - overlap
 

@@ -54,7 +54,19 @@ def test_two_syncs_at_once_on_a_fresh_dagster_home(
     env = {**os.environ, "DAGSTER_HOME": str(fresh)}
     days = [(ANCHOR - timedelta(days=d)).isoformat() for d in (5, 3, 2, 0)]
     commands = [
-        [sys.executable, "-m", "ycpipeline.cli.main", "sync", "--from", first, "--to", last]
+        # One company each: a window is one run per company (a failing company fails only its own).
+        [
+            sys.executable,
+            "-m",
+            "ycpipeline.cli.main",
+            "sync",
+            "--company",
+            "235564",
+            "--from",
+            first,
+            "--to",
+            last,
+        ]
         for first, last in ((days[0], days[1]), (days[2], days[3]))
     ]
     procs = [

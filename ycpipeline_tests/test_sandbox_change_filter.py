@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from ycpipeline.sandbox import Sandbox
-from ycpipeline.sandbox.app import ACCEPT_V2, DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
+from ycpipeline.client.http import ACCEPT_V2
+from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 HEADERS = {
