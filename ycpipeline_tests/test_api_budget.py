@@ -76,7 +76,8 @@ def test_two_processes_share_one_budget(
     # The same pair, each with a budget of its own: together they send twice the limit.
     *alone, seen_alone = run_pair("local")
     assert (
-        seen_alone["sandbox_429"] > 5 and sum(r["rate_limited"] for r in alone) == seen_alone["sandbox_429"]
+        # How many depends on how the two start together; clearly more than the shared pair's ≤ 1.
+        seen_alone["sandbox_429"] >= 3 and sum(r["rate_limited"] for r in alone) == seen_alone["sandbox_429"]
     )
 
 
