@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from ycpipeline.warehouse.rules import completed_visit
+
 
 def warehouse_summary(engine: Engine) -> dict[str, Any]:
     """Row counts and ledger totals of the warehouse."""
@@ -17,7 +19,7 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
             "records": one("SELECT count(*) FROM yclients.records"),
             "records_deleted": one("SELECT count(*) FROM yclients.records WHERE deleted"),
             "completed_visits": one(
-                "SELECT count(*) FROM yclients.records WHERE attendance = 1 AND NOT deleted"
+                f"SELECT count(*) FROM yclients.records WHERE {completed_visit()}"
             ),
             "record_services": one("SELECT count(*) FROM yclients.record_services"),
             "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
@@ -54,7 +56,7 @@ def booking_sync_report(engine: Engine) -> dict[str, Any]:
             SELECT count(*) FILTER (WHERE user_id IS NOT NULL),
                    count(*) FILTER (WHERE user_id IS NULL AND NOT ambiguous),
                    count(*) FILTER (WHERE ambiguous)
-            FROM ({OWNERS_SQL}) o WHERE o.attendance = 1 AND NOT o.deleted
+            FROM ({OWNERS_SQL}) o WHERE {completed_visit('o')}
         """)
         ).one()
         last_sync = conn.execute(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
+from sqlalchemy import Table
 
 KINDS = {"yclients", "postgres", "pandas"}
 OWNERS = ["team:data"]
@@ -64,3 +65,22 @@ def companies_ok_check(check_name: str, asset_key: str, failures: dict[int, str]
 def summed(counts: Sequence[dict[str, int]]) -> dict[str, int]:
     """Per-company counts added up, key by key."""
     return {key: sum(c[key] for c in counts) for key in (counts[0] if counts else {})}
+
+
+def table_metadata(table: Table) -> dict[str, Any]:
+    """`dagster/table_name` and `dagster/column_schema` of a warehouse table, read from its SQLAlchemy
+    definition so the UI's schema can never drift from the migrations' tables."""
+    columns = [
+        dg.TableColumn(
+            name=column.name,
+            type=str(column.type).lower(),
+            description=column.comment,
+            constraints=dg.TableColumnConstraints(nullable=bool(column.nullable)),
+        )
+        for column in table.columns
+    ]
+    # The keys Dagster's UI reads for a table's name and schema (its `TableMetadataSet`).
+    return {
+        "dagster/table_name": f"{table.schema}.{table.name}" if table.schema else table.name,
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+    }

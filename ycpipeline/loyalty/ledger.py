@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, text
 
 from ycpipeline.loyalty.app_users import refresh_user_phones
+from ycpipeline.warehouse.rules import completed_visit
 
 LEDGER_LOCK = "ycpipeline.bonus_ledger"
 
@@ -65,7 +66,7 @@ CANDIDATES = "(SELECT r.* FROM yclients.records r JOIN ledger_candidates c USING
 
 # The bonus rules in SQL, shared by the derivation and the invariant check. `o` is a row of owners_sql,
 # `rate` the record's first-accrual rate when it has one.
-COMPLETED_AND_OWNED = "o.attendance = 1 AND NOT o.deleted AND o.user_id IS NOT NULL"
+COMPLETED_AND_OWNED = f"{completed_visit('o')} AND o.user_id IS NOT NULL"
 RATE = "coalesce(rate.rate, CAST(:rate AS numeric))"
 OWED = f"floor(o.total_cost * {RATE} * 100) / 100"
 
@@ -224,7 +225,7 @@ def ambiguous_matches(conn: Connection) -> int:
     """Completed visits whose client matches several app users (nothing is accrued for them)."""
     return conn.execute(
         text(
-            f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND o.attendance = 1 AND NOT o.deleted"
+            f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND {completed_visit('o')}"
         )
     ).scalar_one()
 
