@@ -84,11 +84,6 @@ def check() -> None:
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
-        (
-            "YCLIENTS_WEBHOOK_INBOX",
-            f"{s.yclients_webhook_inbox} (unused: events are queued in Postgres)",
-            True,
-        ),
     ]
     for name, shown, ok in rows:
         console.print(f"{OK if ok else BAD} {name} = {shown}", markup=False)
@@ -102,13 +97,10 @@ def check() -> None:
         s.yclients_rate_limit_per_minute,
     )
     console.print(f"{OK} API budget: {where}")
+    # A check answers quickly: three tries for an outage instead of a sync's six.
+    options = s.client_options().adjusted(max_attempts=3)
     with YClientsClient(
-        s.yclients_api_url,
-        s.yclients_api_token,
-        s.yclients_user_token,
-        budget=budget,
-        max_attempts=3,
-        rate_limit_patience=s.yclients_rate_limit_patience_seconds,
+        s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, options=options, budget=budget
     ) as client:
         for company_id in s.company_ids:
             found = client.list_services(company_id)
