@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, text
 
 from bench.common import ANCHOR, client_options, empty, show, timer
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import (
     DEFAULT_PARTNER_TOKEN,

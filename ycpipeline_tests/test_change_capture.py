@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.cli.main import app
 from ycpipeline.cli.runs import materializations, run_job
 from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.defs.partitions import partition_key
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, changed_after_value, read_states

@@ -80,9 +80,9 @@ def test_ledger_invariant_holds_through_a_sequence_of_mutations(
     from datetime import datetime, time
     from decimal import Decimal
 
+    from ycpipeline.cli.demo_users import seed_demo_users
     from ycpipeline.cli.runs import sync_window
     from ycpipeline.loyalty.ledger import ledger_violations
-    from ycpipeline.loyalty.seed import seed_demo_users
 
     seed_demo_users(engine, seed=7)
     start, end = ANCHOR - timedelta(days=10), ANCHOR

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.clients import client_options

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, create_engine
 
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.cli.report import top_balances, warehouse_summary
 from ycpipeline.cli.runs import ensure_dagster_home, run_job, sync_window
 from ycpipeline.loyalty.ledger import ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.sandbox import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_TOKEN,

@@ -315,6 +315,13 @@ def sandbox(
 
     if changed_after_reading not in ("local", "utc"):
         raise UserError("--changed-after-reading is local or utc")
+    config = SandboxConfig(
+        latency=latency_ms / 1000,
+        changed_after_reading="local" if changed_after_reading == "local" else "utc",
+        delete_bumps_change_time=delete_bumps_change_time,
+    )
+    if not rate_limit:  # the sandbox's own defaults are the real API's limits
+        config.rate_per_second = config.rate_per_minute = None
     box = Sandbox(
         SandboxState(
             GenerationParams(seed=seed, records_per_day=records_per_day),
@@ -322,13 +329,7 @@ def sandbox(
             days_back=days_back,
             days_ahead=days_ahead,
         ),
-        SandboxConfig(
-            rate_per_second=5 if rate_limit else None,
-            rate_per_minute=200 if rate_limit else None,
-            latency=latency_ms / 1000,
-            changed_after_reading="local" if changed_after_reading == "local" else "utc",
-            delete_bumps_change_time=delete_bumps_change_time,
-        ),
+        config,
     )
     shown = ", ".join(map(str, box.state.company_ids[:5])) + (" …" if companies > 5 else "")
     console.print(f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 (companies {shown})")
