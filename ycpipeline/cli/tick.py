@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 from sqlalchemy import create_engine
 
-from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window
+from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window, window_counts
 
 
 @dataclass
@@ -80,8 +80,8 @@ def run_tick(
                 for company, row in meta["by_company_json"]["results"].items():
                     outcomes[int(company)].counts["changes"] = _int_counts(row)
         else:
-            for meta in materializations(result, "yclients_records"):
-                outcomes[run.companies[0]].counts["reconciliation"] = _int_counts(meta)
+            for company, counts in window_counts(result).items():
+                outcomes.setdefault(company, CompanyOutcome()).counts["reconciliation"] = counts
         for company, messages in failed_companies(result).items():
             for message in messages:
                 outcomes.setdefault(company, CompanyOutcome()).add_error(message)
