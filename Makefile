@@ -8,11 +8,14 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint
+.PHONY: install demo ui test lint
 install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/ycpipeline demo
+
+ui: install
+	$(VENV)/bin/ycpipeline demo --ui
 
 test: install
 	bash scripts/test.sh

@@ -3,6 +3,7 @@ with each asset linked to the file and line that defines it (the UI's code refer
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +15,13 @@ def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     # Local references only: `link_code_references_to_git` needs a canonical remote and branch, which a
     # clone, the demo and the tests do not have; the UI shows the path and line either way.
+    # Code references are a beta API of Dagster; its BetaWarning would be printed by every process that
+    # loads the code location (each CLI run, the demo), for a choice made once, here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        assets = dg.with_source_code_references(list(loaded.assets or []))
     return dg.Definitions(
-        assets=dg.with_source_code_references(list(loaded.assets or [])),
+        assets=assets,
         asset_checks=loaded.asset_checks,
         jobs=loaded.jobs,
         schedules=loaded.schedules,

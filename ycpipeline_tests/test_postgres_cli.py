@@ -31,4 +31,4 @@ def test_stop_says_when_there_is_nothing_to_stop(tmp_path: Path) -> None:
     result = runner.invoke(app, ["postgres", "stop", "--data-dir", str(tmp_path / "idle")])
     assert result.exit_code == 0
     said = " ".join(result.output.split())  # the console wraps long lines
-    assert "nothing to stop" in said and "var/demo-postgres" in said
+    assert "nothing to stop" in said and "var/demo/postgres" in said

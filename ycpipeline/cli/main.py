@@ -173,7 +173,7 @@ def sync(
 ) -> None:
     """Without dates: what the 30-minute schedules run (catalogue, change capture, ledger, and a
     reconciliation where due). With --from/--to: catalogue, records of that window, ledger. Through Dagster."""
-    from ycpipeline.cli.tick import run_tick, run_window
+    from ycpipeline.cli.tick import print_outcomes, run_tick, run_window
 
     _prepare_dagster()
     s = _settings()
@@ -201,16 +201,7 @@ def sync(
                 companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
             )
         console.print(f"records of {start} … {end}:")
-    failed = False
-    for company_id, outcome in sorted(outcomes.items()):
-        parts = [
-            f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-            for what, counts in outcome.counts.items()
-        ]
-        console.print(f"{BAD if outcome.errors else OK} company {company_id}: " + ("; ".join(parts) or "—"))
-        for error in outcome.errors:
-            console.print(f"   {error}")
-        failed = failed or bool(outcome.errors)
+    failed = print_outcomes(console, outcomes)
     if failed:
         raise UserError("some companies failed (see above); the others were synced")
 
@@ -412,23 +403,40 @@ def postgres_stop(
     else:
         console.print(
             f"no Postgres cluster is running in {data_dir}: nothing to stop "
-            "(the demo's cluster lives in var/demo-postgres, the tests' in var/test-postgres)"
+            "(the demo's cluster lives in var/demo/postgres, the tests' in var/test-postgres)"
         )
 
 
 @app.command()
 def demo(
-    days_back: Annotated[int, typer.Option(help="History to sync")] = 90,
-    days_ahead: int = 30,
+    days_back: Annotated[int, typer.Option(help="Days of sandbox history (the partitions start there)")] = 90,
+    days_ahead: Annotated[int, typer.Option(help="Days of future bookings")] = 30,
     companies: Annotated[int, typer.Option(min=1, help="Companies of the sandbox chain")] = 1,
+    warehouse_url: Annotated[
+        str | None,
+        typer.Option(help="Use this Postgres instead of a fresh embedded one (WAREHOUSE_URL is ignored)"),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="The demo's embedded cluster and Dagster instance (recreated each time)")
+    ] = Path("var/demo"),
+    pg_port: Annotated[
+        int | None, typer.Option(help="Port of the embedded Postgres (default: a free one)")
+    ] = None,
     keep_running: Annotated[
-        bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")
+        bool, typer.Option(help="Leave the embedded Postgres running afterwards")
+    ] = False,
+    ui: Annotated[
+        bool,
+        typer.Option(
+            help="Then open the Dagster UI with the sandbox, the receiver and settings live (Ctrl-C ends)"
+        ),
     ] = False,
     live: Annotated[
-        float, typer.Option(help="Then run live for N minutes: webhooks → receiver → dagster dev → warehouse")
+        float, typer.Option(help="Then run live for N minutes, timing webhook → warehouse for each change")
     ] = 0,
 ) -> None:
-    """Sandbox + (embedded) Postgres + a full sync through Dagster, then a summary."""
+    """Sandbox + a fresh embedded Postgres + exactly what `ycpipeline sync` runs, through Dagster, then a
+    summary. Needs no configuration; `.env` cannot redirect it."""
     from ycpipeline.cli.demo import run_demo
 
     started = time.monotonic()
@@ -437,8 +445,11 @@ def demo(
         days_back=days_back,
         days_ahead=days_ahead,
         companies=companies,
+        warehouse_url=warehouse_url,
+        data_dir=data_dir,
+        pg_port=pg_port,
         keep_running=keep_running,
-        live_minutes=live,
+        live_minutes=None if ui else live,
     )
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
 

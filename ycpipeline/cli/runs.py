@@ -46,6 +46,12 @@ def _with_local_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def write_local_instance(home: Path) -> None:
+    """A new project-local instance in `home`: sqlite storage with the production run queue and pools."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(LOCAL_INSTANCE, sort_keys=False))
+
+
 def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
     """Use DAGSTER_HOME, or a project-local one so CLI runs are kept and visible in `dagster dev`.
 
@@ -57,7 +63,7 @@ def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(yaml.safe_dump(LOCAL_INSTANCE, sort_keys=False))
+        write_local_instance(home)
     elif project_local:
         current = yaml.safe_load(config.read_text()) or {}
         completed = _with_local_defaults(current)
