@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +39,21 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
     }
     for name in ("catalog_job", "sync_job", "ledger_job", "changes_job"):
         assert defs.resolve_job_def(name).description
+
+
+def test_dg_check_defs_passes(dagster_env: Path) -> None:
+    """Dagster's own check of the project (`[tool.dg]` in pyproject.toml), as a developer runs it."""
+    venv = Path(sys.executable).parent
+    done = subprocess.run(
+        [str(venv / "dg"), "check", "defs"],
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "VIRTUAL_ENV": str(venv.parent)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
 
 
 def test_catalog_job_materializes_both_assets(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
