@@ -2,17 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 
-$(VENV)/.installed: pyproject.toml
+LOCK := requirements/dev.lock
+# `make lock` keeps every pin that still fits pyproject.toml; `make lock LOCK_FLAGS=--upgrade` moves all
+# of them to the newest releases.
+LOCK_FLAGS ?=
+
+# The locked dependency set (the dev extra included, the bench extra not), then the project itself.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet -r $(LOCK)
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-.PHONY: install demo test lint
+.PHONY: install lock demo ui test lint
 install: $(VENV)/.installed
+
+# Resolved for every platform (markers) on the oldest Python the project supports.
+lock:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet 'uv>=0.5'
+	$(VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
+		--no-emit-package ycpipeline $(LOCK_FLAGS) -o $(LOCK)
 
 demo: install
 	$(VENV)/bin/ycpipeline demo
+
+ui: install
+	$(VENV)/bin/ycpipeline demo --ui
 
 test: install
 	bash scripts/test.sh

@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
-from ycpipeline.client import RecordFilters, RecordsPage
+from ycpipeline.client import ClientOptions, RecordFilters, RecordsPage
 from ycpipeline.client.http import RequestStats
 from ycpipeline.sandbox import GenerationParams, SandboxState
+from ycpipeline.settings import Settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
 
@@ -34,6 +35,11 @@ def warehouse(url: str | None) -> Engine:
     engine = create_engine(url, hide_parameters=True)
     upgrade(engine)
     return engine
+
+
+def client_options(**changes: Any) -> ClientOptions:
+    """The settings' client options (environment only, no `.env`), with the bench's changes."""
+    return Settings(_env_file=None).client_options().adjusted(**changes)
 
 
 def empty(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bench.common import ANCHOR, COMPANY, show, timer
+from bench.common import ANCHOR, COMPANY, client_options, show, timer
 from ycpipeline.client import RateLimiter, RecordFilters
 from ycpipeline.sandbox import (
     GenerationParams,
@@ -22,9 +22,8 @@ def _pages(base: str, concurrency: int, start, end) -> tuple[float, int, int]:  
     with (
         sandbox_client(
             f"{base}/api/v1",
-            page_size=50,
+            options=client_options(page_size=50, concurrency=concurrency),
             budget=RateLimiter(RATE, 200),
-            concurrency=concurrency,
         ) as client,
         timer() as t,
     ):

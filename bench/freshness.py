@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from bench.common import ANCHOR, empty, show, timer
+from bench.common import ANCHOR, client_options, empty, show, timer
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import (
     DEFAULT_PARTNER_TOKEN,
@@ -109,14 +109,17 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
 
         # The first pass of each company (the full load) outside Dagster: through it, each of the
         # history's dates would log a materialization into this throw-away SQLite instance.
-        with sandbox_client(f"{base}/api/v1", page_size=200) as client, timer() as initial:
+        with (
+            sandbox_client(f"{base}/api/v1", options=client_options(page_size=200)) as client,
+            timer() as initial,
+        ):
             for company in COMPANIES:
                 capture_changes(client, engine, company, company_timezone(client, engine, company), policy)
         derive_ledger(engine, RATE)
         # Baseline: the records step of the old tick, a window refresh of 3 days back to 30 ahead.
         today = date.today()
         before = dict(box.stats.by_path)
-        with sandbox_client(f"{base}/api/v1", page_size=200) as client:
+        with sandbox_client(f"{base}/api/v1", options=client_options(page_size=200)) as client:
             for company in COMPANIES:
                 zone = company_timezone(client, engine, company)
                 sync_records(

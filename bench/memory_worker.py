@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine
 
+from bench.common import client_options
 from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
 
 if __name__ == "__main__":
     api, warehouse_url, start, end = sys.argv[1:5]
     engine = create_engine(warehouse_url)
-    with sandbox_client(api, page_size=200) as c:
+    with sandbox_client(api, options=client_options(page_size=200)) as c:
         result = sync_records(
             c, engine, 235564, ZoneInfo("Europe/Moscow"), date.fromisoformat(start), date.fromisoformat(end)
         )

@@ -62,7 +62,7 @@ def run(engine: Engine, size: int) -> dict[str, float]:
                 "YCLIENTS_PAGE_SIZE": "200",
             }
         )
-        from ycpipeline.cli.runs import materializations, run_job
+        from ycpipeline.cli.runs import check_metadata, run_job
         from ycpipeline.defs.partitions import partition_key
 
         span = (partition_key(COMPANY, start), partition_key(COMPANY, end))
@@ -77,7 +77,7 @@ def run(engine: Engine, size: int) -> dict[str, float]:
         if e.event_type_value == "STEP_SUCCESS"
     }
     ours = steps.get("yclients_records", 0) + steps.get("bonus_ledger", 0)
-    meta = materializations(result, "yclients_records")[0]
+    meta = check_metadata(result, "records_count_matches_api")
     pages = -(-window_records // 200)
     show(
         f"quiet tick: {size:,} records in the warehouse, window {start} … {end} ({window_records:,} records)",

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from bench.common import ANCHOR, empty, show, timer
+from bench.common import ANCHOR, client_options, empty, show, timer
 from ycpipeline.sandbox import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_TOKEN,
@@ -107,7 +107,7 @@ def run(engine: Engine, events: int, per_request: int = 100) -> dict[str, float]
         from ycpipeline.cli.drain import drain
 
         policy = ChangePolicy(datetime(2024, 1, 1).date(), horizon_days=365, overlap=timedelta(minutes=10))
-        with sandbox_client(f"{api}/api/v1", page_size=200) as client:
+        with sandbox_client(f"{api}/api/v1", options=client_options(page_size=200)) as client:
             for company in COMPANIES:
                 capture_changes(client, engine, company, company_timezone(client, engine, company), policy)
         url = f"{hooks}{WEBHOOK_PATH}/{SECRET}"

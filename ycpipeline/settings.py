@@ -1,13 +1,13 @@
 """Settings read from the environment and `.env` (pydantic-settings).
 
-Every variable of the configuration table in the README lives here. Tokens are `SecretStr`, so they
-never show in a repr, a log line or an exception message.
+Every variable of the configuration table in the README lives here, and so does its default: the
+Dagster resources and the client are built from these values and restate none of them. Tokens are
+`SecretStr`, so they never show in a repr, a log line or an exception message.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -16,6 +16,8 @@ from sqlalchemy import Numeric
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ycpipeline.client.options import ClientOptions
+from ycpipeline.client.retrying import RetryPolicy
 from ycpipeline.validation.sqltypes import fits_numeric
 from ycpipeline.warehouse.schema import bonus_ledger
 
@@ -59,9 +61,9 @@ class Settings(BaseSettings):
     # Processes with the same key share one budget (in the warehouse); default: the API's host:port.
     yclients_rate_limit_key: str | None = None
     yclients_concurrency: int = Field(default=4, ge=1, le=16)
+    # YCLIENTS_WEBHOOK_INBOX, unused since the webhook queue lives in Postgres, is still accepted and
+    # ignored like any unknown variable (`extra="ignore"`): configuration names are public.
     yclients_webhook_secret: SecretStr | None = None
-    # Unused since the webhook queue lives in Postgres; still accepted, as configuration names are public.
-    yclients_webhook_inbox: Path = Path("var/inbox")
     webhook_max_attempts: int = Field(default=5, ge=1)
     webhook_retention_days: int = Field(default=30, ge=1)
     warehouse_url: str | None = None
@@ -130,6 +132,23 @@ class Settings(BaseSettings):
     def company_ids(self) -> list[int]:
         """The configured companies (one, or several for a chain)."""
         return self.yclients_company_id
+
+    def client_options(self) -> ClientOptions:
+        """How a YClients client pages and retries, as configured."""
+        return ClientOptions(
+            page_size=self.yclients_page_size,
+            concurrency=self.yclients_concurrency,
+            retry=RetryPolicy(patience=self.yclients_rate_limit_patience_seconds),
+        )
+
+    def missing_for_sync(self) -> list[str]:
+        """The variables a sync needs that are not set (empty when it can run)."""
+        needed = {
+            "YCLIENTS_COMPANY_ID": bool(self.company_ids),
+            "YCLIENTS_API_TOKEN": self.yclients_api_token is not None,
+            "WAREHOUSE_URL": self.warehouse_url is not None,
+        }
+        return [name for name, present in needed.items() if not present]
 
 
 def load_settings(**overrides: Any) -> Settings:

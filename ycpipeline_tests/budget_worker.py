@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from ycpipeline.client import PostgresBudget, RateLimiter
 from ycpipeline.sandbox import sandbox_client
+from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":
     mode, api, url, key, count, per_second = sys.argv[1:7]
@@ -37,7 +38,9 @@ if __name__ == "__main__":
         if mode == "shared"
         else RateLimiter(float(per_second), 10_000)
     )
-    with sandbox_client(api, budget=budget, rate_limit_backoff_base=0.2, backoff_base=0.05) as client:
+    with sandbox_client(
+        api, budget=budget, options=client_options(rate_limit_backoff_base=0.2, backoff_base=0.05)
+    ) as client:
         threads = [
             threading.Thread(target=lambda: [client.get_company(235564) for _ in range(int(count) // 2)])
             for _ in range(2)

@@ -12,13 +12,14 @@ from sqlalchemy import create_engine
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
+from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":
     api, url = sys.argv[1:3]
     engine = create_engine(url)
     policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
     # Small pages and chunks: a pass spans many requests and COPYs, so a kill lands inside one.
-    with sandbox_client(api, page_size=5) as client:
+    with sandbox_client(api, options=client_options(page_size=5)) as client:
         for loop in range(100_000):
             capture_changes(
                 client,

@@ -29,6 +29,7 @@ from ycpipeline.sandbox import (  # noqa: E402
 from ycpipeline.serving import serve_in_thread  # noqa: E402
 from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
 from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
+from ycpipeline_tests.clients import client_options  # noqa: E402
 
 ANCHOR = date(2026, 11, 20)
 TABLES = (
@@ -128,12 +129,7 @@ def sandbox_http(sandbox_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def client(sandbox_url: str) -> Iterator[YClientsClient]:
     """A client of the sandbox with quick retries."""
-    with sandbox_client(
-        sandbox_url,
-        page_size=50,
-        backoff_base=0.01,
-        timeout=5,
-    ) as c:
+    with sandbox_client(sandbox_url, options=client_options(page_size=50, backoff_base=0.01, timeout=5)) as c:
         yield c
 
 

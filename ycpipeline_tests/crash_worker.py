@@ -12,11 +12,12 @@ from sqlalchemy import create_engine
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":
     api, url, start, end = sys.argv[1:5]
     engine = create_engine(url)
-    with sandbox_client(api, page_size=50) as c:
+    with sandbox_client(api, options=client_options(page_size=50)) as c:
         for loop in range(1000):
             sync_records(
                 c,

@@ -72,9 +72,10 @@ def preload(sandbox_url: str, engine: Engine, companies: tuple[int, ...] = (2355
     from ycpipeline.sandbox import sandbox_client
     from ycpipeline.sync.changes import ChangePolicy, capture_changes
     from ycpipeline.sync.companies import company_timezone
+    from ycpipeline_tests.clients import client_options
 
     policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
-    with sandbox_client(sandbox_url, page_size=200) as client:
+    with sandbox_client(sandbox_url, options=client_options(page_size=200)) as client:
         for company_id in companies:
             zone = company_timezone(client, engine, company_id)
             capture_changes(client, engine, company_id, zone, policy)

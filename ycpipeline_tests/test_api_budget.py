@@ -24,6 +24,7 @@ from ycpipeline.client import PostgresBudget, RateLimitedError, YClientsClient, 
 from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
 
@@ -131,11 +132,8 @@ def test_budget_key_is_the_api_host_and_port() -> None:
 def patient_client(sandbox_url: str, engine: Engine) -> Iterator[YClientsClient]:
     with sandbox_client(
         sandbox_url,
-        page_size=50,
+        options=client_options(page_size=50, patience=6, rate_limit_backoff_base=0.25, backoff_base=0.01),
         budget=PostgresBudget(engine, budget_key(sandbox_url), 50, 10_000),
-        rate_limit_patience=6,
-        rate_limit_backoff_base=0.25,
-        backoff_base=0.01,
     ) as client:
         yield client
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from ycpipeline.client import YClientsClient
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline_tests.clients import client_options
 
 FORM = "https://n239661.yclients.com"
 TEMPLATE = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
@@ -63,7 +64,10 @@ def test_malformed_service_is_quarantined_and_the_rest_load(engine: Engine, sand
     body = {"success": True, "data": [*good, {"id": "abc", "title": "", "price_min": "-1"}], "meta": {}}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     with YClientsClient(
-        "http://api.test/api/v1", __import__("pydantic").SecretStr("p"), transport=transport
+        "http://api.test/api/v1",
+        __import__("pydantic").SecretStr("p"),
+        options=client_options(),
+        transport=transport,
     ) as c:
         result = _sync(c, engine)
     assert result.counts.created == len(good) and result.rejected == 1

@@ -22,15 +22,16 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.cli.main import app
 from ycpipeline.cli.runs import materializations, run_job
 from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.defs.partitions import partition_key
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, changed_after_value, read_states
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload
 
@@ -431,7 +432,7 @@ def test_watermark_survives_sigkill_mid_pass(
         with engine.connect() as conn:
             assert ledger_violations(conn, RATE) == 0
     assert advanced >= rounds // 2  # "nothing skipped" was checked after committed passes
-    with sandbox_client(sandbox_url, page_size=200) as client:
+    with sandbox_client(sandbox_url, options=client_options(page_size=200)) as client:
         _pass(client, engine)
     derive_ledger(engine, RATE)
     assert _stored(engine) == _expected(sandbox)

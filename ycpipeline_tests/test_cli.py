@@ -50,8 +50,8 @@ def test_malformed_setting_fails_fast_naming_it(monkeypatch: pytest.MonkeyPatch)
 def test_check_booking_sync_reports_matching(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
     from datetime import timedelta
 
+    from ycpipeline.cli.demo_users import seed_demo_users
     from ycpipeline.cli.runs import run_job, sync_window
-    from ycpipeline.loyalty.seed import seed_demo_users
     from ycpipeline_tests.conftest import ANCHOR
 
     seed_demo_users(engine, seed=7)

@@ -19,6 +19,7 @@ from ycpipeline.client import (
 )
 from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 
 START, END = ANCHOR - timedelta(days=20), ANCHOR + timedelta(days=5)
@@ -70,9 +71,8 @@ def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
         serve_in_thread(sandbox) as base,
         sandbox_client(
             f"{base}/api/v1",
-            page_size=20,
+            options=client_options(page_size=20, concurrency=4),
             budget=RateLimiter(5, 200),
-            concurrency=4,
         ) as client,
     ):
         ids = _all_ids(client, ANCHOR - timedelta(days=10), ANCHOR)
@@ -99,7 +99,7 @@ def test_auth_and_company_errors_give_guidance_without_tokens(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     with (
-        YClientsClient(sandbox_url, SecretStr(partner), SecretStr(user)) as client,
+        YClientsClient(sandbox_url, SecretStr(partner), SecretStr(user), options=client_options()) as client,
         pytest.raises(error) as raised,
     ):
         client.list_services(company)

@@ -26,6 +26,7 @@ from ycpipeline.client import (
     YClientsClient,
     YClientsError,
 )
+from ycpipeline_tests.clients import client_options
 
 PARTNER, USER = "partner-secret-token-9f8e7d", "user-secret-token-1a2b3c"
 COMPANY = {"success": True, "data": {"id": 4564, "timezone_name": "Europe/Moscow"}, "meta": []}
@@ -41,9 +42,7 @@ def _client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) 
         SecretStr(PARTNER),
         SecretStr(USER),
         transport=httpx.MockTransport(handler),
-        backoff_base=0.001,
-        rate_limit_backoff_base=0.001,
-        **options,
+        options=client_options(backoff_base=0.001, rate_limit_backoff_base=0.001, **options),
     )
 
 
@@ -60,6 +59,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(ycpipeline.client.__all__) == [
         "ApiBudget",
         "ApiResponseError",
+        "ClientOptions",
         "CompanyNotFoundError",
         "LicenceRequiredError",
         "MissingRightsError",
@@ -71,6 +71,7 @@ def test_public_names_are_pinned() -> None:
         "RecordFilters",
         "RecordsPage",
         "RecordsPager",
+        "RetryPolicy",
         "TokenRejectedError",
         "TransientApiError",
         "YClientsClient",

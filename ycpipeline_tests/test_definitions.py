@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +12,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.cli.runs import RunFailedError, materializations, run_job
+from ycpipeline.cli.runs import RunFailedError, check_metadata, materializations, run_job
 from ycpipeline.defs.partitions import partition_key
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
@@ -32,9 +35,25 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "yclients_record_changes",
         "bonus_ledger",
         "app_users",
+        "rejected_rows",
     }
     for name in ("catalog_job", "sync_job", "ledger_job", "changes_job"):
         assert defs.resolve_job_def(name).description
+
+
+def test_dg_check_defs_passes(dagster_env: Path) -> None:
+    """Dagster's own check of the project (`[tool.dg]` in pyproject.toml), as a developer runs it."""
+    venv = Path(sys.executable).parent
+    done = subprocess.run(
+        [str(venv / "dg"), "check", "defs"],
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, "VIRTUAL_ENV": str(venv.parent)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
 
 
 def test_catalog_job_materializes_both_assets(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
@@ -57,9 +76,20 @@ def test_partition_range_run_then_backfill_after_token_failure(
         assert conn.execute(text("SELECT count(*) FROM yclients.records")).scalar_one() == 0
     # Token fixed: the same range again, one paged query for the whole window.
     result = run_job("sync_job", partition_range=(partition_key(235564, first), partition_key(235564, last)))
-    meta = materializations(result, "yclients_records")[0]
-    expected = sum(len(sandbox.state.day_records(235564, first + timedelta(days=i))) for i in range(10))
+    meta = check_metadata(result, "records_count_matches_api")
+    days = [first + timedelta(days=i) for i in range(10)]
+    expected = sum(len(sandbox.state.day_records(235564, day)) for day in days)
     assert meta["created"] == expected and meta["pages"] == -(-expected // 50)
+    # Each partition reports its own date's records, not the range's total on every partition.
+    per_partition = {
+        event.materialization.partition: event.materialization.metadata["records"].value
+        for event in result.get_asset_materialization_events()
+        if event.materialization.asset_key == dg.AssetKey("yclients_records")
+    }
+    assert per_partition == {
+        partition_key(235564, day): len(sandbox.state.day_records(235564, day)) for day in days
+    }
+    assert len(set(per_partition.values())) > 1
     with dg.DagsterInstance.get() as instance:
         status = instance.get_status_by_partition(
             dg.AssetKey("yclients_records"),
@@ -80,9 +110,9 @@ def test_ledger_invariant_holds_through_a_sequence_of_mutations(
     from datetime import datetime, time
     from decimal import Decimal
 
+    from ycpipeline.cli.demo_users import seed_demo_users
     from ycpipeline.cli.runs import sync_window
     from ycpipeline.loyalty.ledger import ledger_violations
-    from ycpipeline.loyalty.seed import seed_demo_users
 
     seed_demo_users(engine, seed=7)
     start, end = ANCHOR - timedelta(days=10), ANCHOR
@@ -113,10 +143,30 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
     graph = _defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if not node.is_materializable:
-            continue
-        assert node.description and node.group_name and node.owners, key
+        assert node.description and node.group_name, key
         assert {"postgres"} <= set(node.kinds), key
+        if node.is_materializable:
+            assert node.owners, key
+        # Every asset is a warehouse table: its name and column schema, read from schema.py.
+        assert str(node.metadata["dagster/table_name"]).split(".")[0] in ("yclients", "loyalty"), key
+        assert len(node.metadata["dagster/column_schema"].columns) >= 3, key
+        # Code references: the file and line that define the asset.
+        references = node.metadata["dagster/code_references"].code_references
+        assert any(Path(r.file_path).is_file() and r.line_number > 0 for r in references), key
+    # What the 30-minute schedule refreshes carries the 30-minute promise as a freshness policy.
+    fresh = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).freshness_policy}
+    assert fresh == {
+        "yclients_services",
+        "yclients_staff",
+        "yclients_record_changes",
+        "rejected_rows",
+        "bonus_ledger",
+    }
+    policy = graph.get(dg.AssetKey("bonus_ledger")).freshness_policy
+    assert policy is not None and policy.fail_window.to_timedelta() <= timedelta(minutes=45)
+    # The app's users are observed, never materialized: a source with an observation function.
+    app_users = graph.get(dg.AssetKey("app_users"))
+    assert app_users.is_observable and not app_users.is_materializable
     checks = {c.name for c in graph.asset_check_keys}
     assert checks == {
         "services_rejected_share",
@@ -133,3 +183,26 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "ambiguous_user_matches",
         "app_user_phones_readable",
     }
+
+
+def test_ticks_skip_saying_what_is_missing_instead_of_failing(
+    dagster_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ycpipeline_tests.helpers import sensor_tick
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for name in ("WAREHOUSE_URL", "YCLIENTS_API_TOKEN"):
+        monkeypatch.delenv(name)
+    defs = _defs()  # loads without them
+    with dg.DagsterInstance.get() as instance:
+        ticks = [sensor_tick(instance)]
+        for name in ("yclients_sync_every_30_minutes", "yclients_reconcile_when_due"):
+            schedule = defs.resolve_schedule_def(name)
+            with dg.build_schedule_context(instance=instance, resources=defs.resources) as context:
+                ticks.append(schedule(context))
+    for tick in ticks:
+        assert isinstance(tick, dg.SkipReason), tick
+        assert "YCLIENTS_API_TOKEN, WAREHOUSE_URL not set" in (tick.skip_message or "")
+    # A run started anyway fails saying which variable to set.
+    with pytest.raises(RunFailedError, match="WAREHOUSE_URL is not set"):
+        run_job("ledger_job")

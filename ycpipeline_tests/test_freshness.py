@@ -66,7 +66,7 @@ def test_schedules_request_change_capture_each_tick_and_reconciliation_when_due(
 def test_sandbox_change_reaches_the_warehouse_and_ledger_through_the_webhook(
     dagster_env: Path, engine: Engine, sandbox: Sandbox, sandbox_url: str
 ) -> None:
-    from ycpipeline.loyalty.seed import seed_demo_users
+    from ycpipeline.cli.demo_users import seed_demo_users
 
     seed_demo_users(engine, seed=7)
     day = ANCHOR - timedelta(days=2)
@@ -110,8 +110,8 @@ def test_overlapping_runs_on_the_same_partitions_end_as_one_run(
     import subprocess
     import sys
 
+    from ycpipeline.cli.demo_users import seed_demo_users
     from ycpipeline.loyalty.ledger import ledger_violations
-    from ycpipeline.loyalty.seed import seed_demo_users
 
     seed_demo_users(engine, seed=7)
     first, last = ANCHOR - timedelta(days=6), ANCHOR

@@ -19,6 +19,7 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.hostile_api import GOOD_SERVICE, GOOD_STAFF, HostileApi, record
 
@@ -84,7 +85,9 @@ def api_url(api: HostileApi) -> Iterator[str]:
 
 
 def _client(url: str) -> YClientsClient:
-    return YClientsClient(url, SecretStr("partner-token-0000"), page_size=10, backoff_base=0.01)
+    return YClientsClient(
+        url, SecretStr("partner-token-0000"), options=client_options(page_size=10, backoff_base=0.01)
+    )
 
 
 def _rejected(engine: Engine, entity: str) -> dict[str, list[str]]:

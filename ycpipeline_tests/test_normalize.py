@@ -85,6 +85,28 @@ def test_visit_date_is_the_api_local_date(local_date: str | None, expected: date
     assert row["starts_at"] == datetime(2019, 1, 15, 17, 0, tzinfo=UTC)
 
 
+def test_one_visit_date_rule_for_normalisation_and_the_webhook_planner() -> None:
+    from ycpipeline.normalize.records import visit_date
+    from ycpipeline.webhooks.processing import ignore_reason
+    from ycpipeline.webhooks.queue import QueuedEvent
+
+    moscow = ZoneInfo("Europe/Moscow")
+    late_evening = {"datetime": "2023-12-31T23:30:00+03:00"}
+    assert visit_date(late_evening, moscow) == visit_date(late_evening, None) == date(2023, 12, 31)
+    # An offset-less `datetime` is the company's local time, read as written when the zone is unknown.
+    assert visit_date({"datetime": "2024-01-01 00:10:00"}, None) == date(2024, 1, 1)
+    # Without `date` the zone decides: 02:00 at +09:00 is still the 15th in Moscow.
+    assert visit_date({"datetime": "2019-01-16T02:00:00+09:00"}, moscow) == date(2019, 1, 15)
+    assert visit_date({"date": "2019-01-16 16:00:00", "datetime": "garbage"}, None) == date(2019, 1, 16)
+    assert visit_date({}, moscow) is None and visit_date({"date": "0000-00-00"}, None) is None
+    # The webhook planner reads the record the same way: `date` wins over `datetime`.
+    body = {"data": {"date": "2023-12-31 10:00:00", "datetime": "2024-01-01T10:00:00+03:00"}}
+    event = QueuedEvent(1, 235564, "record", 7, "update", body, attempts=0)
+    assert ignore_reason(event, [235564], date(2024, 1, 1)) == (
+        "visit date 2023-12-31 is before RECORDS_START_DATE 2024-01-01"
+    )
+
+
 def test_the_official_records_fill_the_data_team_columns() -> None:
     official = json.loads((FIXTURES / "apib_records_list.json").read_text())["body"]["data"]
     row, lines = record_row(official[1], 4564, ZoneInfo("Asia/Vladivostok"), datetime.now(UTC))

@@ -31,4 +31,23 @@ def test_stop_says_when_there_is_nothing_to_stop(tmp_path: Path) -> None:
     result = runner.invoke(app, ["postgres", "stop", "--data-dir", str(tmp_path / "idle")])
     assert result.exit_code == 0
     said = " ".join(result.output.split())  # the console wraps long lines
-    assert "nothing to stop" in said and "var/demo-postgres" in said
+    assert "nothing to stop" in said and "var/demo/postgres" in said
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_counts_as_free() -> None:
+    """`make test` twice on one TEST_PG_PORT: the first cluster's closed connections must not block it."""
+    from ycpipeline.warehouse.embedded import port_is_free
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Postgres listens
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert not port_is_free(port)  # listening: taken
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first, as Postgres does: its end waits in TIME_WAIT
+    client.recv(1)
+    client.close()
+    server.close()
+    assert port_is_free(port)

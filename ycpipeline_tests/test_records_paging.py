@@ -23,6 +23,7 @@ from ycpipeline.client.http import RequestStats
 from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
 
@@ -60,7 +61,7 @@ def test_a_page_cap_below_the_page_size_is_followed(
 ) -> None:
     sandbox.reconfigure(page_size_cap=30, rate_per_second=None, rate_per_minute=None)
     start, end = ANCHOR - timedelta(days=14), ANCHOR
-    with sandbox_client(sandbox_url, page_size=50, backoff_base=0.01) as client:
+    with sandbox_client(sandbox_url, options=client_options(page_size=50, backoff_base=0.01)) as client:
         result = sync_records(client, engine, 235564, MSK, start, end)
     expected = _expected(sandbox, start, end)
     assert len(expected) > 4 * 30
@@ -74,7 +75,10 @@ def test_the_official_example_loads_both_rows_and_reports_the_mismatch(
     later_pages: str, engine: Engine
 ) -> None:
     server = OfficialRecords(4564, later_pages)
-    with serve_in_thread(server) as base, sandbox_client(f"{base}/api/v1", page_size=50) as client:
+    with (
+        serve_in_thread(server) as base,
+        sandbox_client(f"{base}/api/v1", options=client_options(page_size=50)) as client,
+    ):
         result = sync_records(client, engine, 4564, MSK, OFFICIAL_DAY, OFFICIAL_DAY)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT record_id FROM yclients.records ORDER BY 1")).scalars().all()

@@ -14,6 +14,7 @@ from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.normalize.values import to_e164, to_money
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -224,7 +225,10 @@ def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(eng
     # The API's local date is the 16th; its datetime in the configured zone (Moscow) is the 15th.
     api = HostileApi(records=[record(1, date="2026-11-16 02:00:00", datetime="2026-11-16T02:00:00+09:00")])
     day = ANCHOR.replace(day=16)
-    with serve_in_thread(api) as base, YClientsClient(f"{base}/api/v1", SecretStr("partner-0000")) as client:
+    with (
+        serve_in_thread(api) as base,
+        YClientsClient(f"{base}/api/v1", SecretStr("partner-0000"), options=client_options()) as client,
+    ):
         for window in ((day, day), (day - timedelta(days=1), day - timedelta(days=1))) * 2:
             sync_records(client, engine, 235564, MSK, *window)
     assert api.rereads == 0

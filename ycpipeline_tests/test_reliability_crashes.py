@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
 
@@ -89,7 +90,7 @@ def test_sigkill_during_loads_and_derivations(
             assert ledger_violations(conn, RATE) == 0
     assert killed_mid_run == rounds
     # A clean re-run converges to the sandbox exactly.
-    with sandbox_client(sandbox_url) as client:
+    with sandbox_client(sandbox_url, options=client_options()) as client:
         sync_records(client, engine, 235564, ZoneInfo("Europe/Moscow"), START, END)
     derive_ledger(engine, RATE)
     assert _stored(engine) == _expected(sandbox, START, END)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from ycpipeline.client import ApiResponseError, TokenRejectedError, TransientApiError, YClientsClient
 from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored
 
@@ -39,14 +40,8 @@ CASES = {
 
 @pytest.fixture
 def quick_client(sandbox_url: str) -> Iterator[YClientsClient]:
-    with sandbox_client(
-        sandbox_url,
-        page_size=40,
-        timeout=1.0,
-        backoff_base=0.01,
-        max_attempts=5,
-        concurrency=3,
-    ) as client:
+    options = client_options(page_size=40, timeout=1.0, backoff_base=0.01, max_attempts=5, concurrency=3)
+    with sandbox_client(sandbox_url, options=options) as client:
         yield client
 
 

@@ -20,6 +20,7 @@ from ycpipeline.sandbox import (
 from ycpipeline.sandbox import state as state_module
 from ycpipeline.sandbox.generator import COMPANY_PROFILES, decode_record_id
 from ycpipeline.serving import serve_in_thread
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 
 
@@ -36,7 +37,7 @@ def test_a_chain_of_thirty_companies_over_http() -> None:
     box = Sandbox(state, SandboxConfig(rate_per_second=None, rate_per_minute=None))
     with (
         serve_in_thread(box) as base,
-        sandbox_client(f"{base}/api/v1", page_size=50, backoff_base=0.01) as client,
+        sandbox_client(f"{base}/api/v1", options=client_options(page_size=50, backoff_base=0.01)) as client,
     ):
         for index, company_id in enumerate(ids):
             company = client.get_company(company_id)

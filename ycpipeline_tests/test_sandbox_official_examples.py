@@ -33,6 +33,7 @@ from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.official_samples import manifest, sample, sample_text
 
 EXAMPLE_COMPANY = 4564  # the records examples' company
@@ -61,9 +62,7 @@ def official_api(routes: dict[str, Callable[[Request], Answer]]) -> Iterator[YCl
             f"{base}/api/v1",
             SecretStr("partner"),
             SecretStr("user"),
-            page_size=50,
-            backoff_base=0.01,
-            max_attempts=2,
+            options=client_options(page_size=50, backoff_base=0.01, max_attempts=2),
         ) as client,
     ):
         yield client

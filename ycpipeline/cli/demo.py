@@ -1,21 +1,29 @@
-"""The demo: a sandbox salon synced into Postgres through Dagster, ending with a summary."""
+"""The demo: a sandbox salon synced into a fresh Postgres through Dagster, exactly as `ycpipeline sync`
+does it, ending with a summary; optionally the Dagster UI live on top of it.
+
+It needs no configuration, and none can break it: it always talks to its own sandbox and, unless
+`--warehouse-url` says otherwise, to its own embedded Postgres, whatever `.env` holds. Every setting it
+depends on is pinned in its process environment, which wins over `.env`.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import ExitStack
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, create_engine
 
+from ycpipeline.cli.demo_users import AMBIGUOUS_PAIR, seed_demo_users
+from ycpipeline.cli.errors import UserError
 from ycpipeline.cli.report import top_balances, warehouse_summary
-from ycpipeline.cli.runs import ensure_dagster_home, run_job, sync_window
+from ycpipeline.cli.runs import write_local_instance
+from ycpipeline.cli.tick import print_outcomes, run_tick
 from ycpipeline.loyalty.ledger import ledger_violations
-from ycpipeline.loyalty.seed import seed_demo_users
 from ycpipeline.sandbox import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_TOKEN,
@@ -24,11 +32,52 @@ from ycpipeline.sandbox import (
     SandboxState,
 )
 from ycpipeline.serving import free_port, serve_in_thread
+from ycpipeline.settings import load_settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
 
-DEMO_PG_DIR = Path("var/demo-postgres")
-DEMO_PG_PORT = 55433
+DEMO_DIR = Path("var/demo")  # the demo's cluster (postgres/) and Dagster instance (dagster_home/)
+DEMO_FORM_URL = "https://n239661.yclients.com"
+
+
+def _fresh_embedded_postgres(
+    console: Console, data_dir: Path, port: int | None, stack: ExitStack, keep: bool
+) -> str:
+    """A new, empty cluster in `data_dir` (an earlier demo's is stopped and removed) on `port` (None: a
+    free one, so a Postgres already on a usual port is no obstacle); its URL."""
+    port = port or free_port()
+    pg = EmbeddedPostgres(data_dir, port)
+    pg.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    console.print(f"starting an embedded Postgres in {data_dir} on port {port} …")
+    pg.start()
+    if not keep:
+        stack.callback(pg.stop)
+    return pg.url()
+
+
+def _pin_settings(box: Sandbox, base: str, warehouse_url: str, days_ahead: int, home: Path) -> None:
+    """Point every setting the demo depends on at its own sandbox, warehouse and instance."""
+    companies = sorted(box.state.company_indexes)
+    history_start = min(box.state.anchor(c) for c in companies) - timedelta(days=box.state.days_back)
+    os.environ.update(
+        {
+            "YCLIENTS_ENABLED": "true",
+            "YCLIENTS_API_URL": f"{base}/api/v1",
+            "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+            "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+            "YCLIENTS_COMPANY_ID": ",".join(map(str, companies)),
+            "YCLIENTS_BOOKING_FORM_URL": DEMO_FORM_URL,
+            "WAREHOUSE_URL": warehouse_url,
+            # The partitions start where the sandbox's history starts and end where its bookings end,
+            # and change capture's first pass (the full load) covers exactly that.
+            "RECORDS_START_DATE": history_start.isoformat(),
+            "SYNC_DAYS_AHEAD": str(days_ahead),
+            "CHANGES_DAYS_AHEAD": str(days_ahead),
+            "DAGSTER_HOME": str(home),
+        }
+    )
+    os.environ.pop("YCLIENTS_RATE_LIMIT_KEY", None)  # the sandbox's own budget key
 
 
 def run_demo(
@@ -37,65 +86,64 @@ def run_demo(
     days_back: int,
     days_ahead: int,
     companies: int,
-    keep_running: bool,
-    live_minutes: float = 0,
+    warehouse_url: str | None,
+    data_dir: Path = DEMO_DIR,
+    pg_port: int | None = None,
+    keep_running: bool = False,
+    live_minutes: float | None = 0,
 ) -> None:
-    """Start what is missing (sandbox, Postgres), sync the window, print what landed."""
+    """Start the sandbox and a fresh warehouse, run what `ycpipeline sync` runs, print what landed;
+    then, with `live_minutes` (None: until Ctrl-C), the receiver and `dagster dev` on top."""
+    data_dir = data_dir.resolve()
+    home = data_dir / "dagster_home"
+    embedded = warehouse_url is None
     with ExitStack() as stack:
-        if not os.environ.get("WAREHOUSE_URL"):
-            pg = EmbeddedPostgres(DEMO_PG_DIR, DEMO_PG_PORT)
-            console.print(f"starting an embedded Postgres in {DEMO_PG_DIR} on port {DEMO_PG_PORT} …")
-            pg.start()
-            if not keep_running:
-                stack.callback(pg.stop)
-            os.environ["WAREHOUSE_URL"] = pg.url()
-        box = Sandbox(
-            SandboxState(
-                GenerationParams(), companies=companies, days_back=days_back + 5, days_ahead=days_ahead + 5
+        if warehouse_url is None:
+            warehouse_url = _fresh_embedded_postgres(
+                console, data_dir / "postgres", pg_port, stack, keep_running
             )
+        shutil.rmtree(home, ignore_errors=True)  # runs of an earlier demo describe another warehouse
+        write_local_instance(home)
+        box = Sandbox(
+            SandboxState(GenerationParams(), companies=companies, days_back=days_back, days_ahead=days_ahead)
         )
         base = stack.enter_context(serve_in_thread(box, port=free_port()))
         console.print(f"sandbox YClients API on {base}/api/v1 (limits 5/s, 200/min, like the real API)")
-        # The demo always talks to the sandbox, whatever .env says about the real API.
-        os.environ.update(
-            {
-                "YCLIENTS_API_URL": f"{base}/api/v1",
-                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
-                "YCLIENTS_COMPANY_ID": ",".join(map(str, box.state.company_indexes)),
-                "YCLIENTS_BOOKING_FORM_URL": os.environ.get(
-                    "YCLIENTS_BOOKING_FORM_URL", "https://n239661.yclients.com"
-                ),
-            }
-        )
-        ensure_dagster_home()
-        engine = create_engine(os.environ["WAREHOUSE_URL"], hide_parameters=True)
+        _pin_settings(box, base, warehouse_url, days_ahead, home)
+        settings = load_settings()
+        engine = create_engine(warehouse_url, hide_parameters=True)
+        stack.callback(engine.dispose)
         upgrade(engine)
         users = seed_demo_users(engine)
-        console.print(f"warehouse migrated; {users} app users seeded")
-        today = date.today()
-        start, end = today - timedelta(days=days_back), today + timedelta(days=days_ahead)
+        first, second = AMBIGUOUS_PAIR
         console.print(
-            f"syncing records {start} … {end} through Dagster (DAGSTER_HOME={os.environ['DAGSTER_HOME']}) …"
+            f"warehouse migrated; {users} app users seeded, among them users {first} and {second} "
+            "sharing one phone on purpose: their visits accrue nothing and the check "
+            "ambiguous_user_matches warns about them"
         )
-        totals = sync_window(list(box.state.company_indexes), start, end)
-        run_job("ledger_job")
-        _print_summary(console, engine, totals, box)
+        console.print(
+            f"ycpipeline sync through Dagster (DAGSTER_HOME={home}): change capture's first pass is the "
+            f"full load of {settings.records_start_date} … {days_ahead} days ahead …"
+        )
+        outcomes = run_tick(warehouse_url, settings.company_ids)
+        failed = print_outcomes(console, outcomes)
+        _print_summary(console, engine, box)
         with engine.connect() as conn:
-            violations = ledger_violations(conn, Decimal(os.environ.get("BONUS_RATE", "0.05")))
+            violations = ledger_violations(conn, settings.bonus_rate)
         console.print(
             f"ledger invariant: {'holds' if violations == 0 else f'{violations} records violate it'}"
         )
-        if live_minutes:
+        if failed:
+            raise UserError("the demo's sync failed for some companies (see above)")
+        if live_minutes is None or live_minutes > 0:
             from ycpipeline.cli.live import run_live
 
-            run_live(console, stack, box, engine, minutes=live_minutes)
-        if keep_running:
-            console.print(f"Postgres left running: WAREHOUSE_URL={os.environ['WAREHOUSE_URL']}")
-        engine.dispose()
+            run_live(console, stack, box, engine, home, minutes=live_minutes)
+        if keep_running and embedded:
+            console.print(f"Postgres left running: WAREHOUSE_URL={warehouse_url}")
 
 
-def _print_summary(console: Console, engine: Engine, totals: dict[str, int], box: Sandbox) -> None:
+def _print_summary(console: Console, engine: Engine, box: Sandbox) -> None:
     summary = warehouse_summary(engine)
     table = Table(title="What landed in Postgres")
     table.add_column("what")
@@ -105,7 +153,6 @@ def _print_summary(console: Console, engine: Engine, totals: dict[str, int], box
     table.add_row("API requests (sandbox)", str(box.stats.requests))
     table.add_row("429s from the sandbox", str(box.stats.rate_limited))
     console.print(table)
-    console.print("this run: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     balances = top_balances(engine)
     if balances:
         console.print("top bonus balances: " + ", ".join(f"user {u}: {b}" for u, b in balances))

@@ -19,7 +19,6 @@ from pathlib import Path
 from rich.console import Console
 from sqlalchemy import Engine, text
 
-from ycpipeline.cli.runs import run_job
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import free_port, serve_in_thread
@@ -27,10 +26,18 @@ from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 
 
 def run_live(
-    console: Console, stack: ExitStack, box: Sandbox, engine: Engine, *, minutes: float, every: float = 30.0
+    console: Console,
+    stack: ExitStack,
+    box: Sandbox,
+    engine: Engine,
+    home: Path,
+    *,
+    minutes: float | None,
+    every: float = 30.0,
 ) -> list[float]:
-    """Serve the receiver, start `dagster dev`, mutate the sandbox every `every` seconds and time how
-    long each change takes to reach the warehouse. Returns the delays in seconds."""
+    """Serve the receiver, start `dagster dev` on the instance in `home`, mutate the sandbox every
+    `every` seconds for `minutes` (None: until Ctrl-C) and time how long each change takes to reach
+    the warehouse. Returns the delays in seconds."""
     secret = os.environ.get("YCLIENTS_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
     os.environ["YCLIENTS_WEBHOOK_SECRET"] = secret
     receiver = create_receiver(engine, secret)
@@ -39,23 +46,24 @@ def run_live(
     stack.callback(emitter.close)
     box.state.listeners.append(emitter)
     console.print(f"webhook receiver on {base}{WEBHOOK_PATH}/<secret>, queue yclients.webhook_events")
-    # Set every company's watermark now, so the first webhook's run reads changes, not the whole history.
-    run_job("changes_job")
     dagster = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     port = free_port()
-    log = open(Path(os.environ["DAGSTER_HOME"]) / "dagster-dev.log", "ab")  # noqa: SIM115
+    log = open(home / "dagster-dev.log", "ab")  # noqa: SIM115
     stack.callback(log.close)
     proc = subprocess.Popen(
         [dagster, "dev", "-m", "ycpipeline.definitions", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ.copy(),
+        # `dagster dev` loads `.env` from its working directory over the environment; the instance's
+        # directory has none, so the settings pinned here (the demo's) are the ones it runs with.
+        cwd=home,
         start_new_session=True,  # its code servers are stopped with it, as one process group
     )
     stack.callback(_stop, proc)
     console.print(
-        f"dagster dev on http://127.0.0.1:{port} (sensor and schedule running); "
-        f"a change every {every:.0f} s for {minutes:g} min — Ctrl-C to stop"
+        f"dagster dev on http://127.0.0.1:{port} (sensor and schedule running); a change every "
+        f"{every:.0f} s {'until Ctrl-C' if minutes is None else f'for {minutes:g} min — Ctrl-C to stop'}"
     )
     company = next(iter(box.state.company_indexes))
     today = box.state.anchor(company)
@@ -67,9 +75,14 @@ def run_live(
     ]
     rng = random.Random(1)
     delays: list[float] = []
-    deadline = time.monotonic() + minutes * 60
+    deadline = float("inf") if minutes is None else time.monotonic() + minutes * 60
+    # A SIGTERM (a terminal closed, `kill`) ends the demo like Ctrl-C: `dagster dev` and the cluster stop.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        while time.monotonic() < deadline and candidates:
+        while time.monotonic() < deadline:
+            if not candidates:  # every recent visit was flipped once: keep the UI up, change nothing
+                time.sleep(every)
+                continue
             record = candidates.pop(rng.randrange(len(candidates)))
             new = -1 if record["attendance"] == 1 else 1
             started = time.monotonic()
@@ -91,6 +104,10 @@ def run_live(
             f"max {max(delays):.1f} s over {len(delays)} changes"
         )
     return delays
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for(

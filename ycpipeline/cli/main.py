@@ -84,11 +84,6 @@ def check() -> None:
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
-        (
-            "YCLIENTS_WEBHOOK_INBOX",
-            f"{s.yclients_webhook_inbox} (unused: events are queued in Postgres)",
-            True,
-        ),
     ]
     for name, shown, ok in rows:
         console.print(f"{OK if ok else BAD} {name} = {shown}", markup=False)
@@ -102,13 +97,10 @@ def check() -> None:
         s.yclients_rate_limit_per_minute,
     )
     console.print(f"{OK} API budget: {where}")
+    # A check answers quickly: three tries for an outage instead of a sync's six.
+    options = s.client_options().adjusted(max_attempts=3)
     with YClientsClient(
-        s.yclients_api_url,
-        s.yclients_api_token,
-        s.yclients_user_token,
-        budget=budget,
-        max_attempts=3,
-        rate_limit_patience=s.yclients_rate_limit_patience_seconds,
+        s.yclients_api_url, s.yclients_api_token, s.yclients_user_token, options=options, budget=budget
     ) as client:
         for company_id in s.company_ids:
             found = client.list_services(company_id)
@@ -181,7 +173,7 @@ def sync(
 ) -> None:
     """Without dates: what the 30-minute schedules run (catalogue, change capture, ledger, and a
     reconciliation where due). With --from/--to: catalogue, records of that window, ledger. Through Dagster."""
-    from ycpipeline.cli.tick import run_tick, run_window
+    from ycpipeline.cli.tick import print_outcomes, run_tick, run_window
 
     _prepare_dagster()
     s = _settings()
@@ -209,16 +201,7 @@ def sync(
                 companies, start, end, on_progress=lambda _c, days, _t: progress.advance(task, days)
             )
         console.print(f"records of {start} … {end}:")
-    failed = False
-    for company_id, outcome in sorted(outcomes.items()):
-        parts = [
-            f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-            for what, counts in outcome.counts.items()
-        ]
-        console.print(f"{BAD if outcome.errors else OK} company {company_id}: " + ("; ".join(parts) or "—"))
-        for error in outcome.errors:
-            console.print(f"   {error}")
-        failed = failed or bool(outcome.errors)
+    failed = print_outcomes(console, outcomes)
     if failed:
         raise UserError("some companies failed (see above); the others were synced")
 
@@ -323,6 +306,13 @@ def sandbox(
 
     if changed_after_reading not in ("local", "utc"):
         raise UserError("--changed-after-reading is local or utc")
+    config = SandboxConfig(
+        latency=latency_ms / 1000,
+        changed_after_reading="local" if changed_after_reading == "local" else "utc",
+        delete_bumps_change_time=delete_bumps_change_time,
+    )
+    if not rate_limit:  # the sandbox's own defaults are the real API's limits
+        config.rate_per_second = config.rate_per_minute = None
     box = Sandbox(
         SandboxState(
             GenerationParams(seed=seed, records_per_day=records_per_day),
@@ -330,13 +320,7 @@ def sandbox(
             days_back=days_back,
             days_ahead=days_ahead,
         ),
-        SandboxConfig(
-            rate_per_second=5 if rate_limit else None,
-            rate_per_minute=200 if rate_limit else None,
-            latency=latency_ms / 1000,
-            changed_after_reading="local" if changed_after_reading == "local" else "utc",
-            delete_bumps_change_time=delete_bumps_change_time,
-        ),
+        config,
     )
     shown = ", ".join(map(str, box.state.company_ids[:5])) + (" …" if companies > 5 else "")
     console.print(f"sandbox YClients API on http://127.0.0.1:{port}/api/v1 (companies {shown})")
@@ -419,23 +403,40 @@ def postgres_stop(
     else:
         console.print(
             f"no Postgres cluster is running in {data_dir}: nothing to stop "
-            "(the demo's cluster lives in var/demo-postgres, the tests' in var/test-postgres)"
+            "(the demo's cluster lives in var/demo/postgres, the tests' in var/test-postgres)"
         )
 
 
 @app.command()
 def demo(
-    days_back: Annotated[int, typer.Option(help="History to sync")] = 90,
-    days_ahead: int = 30,
+    days_back: Annotated[int, typer.Option(help="Days of sandbox history (the partitions start there)")] = 90,
+    days_ahead: Annotated[int, typer.Option(help="Days of future bookings")] = 30,
     companies: Annotated[int, typer.Option(min=1, help="Companies of the sandbox chain")] = 1,
+    warehouse_url: Annotated[
+        str | None,
+        typer.Option(help="Use this Postgres instead of a fresh embedded one (WAREHOUSE_URL is ignored)"),
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="The demo's embedded cluster and Dagster instance (recreated each time)")
+    ] = Path("var/demo"),
+    pg_port: Annotated[
+        int | None, typer.Option(help="Port of the embedded Postgres (default: a free one)")
+    ] = None,
     keep_running: Annotated[
-        bool, typer.Option(help="Leave the embedded Postgres running for `dagster dev`")
+        bool, typer.Option(help="Leave the embedded Postgres running afterwards")
+    ] = False,
+    ui: Annotated[
+        bool,
+        typer.Option(
+            help="Then open the Dagster UI with the sandbox, the receiver and settings live (Ctrl-C ends)"
+        ),
     ] = False,
     live: Annotated[
-        float, typer.Option(help="Then run live for N minutes: webhooks → receiver → dagster dev → warehouse")
+        float, typer.Option(help="Then run live for N minutes, timing webhook → warehouse for each change")
     ] = 0,
 ) -> None:
-    """Sandbox + (embedded) Postgres + a full sync through Dagster, then a summary."""
+    """Sandbox + a fresh embedded Postgres + exactly what `ycpipeline sync` runs, through Dagster, then a
+    summary. Needs no configuration; `.env` cannot redirect it."""
     from ycpipeline.cli.demo import run_demo
 
     started = time.monotonic()
@@ -444,8 +445,11 @@ def demo(
         days_back=days_back,
         days_ahead=days_ahead,
         companies=companies,
+        warehouse_url=warehouse_url,
+        data_dir=data_dir,
+        pg_port=pg_port,
         keep_running=keep_running,
-        live_minutes=live,
+        live_minutes=None if ui else live,
     )
     console.print(f"demo finished in {time.monotonic() - started:.1f} s")
 

@@ -46,6 +46,12 @@ def _with_local_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def write_local_instance(home: Path) -> None:
+    """A new project-local instance in `home`: sqlite storage with the production run queue and pools."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(yaml.safe_dump(LOCAL_INSTANCE, sort_keys=False))
+
+
 def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
     """Use DAGSTER_HOME, or a project-local one so CLI runs are kept and visible in `dagster dev`.
 
@@ -57,7 +63,7 @@ def ensure_dagster_home(default: Path = Path("var/dagster_home")) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(yaml.safe_dump(LOCAL_INSTANCE, sort_keys=False))
+        write_local_instance(home)
     elif project_local:
         current = yaml.safe_load(config.read_text()) or {}
         completed = _with_local_defaults(current)
@@ -139,16 +145,31 @@ def run_job(
 
 
 def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict[str, Any]]:
-    """Metadata of `asset`'s materialization in a run, as plain values.
+    """Metadata of `asset`'s materializations in a run, as plain values (one per partition when the
+    asset is partitioned, each with that partition's own counts)."""
+    return [
+        {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+        if event.materialization.asset_key.to_user_string() == asset
+    ]
 
-    A run over a partition range reports one materialization per partition with the same metadata:
-    it is returned once.
-    """
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
-        if mat.asset_key.to_user_string() == asset:
-            return [{k: getattr(v, "value", v) for k, v in mat.metadata.items()}]
-    return []
+
+def check_metadata(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, Any]:
+    """Metadata of a check's evaluation in a run, as plain values (empty when it did not run)."""
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.check_name == check_name:
+            return {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+    return {}
+
+
+def window_counts(result: dg.ExecuteInProcessResult) -> dict[int, dict[str, int]]:
+    """What a `sync_job` run did to the records, by company: the run-wide counts no single partition
+    holds, reported with the `records_count_matches_api` check."""
+    by_company = check_metadata(result, "records_count_matches_api").get("by_company_json") or {}
+    return {
+        int(company): {k: v for k, v in row.items() if isinstance(v, int)}
+        for company, row in by_company.items()
+    }
 
 
 def sync_window(
@@ -173,9 +194,9 @@ def sync_window(
             "sync_job",
             partition_range=(partition_key(group[0], start), partition_key(group[-1], end)),
         )
-        for meta in materializations(result, "yclients_records"):
+        for counts in window_counts(result).values():
             for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
-                totals[key] = totals.get(key, 0) + int(meta.get(key, 0))
+                totals[key] = totals.get(key, 0) + counts.get(key, 0)
         if on_progress:
             for company_id in group:
                 on_progress(company_id, days, days)

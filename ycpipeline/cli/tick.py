@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import dagster as dg
+from rich.console import Console
 from sqlalchemy import create_engine
 
-from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window
+from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window, window_counts
 
 
 @dataclass
@@ -80,8 +81,8 @@ def run_tick(
                 for company, row in meta["by_company_json"]["results"].items():
                     outcomes[int(company)].counts["changes"] = _int_counts(row)
         else:
-            for meta in materializations(result, "yclients_records"):
-                outcomes[run.companies[0]].counts["reconciliation"] = _int_counts(meta)
+            for company, counts in window_counts(result).items():
+                outcomes.setdefault(company, CompanyOutcome()).counts["reconciliation"] = counts
         for company, messages in failed_companies(result).items():
             for message in messages:
                 outcomes.setdefault(company, CompanyOutcome()).add_error(message)
@@ -102,3 +103,20 @@ def run_window(
         except RunFailedError as exc:
             outcomes[company].add_error(str(exc))
     return outcomes
+
+
+def print_outcomes(console: Console, outcomes: dict[int, CompanyOutcome]) -> bool:
+    """One line per company (✅/❌, counts by what ran) and its errors; True when any company failed."""
+    failed = False
+    for company_id, outcome in sorted(outcomes.items()):
+        parts = [
+            f"{what}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            for what, counts in outcome.counts.items()
+        ]
+        console.print(
+            f"{'❌' if outcome.errors else '✅'} company {company_id}: " + ("; ".join(parts) or "—")
+        )
+        for error in outcome.errors:
+            console.print(f"   {error}")
+        failed = failed or bool(outcome.errors)
+    return failed

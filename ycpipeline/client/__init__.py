@@ -14,12 +14,15 @@ from ycpipeline.client.errors import (
     YClientsError,
 )
 from ycpipeline.client.http import YClientsClient
+from ycpipeline.client.options import ClientOptions
 from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
 from ycpipeline.client.ratelimit import RateLimiter
+from ycpipeline.client.retrying import RetryPolicy
 
 __all__ = [
     "ApiBudget",
     "ApiResponseError",
+    "ClientOptions",
     "CompanyNotFoundError",
     "LicenceRequiredError",
     "MissingRightsError",
@@ -31,6 +34,7 @@ __all__ = [
     "RecordFilters",
     "RecordsPage",
     "RecordsPager",
+    "RetryPolicy",
     "TokenRejectedError",
     "TransientApiError",
     "YClientsClient",

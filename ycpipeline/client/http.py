@@ -22,8 +22,9 @@ from ycpipeline.client.errors import (
     TransientApiError,
     error_for_status,
 )
+from ycpipeline.client.options import ClientOptions
 from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
-from ycpipeline.client.retrying import RetryPolicy, call_with_retries
+from ycpipeline.client.retrying import call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class YClientsClient:
     Every request waits for the API budget first (`budget`: shared through the warehouse, or
     process-local). 429s are waited for patiently; 5xx, timeouts, broken transfers and unreadable
     bodies are retried with backoff and jitter, honouring `Retry-After` (see `client.retrying`).
+    `options` come from the settings (`Settings.client_options()`): the client restates no default.
     """
 
     def __init__(
@@ -104,28 +106,15 @@ class YClientsClient:
         partner_token: SecretStr,
         user_token: SecretStr | None = None,
         *,
-        page_size: int = 200,
+        options: ClientOptions,
         budget: ApiBudget | None = None,
-        concurrency: int = 4,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        max_attempts: int = 6,
-        max_retry_seconds: float = 120.0,
-        backoff_base: float = 0.5,
-        rate_limit_patience: float = 300.0,
-        rate_limit_backoff_base: float = 1.0,
     ) -> None:
-        self.page_size = page_size
-        self.concurrency = concurrency
+        self.page_size = options.page_size
+        self.concurrency = options.concurrency
         self.stats = RequestStats()
         self.budget = budget
-        self.retry_policy = RetryPolicy(
-            max_attempts=max_attempts,
-            max_seconds=max_retry_seconds,
-            backoff_base=backoff_base,
-            patience=rate_limit_patience,
-            rate_limit_backoff_base=rate_limit_backoff_base,
-        )
+        self.retry_policy = options.retry
         self._companies_answering: set[int] = set()
         self._companies_lock = threading.Lock()
         auth = f"Bearer {partner_token.get_secret_value()}"
@@ -134,9 +123,9 @@ class YClientsClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"Accept": ACCEPT_V2, "Content-Type": "application/json", "Authorization": auth},
-            timeout=timeout,
+            timeout=options.timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=max(concurrency, 1) + 2),
+            limits=httpx.Limits(max_connections=max(options.concurrency, 1) + 2),
         )
 
     def __repr__(self) -> str:

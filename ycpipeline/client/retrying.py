@@ -29,14 +29,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """The knobs of `call_with_retries` (defaults fit the real API)."""
+    """The knobs of `call_with_retries`; the defaults fit the real API (`patience` is a setting)."""
 
+    # 429s: waited for up to `patience` seconds in all (YCLIENTS_RATE_LIMIT_PATIENCE_SECONDS), each
+    # wait at most `rate_limit_max_wait` unless the server asks for longer.
+    patience: float
     max_attempts: int = 6
     max_seconds: float = 120.0
     backoff_base: float = 0.5
-    # 429s: waited for up to `patience` seconds in all, each wait at most `max_wait` unless the
-    # server asks for longer.
-    patience: float = 300.0
     rate_limit_backoff_base: float = 1.0
     rate_limit_max_wait: float = 60.0
 

@@ -8,14 +8,14 @@ from datetime import date
 
 import dagster as dg
 
-from ycpipeline.sandbox.generator import COMPANY_PROFILES
 from ycpipeline.settings import load_settings
 
 _settings = load_settings()
-# Without a configured company the code location still loads, partitioned for the sandbox salon.
-# Sorted: a range of this dimension runs from one key's position to another's, so one run over
-# "every company" (first key to last) needs the keys in the order the CLI and schedule pick them.
-COMPANY_KEYS = [str(c) for c in sorted(set(_settings.company_ids))] or [str(COMPANY_PROFILES[0][0])]
+# Without a configured company the code location still loads, with no partitions (and the schedules
+# and the sensor skip their ticks saying what to set). Sorted: a range of this dimension runs from one
+# key's position to another's, so one run over "every company" (first key to last) needs the keys in
+# the order the CLI and schedule pick them.
+COMPANY_KEYS = [str(c) for c in sorted(set(_settings.company_ids))]
 
 # Partition keys are local visit dates of each company; the zone below only decides which dates
 # exist yet, and the look-ahead keeps future bookings' dates available.

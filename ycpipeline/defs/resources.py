@@ -1,4 +1,10 @@
-"""Resources: the YClients API and the warehouse, configured from the environment via `EnvVar`."""
+"""Resources: the YClients API and the warehouse, configured from the settings.
+
+The settings own every default; `defs()` builds the resources from them, so a field here never restates
+one. Secrets and the warehouse URL are `EnvVar`s (read at launch, never shown in the UI) when they are
+set; when they are not, the field is None and the code location still loads: the schedules and the sensor
+then skip their ticks naming what is missing, and a run fails saying which variable to set.
+"""
 
 from decimal import Decimal
 from functools import cache
@@ -7,8 +13,16 @@ import dagster as dg
 from pydantic import PrivateAttr, SecretStr
 from sqlalchemy import Engine, create_engine
 
-from ycpipeline.client import ApiBudget, PostgresBudget, RateLimiter, YClientsClient, budget_key
-from ycpipeline.settings import DEFAULT_API_URL, load_settings, parse_company_ids
+from ycpipeline.client import (
+    ApiBudget,
+    ClientOptions,
+    PostgresBudget,
+    RateLimiter,
+    RetryPolicy,
+    YClientsClient,
+    budget_key,
+)
+from ycpipeline.settings import SettingsError, load_settings, parse_company_ids
 
 
 @cache
@@ -17,30 +31,36 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
+def _required(value: str | None, name: str) -> str:
+    if value is None:
+        raise SettingsError(f"{name} is not set: set it in the environment or .env (see .env.example)")
+    return value
+
+
 class YClientsResource(dg.ConfigurableResource):
     """The YClients REST API (or the sandbox) for the configured company or chain."""
 
-    api_url: str = DEFAULT_API_URL
-    partner_token: str
-    user_token: str | None = None
-    company_ids: str
-    booking_form_url: str | None = None
-    service_link_template: str = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
-    staff_link_template: str = "{form}/company/{company_id}/personal/select-master?o=m{staff_id}"
-    page_size: int = 200
-    rate_limit_per_second: float = 5.0
-    rate_limit_per_minute: float = 200.0
-    rate_limit_patience_seconds: float = 300.0
-    rate_limit_key: str | None = None
+    api_url: str
+    partner_token: str | None
+    user_token: str | None
+    company_ids: str | None
+    booking_form_url: str | None
+    service_link_template: str
+    staff_link_template: str
+    page_size: int
+    concurrency: int
+    rate_limit_per_second: float
+    rate_limit_per_minute: float
+    rate_limit_patience_seconds: float
+    rate_limit_key: str | None
     # The warehouse that holds the API budget shared by every run, step and sensor tick.
-    budget_url: str | None = None
-    concurrency: int = 4
+    budget_url: str | None
 
     _client: YClientsClient | None = PrivateAttr(default=None)
 
     def companies(self) -> list[int]:
         """The configured company ids."""
-        return parse_company_ids(self.company_ids)
+        return parse_company_ids(_required(self.company_ids, "YCLIENTS_COMPANY_ID"))
 
     def budget(self) -> ApiBudget:
         """The deployment's shared API budget (process-local only when no warehouse is configured)."""
@@ -53,17 +73,23 @@ class YClientsResource(dg.ConfigurableResource):
             self.rate_limit_per_minute,
         )
 
+    def options(self) -> ClientOptions:
+        """The client's options, as the settings gave them to this resource."""
+        return ClientOptions(
+            page_size=self.page_size,
+            concurrency=self.concurrency,
+            retry=RetryPolicy(patience=self.rate_limit_patience_seconds),
+        )
+
     def client(self) -> YClientsClient:
         """A client for this run's steps, drawing on the budget every process of the deployment shares."""
         if self._client is None:
             self._client = YClientsClient(
                 self.api_url,
-                SecretStr(self.partner_token),
+                SecretStr(_required(self.partner_token, "YCLIENTS_API_TOKEN")),
                 SecretStr(self.user_token) if self.user_token else None,
-                page_size=self.page_size,
+                options=self.options(),
                 budget=self.budget(),
-                concurrency=self.concurrency,
-                rate_limit_patience=self.rate_limit_patience_seconds,
             )
         return self._client
 
@@ -75,46 +101,46 @@ class YClientsResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """The Postgres warehouse."""
 
-    url: str
-    bonus_rate: str = "0.05"
+    url: str | None
+    bonus_rate: str
 
     def engine(self) -> Engine:
         """The process-wide SQLAlchemy engine for this warehouse."""
-        return _engine(self.url)
+        return _engine(_required(self.url, "WAREHOUSE_URL"))
 
     def rate(self) -> Decimal:
         """The bonus rate for first accruals."""
         return Decimal(self.bonus_rate)
 
 
-def _secret(name: str, present: bool) -> dg.EnvVar | None:
+def _env(name: str, present: bool) -> dg.EnvVar | None:
     return dg.EnvVar(name) if present else None
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """Secrets and URLs are `EnvVar`s, read at launch and never shown in the UI; tunables come from settings."""
-    settings = load_settings()
+    """The `yclients` and `warehouse` resources, every value from the settings."""
+    s = load_settings()
     return dg.Definitions(
         resources={
             "yclients": YClientsResource(
-                api_url=settings.yclients_api_url,
-                partner_token=dg.EnvVar("YCLIENTS_API_TOKEN"),
-                user_token=_secret("YCLIENTS_USER_TOKEN", settings.yclients_user_token is not None),
-                company_ids=dg.EnvVar("YCLIENTS_COMPANY_ID"),
-                booking_form_url=settings.yclients_booking_form_url,
-                service_link_template=settings.yclients_service_link_template,
-                staff_link_template=settings.yclients_staff_link_template,
-                page_size=settings.yclients_page_size,
-                rate_limit_per_second=settings.yclients_rate_limit_per_second,
-                rate_limit_per_minute=settings.yclients_rate_limit_per_minute,
-                rate_limit_patience_seconds=settings.yclients_rate_limit_patience_seconds,
-                rate_limit_key=settings.yclients_rate_limit_key,
-                budget_url=_secret("WAREHOUSE_URL", settings.warehouse_url is not None),
-                concurrency=settings.yclients_concurrency,
+                api_url=s.yclients_api_url,
+                partner_token=_env("YCLIENTS_API_TOKEN", s.yclients_api_token is not None),
+                user_token=_env("YCLIENTS_USER_TOKEN", s.yclients_user_token is not None),
+                company_ids=_env("YCLIENTS_COMPANY_ID", bool(s.company_ids)),
+                booking_form_url=s.yclients_booking_form_url,
+                service_link_template=s.yclients_service_link_template,
+                staff_link_template=s.yclients_staff_link_template,
+                page_size=s.yclients_page_size,
+                concurrency=s.yclients_concurrency,
+                rate_limit_per_second=s.yclients_rate_limit_per_second,
+                rate_limit_per_minute=s.yclients_rate_limit_per_minute,
+                rate_limit_patience_seconds=s.yclients_rate_limit_patience_seconds,
+                rate_limit_key=s.yclients_rate_limit_key,
+                budget_url=_env("WAREHOUSE_URL", s.warehouse_url is not None),
             ),
             "warehouse": WarehouseResource(
-                url=dg.EnvVar("WAREHOUSE_URL"), bonus_rate=str(settings.bonus_rate)
+                url=_env("WAREHOUSE_URL", s.warehouse_url is not None), bonus_rate=str(s.bonus_rate)
             ),
         }
     )

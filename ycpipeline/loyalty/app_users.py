@@ -18,6 +18,14 @@ from ycpipeline.normalize.values import to_e164
 from ycpipeline.warehouse.schema import app_user_phones
 from ycpipeline.warehouse.upsert import copy_rows, create_stage
 
+# What the app's users are, as one value: the ledger re-derives in full when it changes, and the UI's
+# observation of `app_users` reports it as the table's data version.
+USERS_FINGERPRINT_SQL = """
+SELECT md5(coalesce(string_agg(user_id || ':' || coalesce(upper(unique_code), '') || ':' || coalesce(phone, ''),
+                               ',' ORDER BY user_id), ''))
+FROM loyalty.app_users
+"""
+
 TABLE = "loyalty.app_users"
 INTEGER_TYPES = ("smallint", "integer", "bigint")
 TEXT_TYPES = ("text", "character varying", "citext")
@@ -144,3 +152,10 @@ def unusable_phones(conn: Connection, sample: int = 20) -> tuple[int, list[int]]
         {"n": sample},
     ).all()
     return (rows[0][1] if rows else 0), [r[0] for r in rows]
+
+
+def app_users_observation(conn: Connection) -> tuple[dict[str, int], str]:
+    """Users of the app's table, those with a code, and the content's fingerprint (its data version)."""
+    users, with_code = conn.execute(text("SELECT count(*), count(unique_code) FROM loyalty.app_users")).one()
+    fingerprint: str = conn.execute(text(USERS_FINGERPRINT_SQL)).scalar_one()
+    return {"dagster/row_count": users, "users_with_code": with_code}, fingerprint

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
 
-from ycpipeline.loyalty.app_users import refresh_user_phones
+from ycpipeline.loyalty.app_users import USERS_FINGERPRINT_SQL, refresh_user_phones
 from ycpipeline.warehouse.rules import completed_visit
 
 LEDGER_LOCK = "ycpipeline.bonus_ledger"
@@ -56,11 +56,6 @@ LEFT JOIN phones p ON p.phone = r.client_phone
 
 
 OWNERS_SQL = owners_sql()
-USERS_FINGERPRINT_SQL = """
-SELECT md5(coalesce(string_agg(user_id || ':' || coalesce(upper(unique_code), '') || ':' || coalesce(phone, ''),
-                               ',' ORDER BY user_id), ''))
-FROM loyalty.app_users
-"""
 CANDIDATES = "(SELECT r.* FROM yclients.records r JOIN ledger_candidates c USING (company_id, record_id))"
 
 
@@ -231,3 +226,19 @@ def ambiguous_matches(conn: Connection) -> int:
 def negative_balances(conn: Connection) -> int:
     """Users whose balance is below zero (should never happen)."""
     return conn.execute(text("SELECT count(*) FROM loyalty.bonus_balances WHERE balance < 0")).scalar_one()
+
+
+def ledger_totals(conn: Connection) -> dict[str, int | float]:
+    """Entries of the ledger, the points users hold now, and how many users hold any."""
+    entries, outstanding, holders = conn.execute(
+        text("""
+            SELECT (SELECT count(*) FROM loyalty.bonus_ledger),
+                   coalesce((SELECT sum(balance) FROM loyalty.bonus_balances), 0),
+                   (SELECT count(*) FROM loyalty.bonus_balances WHERE balance > 0)
+        """)
+    ).one()
+    return {
+        "dagster/row_count": entries,
+        "outstanding_points": float(outstanding),
+        "users_with_points": holders,
+    }

@@ -6,8 +6,8 @@ row's `problems` list, and validation rejects the record with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,21 @@ from ycpipeline.normalize.values import (
 )
 
 ZERO = Decimal("0.00")
+
+
+def visit_date(obj: Mapping[str, Any], tz: tzinfo | None) -> date | None:
+    """A record's visit date: the API's own local `date` (yclientsru.apib:5501), else the date of its
+    `datetime` in the company's zone `tz` (as written when the zone is not known); None when neither reads.
+
+    The one rule for every reader of a record object: normalisation and the webhook planner.
+    """
+    written = to_date(obj.get("date"))
+    if written is not None:
+        return written
+    if tz is None:
+        return to_date(obj.get("datetime"))
+    moment = to_datetime(obj.get("datetime"), tz)
+    return moment.astimezone(tz).date() if moment is not None else None
 
 
 def _flag_number(value: Any) -> int | None:
@@ -146,9 +161,6 @@ def record_row(
     problems: list[str] = [] if isinstance(raw, dict) else [f"record: {show(raw)} is not an object"]
     record_id = to_int(obj.get("id"))
     starts_at = to_datetime(obj.get("datetime"), tz) or to_datetime(obj.get("date"), tz)
-    # The API's own local date (yclientsru.apib:5501) decides the visit date; the company's zone
-    # applied to `datetime` is the fallback when `date` is missing or unreadable.
-    visit_date = to_date(obj.get("date")) or (starts_at.astimezone(tz).date() if starts_at else None)
     client_obj = obj.get("client")
     client: dict[str, Any] = client_obj if isinstance(client_obj, dict) else {}
     lines = service_lines(obj.get("services"), company_id, record_id, problems)
@@ -156,7 +168,7 @@ def record_row(
     row = {
         "company_id": company_id,
         "record_id": record_id,
-        "visit_date": visit_date,
+        "visit_date": visit_date(obj, tz),
         "starts_at": starts_at,
         "duration_seconds": duration,
         "staff_id": to_int(obj.get("staff_id")),

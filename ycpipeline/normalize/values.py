@@ -151,11 +151,6 @@ def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timez
         return ZoneInfo("Europe/Moscow")
 
 
-def local_date(moment: datetime, tz: Any) -> date:
-    """The calendar date of `moment` in the company's zone."""
-    return moment.astimezone(tz).date()
-
-
 def raw_json(obj: Any) -> str:
     """The source object as JSON text that a `jsonb` column accepts.
 

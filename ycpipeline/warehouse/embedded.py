@@ -59,6 +59,9 @@ def _run_as() -> str | None:
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     """True when nothing listens on `host:port` right now."""
     with socket.socket() as sock:
+        # As Postgres binds: connections of a cluster just stopped linger in TIME_WAIT on its port for
+        # a minute; they do not stop a new server from listening there, so they must not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

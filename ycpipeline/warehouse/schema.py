@@ -309,14 +309,3 @@ ledger_state = Table(
     Column("run_id", Text),
     schema="loyalty",
 )
-
-BONUS_BALANCES_VIEW = """
-CREATE OR REPLACE VIEW loyalty.bonus_balances AS
-SELECT user_id,
-       sum(amount) AS balance,
-       sum(amount) FILTER (WHERE amount > 0) AS accrued_total,
-       coalesce(-sum(amount) FILTER (WHERE amount < 0), 0) AS reversed_total,
-       max(created_at) AS last_entry_at
-FROM loyalty.bonus_ledger
-GROUP BY user_id
-"""

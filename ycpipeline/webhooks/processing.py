@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
-from ycpipeline.normalize.values import to_datetime
+from ycpipeline.normalize.records import visit_date
 from ycpipeline.webhooks import queue
 from ycpipeline.webhooks.events import SYNCED_RESOURCES
 
@@ -98,18 +98,6 @@ def settle(
     return counts
 
 
-def _visit_date(event: queue.QueuedEvent) -> date | None:
-    data = event.body.get("data")
-    if not isinstance(data, dict):
-        return None
-    for key in ("datetime", "date"):
-        # The written date is the visit's own (local) date, whatever the offset says.
-        moment = to_datetime(data.get(key), UTC)
-        if moment is not None:
-            return moment.date()
-    return None
-
-
 def ignore_reason(event: queue.QueuedEvent, companies: Collection[int], records_start: date) -> str | None:
     """Why an event needs no run, or None when it does."""
     if event.company_id not in companies:
@@ -117,7 +105,9 @@ def ignore_reason(event: queue.QueuedEvent, companies: Collection[int], records_
     if event.resource not in SYNCED_RESOURCES:
         return f"resource {event.resource!r} is not synced"
     if event.resource == "record":
-        day = _visit_date(event)
+        data = event.body.get("data")
+        # The company's zone is not known here: the written date is the visit's own local date.
+        day = visit_date(data, None) if isinstance(data, dict) else None
         if day is not None and day < records_start:
             return f"visit date {day} is before RECORDS_START_DATE {records_start}"
     return None

@@ -1,18 +1,28 @@
 """The records asset: bookings per company and visit date, refreshed a range of partitions per run."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import text
 
-from ycpipeline.defs.metadata import KINDS, OWNERS, markdown_table, rejected_share_check, summed
-from ycpipeline.defs.partitions import records_partitions, windows_by_company
+from ycpipeline.defs.metadata import (
+    KINDS,
+    OWNERS,
+    markdown_table,
+    numbers,
+    rejected_share_check,
+    summed,
+    table_metadata,
+)
+from ycpipeline.defs.partitions import partition_key, records_partitions, windows_by_company
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.changes import mark_reconciled
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import RecordsResult, sync_records
+from ycpipeline.warehouse.schema import records
+from ycpipeline.warehouse.totals import records_by_date
 
 GROUP = "yclients_bookings"
 # Two companies page at once: with each company's own page threads that keeps the budget busy while
@@ -85,9 +95,13 @@ def _count_mismatch_text(m: dict[str, Any]) -> str:
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="yclients_records",
     deps=["yclients_services", "yclients_staff"],
+    metadata=table_metadata(records),
     description="Records (appointments) per company and local visit date: yclients.records and "
     "yclients.record_services. Each partition is a full refresh: records the API no longer returns are "
-    "re-read by id (moved → new date, gone → deleted). One run covers a whole range with one paged query.",
+    "re-read by id (moved → new date, gone → deleted). One run covers a whole range with one paged query. "
+    "Each partition's metadata is its own: the records stored for that date, its completed visits and "
+    "deletions (change capture adds what it changed there); what a run did over its whole range is in "
+    "the records_count_matches_api check.",
     check_specs=[
         dg.AssetCheckSpec(
             "records_rejected_share",
@@ -102,7 +116,8 @@ def _count_mismatch_text(m: dict[str, Any]) -> str:
         dg.AssetCheckSpec(
             "records_count_matches_api",
             asset="yclients_records",
-            description="Records stored for the window equal what the API listed (total_count)",
+            description="Records stored for the window equal what the API listed (total_count); its "
+            "metadata holds what the run did, by company",
         ),
     ],
 )
@@ -158,17 +173,10 @@ def yclients_records(
             )
     if failures:
         raise failures[0]
+    _add_partition_counts(context, warehouse, results)
     totals = summed([r.as_dict() for r in results])
+    by_company = {str(r.company_id): {"window": f"{r.start}..{r.end}", **r.as_dict()} for r in results}
     return dg.MaterializeResult(
-        metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
-            "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
-            "pages": dg.MetadataValue.int(client.stats.pages - pages_before),
-            "partition_range": dg.MetadataValue.md(
-                ", ".join(f"{r.company_id}: {r.start} … {r.end}" for r in results)
-            ),
-            "by_company": markdown_table([{"company_id": r.company_id, **r.as_dict()} for r in results]),
-        },
         check_results=[
             rejected_share_check(
                 "records_rejected_share", "yclients_records", totals["rejected"], totals["fetched"]
@@ -187,8 +195,29 @@ def yclients_records(
                 check_name="records_count_matches_api",
                 asset_key="yclients_records",
                 passed=not count_mismatches,
-                metadata={"mismatches": markdown_table(count_mismatches)},
+                metadata={
+                    "mismatches": markdown_table(count_mismatches),
+                    **numbers(totals),
+                    "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
+                    "pages": dg.MetadataValue.int(client.stats.pages - pages_before),
+                    "by_company": markdown_table([{"company_id": c, **row} for c, row in by_company.items()]),
+                    "by_company_json": dg.MetadataValue.json(by_company),
+                },
                 description="; ".join(_count_mismatch_text(m) for m in count_mismatches) or None,
             ),
         ],
     )
+
+
+def _add_partition_counts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, results: list[RecordsResult]
+) -> None:
+    """Give each partition of the run its own counts (records, completed visits, deletions of that
+    date), instead of the range's totals repeated on every partition."""
+    with warehouse.engine().connect() as conn:
+        for result in results:
+            days = [result.start + timedelta(days=i) for i in range((result.end - result.start).days + 1)]
+            for day, counts in records_by_date(conn, result.company_id, days).items():
+                context.add_asset_metadata(
+                    numbers(counts), partition_key=partition_key(result.company_id, day)
+                )

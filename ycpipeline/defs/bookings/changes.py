@@ -9,17 +9,22 @@ from ycpipeline.client import YClientsError
 from ycpipeline.defs.bookings.assets import GROUP
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.metadata import (
+    FRESH_WITHIN_30_MINUTES,
     KINDS,
     OWNERS,
     companies_ok_check,
     markdown_table,
+    numbers,
     rejected_share_check,
     summed,
+    table_metadata,
 )
 from ycpipeline.defs.partitions import COMPANY_KEYS, partition_key, records_partitions
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.changes import ChangesResult, capture_changes
 from ycpipeline.sync.companies import company_timezone
+from ycpipeline.warehouse.schema import records
+from ycpipeline.warehouse.totals import records_by_date, records_totals
 
 ASSET = "yclients_record_changes"
 RECORDS_ASSET = "yclients_records"
@@ -45,29 +50,32 @@ def _partition_dates() -> tuple[date, date]:
     return date.fromisoformat(first), date.fromisoformat(last)
 
 
-def _log_partition_materializations(context: dg.AssetExecutionContext, result: ChangesResult) -> int:
-    """One materialization of `yclients_records` per partition whose content the pass changed.
+def _log_partition_materializations(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, result: ChangesResult
+) -> int:
+    """One materialization of `yclients_records` per partition whose content the pass changed, with
+    what the pass changed there next to what the partition holds now.
 
     Dates past the last partition (bookings further ahead than the partitions reach) and before the
     first are stored but have no partition: they are counted, not materialized.
     """
     first, last = _partition_dates()
-    without_partition = 0
-    for day, counts in sorted(result.partitions.items()):
-        if not counts.touched:
-            continue
-        if str(result.company_id) not in COMPANY_KEYS or not first <= day <= last:
-            without_partition += 1
-            continue
+    touched = [day for day, counts in sorted(result.partitions.items()) if counts.touched]
+    with_partition = [
+        day for day in touched if str(result.company_id) in COMPANY_KEYS and first <= day <= last
+    ]
+    with warehouse.engine().connect() as conn:
+        held = records_by_date(conn, result.company_id, with_partition)
+    for day in with_partition:
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=RECORDS_ASSET,
                 partition=partition_key(result.company_id, day),
                 description=f"change capture ({result.mode}) of company {result.company_id}",
-                metadata={k: dg.MetadataValue.int(v) for k, v in counts.as_dict().items()},
+                metadata=numbers({**result.partitions[day].as_dict(), **held[day]}),
             )
         )
-    return without_partition
+    return len(touched) - len(with_partition)
 
 
 @dg.asset(
@@ -78,6 +86,8 @@ def _log_partition_materializations(context: dg.AssetExecutionContext, result: C
     tags={"source": "yclients", "domain": "bookings"},
     pool="yclients_records",
     deps=["yclients_services", "yclients_staff"],
+    metadata=table_metadata(records),
+    freshness_policy=FRESH_WITHIN_30_MINUTES,
     description="Change capture into yclients.records and yclients.record_services: per company, the "
     "records changed since its watermark (yclients.sync_state), deleted ones included, whatever their "
     "visit date; moved records are updated in place. The first pass of a company is the full load of its "
@@ -135,16 +145,19 @@ def yclients_record_changes(
             f"{result.mode} pass of company {company_id} (changed_after {result.changed_after}): "
             f"{result.as_dict()}"
         )
-        without_partition += _log_partition_materializations(context, result)
+        without_partition += _log_partition_materializations(context, warehouse, result)
         results.append(result)
     rows = [
         {"company_id": r.company_id, "mode": r.mode, "watermark": r.watermark.isoformat(), **r.as_dict()}
         for r in results
     ]
     totals = summed([r.as_dict() for r in results])
+    with warehouse.engine().connect() as conn:
+        held = records_totals(conn)
     return dg.MaterializeResult(
         metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
+            **numbers(totals),
+            **numbers(held),
             "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
             "dates_without_partition": dg.MetadataValue.int(without_partition),
             "by_company": markdown_table(rows),

@@ -1,18 +1,24 @@
-"""Catalogue assets: the services and staff of every configured company."""
+"""Catalogue assets: the services and staff of every configured company, built by one factory."""
 
 import dagster as dg
+from sqlalchemy import Table
 
 from ycpipeline.client import YClientsError
 from ycpipeline.defs.metadata import (
+    FRESH_WITHIN_30_MINUTES,
     KINDS,
     OWNERS,
     companies_ok_check,
     markdown_table,
+    numbers,
     rejected_share_check,
     summed,
+    table_metadata,
 )
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.catalog import CatalogEntity, CatalogResult, sync_catalog
+from ycpipeline.warehouse.schema import services, staff
+from ycpipeline.warehouse.totals import catalog_totals
 
 GROUP = "yclients_catalog"
 
@@ -47,9 +53,12 @@ def _materialize(
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)
     totals = summed([r.as_dict() for r in results])
+    with warehouse.engine().connect() as conn:
+        held = catalog_totals(conn, entity)
     return dg.MaterializeResult(
         metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
+            **numbers(totals),
+            **numbers(held),
             "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
             "by_company": markdown_table([{"company_id": r.company_id, **r.as_dict()} for r in results]),
             "preview": markdown_table([row for r in results for row in r.preview][:5]),
@@ -66,55 +75,48 @@ def _materialize(
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    tags={"source": "yclients", "domain": "catalog"},
-    description="Services of each company (yclients.services), with booking links; services the API "
-    "no longer lists get `removed_at`. Full refresh.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "services_rejected_share",
-            asset="yclients_services",
-            description="Share of services that failed validation (warn > 1%, error > 10%)",
-        ),
-        dg.AssetCheckSpec(
-            "services_companies_ok",
-            asset="yclients_services",
-            description="Every company's services were read; a failure names the company and the error",
-        ),
-    ],
-)
-def yclients_services(
-    context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Refresh yclients.services."""
-    return _materialize("services", context, yclients, warehouse)
+def catalog_asset(entity: CatalogEntity, table: Table, description: str) -> dg.AssetsDefinition:
+    """The full-refresh asset of one catalogue entity (`yclients_services`, `yclients_staff`)."""
+    name = f"yclients_{entity}"
+
+    @dg.asset(
+        name=name,
+        group_name=GROUP,
+        kinds=KINDS,
+        owners=OWNERS,
+        tags={"source": "yclients", "domain": "catalog"},
+        metadata=table_metadata(table),
+        freshness_policy=FRESH_WITHIN_30_MINUTES,
+        description=description,
+        check_specs=[
+            dg.AssetCheckSpec(
+                f"{entity}_rejected_share",
+                asset=name,
+                description=f"Share of {entity} that failed validation (warn > 1%, error > 10%)",
+            ),
+            dg.AssetCheckSpec(
+                f"{entity}_companies_ok",
+                asset=name,
+                description=f"Every company's {entity} were read; a failure names the company and the error",
+            ),
+        ],
+    )
+    def refresh(
+        context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        return _materialize(entity, context, yclients, warehouse)
+
+    return refresh
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds=KINDS,
-    owners=OWNERS,
-    tags={"source": "yclients", "domain": "catalog"},
-    description="Staff of each company (yclients.staff), with booking links; fired and hidden flags kept. "
-    "Full refresh.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "staff_rejected_share",
-            asset="yclients_staff",
-            description="Share of staff that failed validation (warn > 1%, error > 10%)",
-        ),
-        dg.AssetCheckSpec(
-            "staff_companies_ok",
-            asset="yclients_staff",
-            description="Every company's staff were read; a failure names the company and the error",
-        ),
-    ],
+yclients_services = catalog_asset(
+    "services",
+    services,
+    "Services of each company (yclients.services), with booking links; services the API no longer "
+    "lists get `removed_at`. Full refresh.",
 )
-def yclients_staff(
-    context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Refresh yclients.staff."""
-    return _materialize("staff", context, yclients, warehouse)
+yclients_staff = catalog_asset(
+    "staff",
+    staff,
+    "Staff of each company (yclients.staff), with booking links; fired and hidden flags kept. Full refresh.",
+)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from ycpipeline.defs.bookings.assets import RECONCILE_TAG
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.partitions import partition_key, range_tags
+from ycpipeline.settings import load_settings
 from ycpipeline.sync.changes import SyncState, read_states
 from ycpipeline.sync.companies import stored_zone
 
@@ -26,6 +27,20 @@ TRIGGER_TAG = "ycpipeline/trigger"
 CHANGES_JOB = "changes_job"
 RECONCILE_JOB = "sync_job"
 CHANGES_ASSET = "yclients_record_changes"
+
+
+def tick_skip_reason() -> str | None:
+    """Why the schedules and the sensor skip a tick (read at tick time), or None when they run: the
+    master switch is off, or a setting a sync needs is missing (instead of failing every tick)."""
+    settings = load_settings()
+    if not settings.yclients_enabled:
+        return "YCLIENTS_ENABLED is false"
+    missing = settings.missing_for_sync()
+    if missing:
+        return (
+            f"not configured: {', '.join(missing)} not set (see .env.example, or run `make ui` for the demo)"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from ycpipeline.defs.bookings.assets import RECONCILE_TAG
-from ycpipeline.defs.freshness.planning import TRIGGER_TAG, PlannedRun, plan_tick
+from ycpipeline.defs.freshness.planning import TRIGGER_TAG, PlannedRun, plan_tick, tick_skip_reason
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.jobs import changes_job, sync_job
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
@@ -64,8 +64,8 @@ def yclients_sync_every_30_minutes(
     freshness: FreshnessResource,
 ) -> dg.RunRequest | dg.SkipReason:
     """The tick's change-capture run, unless the previous tick's run is still going."""
-    if not load_settings().yclients_enabled:
-        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
     running = _active(context, changes_job.name, {TRIGGER_TAG: "schedule"})
     if running:
         return dg.SkipReason(f"run {running} of the previous tick is still going")
@@ -90,8 +90,8 @@ def yclients_reconcile_when_due(
     freshness: FreshnessResource,
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """One window refresh per company due, unless its previous reconciliation is still going."""
-    if not load_settings().yclients_enabled:
-        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
     requests = [
         run.run_request(run_key=f"reconcile-{run.companies[0]}")
         for run in _plan(context, warehouse, yclients, freshness)

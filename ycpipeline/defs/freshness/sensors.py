@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from ycpipeline.defs.freshness.planning import tick_skip_reason
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.freshness.webhook_runs import batch_run, run_outcome
 from ycpipeline.defs.jobs import changes_job
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
-from ycpipeline.settings import load_settings
 from ycpipeline.webhooks.processing import claim_batch, prune, settle
 
 
@@ -31,8 +31,8 @@ def yclients_webhook_sensor(
     freshness: FreshnessResource,
 ) -> dg.SensorResult | dg.SkipReason:
     """Settle, claim, request; bounded work per tick."""
-    if not load_settings().yclients_enabled:
-        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
     engine = warehouse.engine()
     settled = settle(
         engine,

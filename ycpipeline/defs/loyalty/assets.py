@@ -1,20 +1,38 @@
-"""The bonus ledger, derived from completed visits and the app's users."""
+"""The bonus ledger, derived from completed visits and the app's users (observed, not written)."""
 
 import dagster as dg
 
-from ycpipeline.defs.metadata import OWNERS
+from ycpipeline.defs.metadata import FRESH_WITHIN_30_MINUTES, OWNERS, code_reference, numbers, table_metadata
 from ycpipeline.defs.resources import WarehouseResource
-from ycpipeline.loyalty.ledger import derive_ledger
+from ycpipeline.loyalty.app_users import app_users_observation
+from ycpipeline.loyalty.ledger import derive_ledger, ledger_totals
+from ycpipeline.warehouse.schema import app_users as app_users_table
+from ycpipeline.warehouse.schema import bonus_ledger as bonus_ledger_table
 
 GROUP = "loyalty"
 
-app_users = dg.AssetSpec(
-    "app_users",
+
+def observe_app_users(warehouse: WarehouseResource) -> dg.ObserveResult:
+    """Count the app's users and fingerprint the table."""
+    with warehouse.engine().connect() as conn:
+        counts, fingerprint = app_users_observation(conn)
+    return dg.ObserveResult(data_version=dg.DataVersion(fingerprint), metadata=numbers(counts))
+
+
+# Observable source asset: a beta API of Dagster (BetaWarning), chosen because the app owns the table
+# and the pipeline only reads it; an observation reports its size and a data version that changes with
+# its content, so the UI shows when the ledger's input changed.
+app_users = dg.observable_source_asset(
+    name="app_users",
     group_name=GROUP,
-    kinds={"postgres"},
-    owners=OWNERS,
-    description="loyalty.app_users: the app's users with their unique_code and phone. Owned by the app.",
-)
+    # The decorator takes no `kinds` or `owners`: a kind is the tag Dagster stores for `kinds=`.
+    tags={"domain": "loyalty", "dagster/kind/postgres": ""},
+    metadata={**table_metadata(app_users_table), **code_reference(observe_app_users)},
+    description="loyalty.app_users: the app's users with their unique_code and phone. Owned by the app: "
+    "the pipeline never writes it. Each observation reports how many users there are and a data "
+    "version that changes whenever a user is added, removed or edited (the ledger then re-derives "
+    "in full).",
+)(observe_app_users)
 
 
 @dg.asset(
@@ -24,21 +42,30 @@ app_users = dg.AssetSpec(
     tags={"domain": "loyalty"},
     pool="bonus_ledger",
     deps=["yclients_records", "yclients_record_changes", app_users],
+    metadata=table_metadata(bonus_ledger_table),
+    freshness_policy=FRESH_WITHIN_30_MINUTES,
     description="loyalty.bonus_ledger: append-only accruals, reversals and adjustments so that every "
-    "record's entries sum to the bonus it is owed now. Set-based, one transaction, exactly once.",
+    "record's entries sum to the bonus it is owed now. Set-based, one transaction, exactly once. "
+    "Each materialization shows what it appended next to the ledger's totals (entries, the points "
+    "users hold, how many users hold any).",
 )
 def bonus_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Append the difference between what each record is owed and what the ledger holds."""
     result = derive_ledger(warehouse.engine(), warehouse.rate(), run_id=context.run.run_id)
     context.log.info(f"ledger: {result}")
+    with warehouse.engine().connect() as conn:
+        held = ledger_totals(conn)
     return dg.MaterializeResult(
-        metadata={
-            "entries_appended": dg.MetadataValue.int(result.entries),
-            "accruals": dg.MetadataValue.int(result.accruals),
-            "reversals": dg.MetadataValue.int(result.reversals),
-            "adjustments": dg.MetadataValue.int(result.adjustments),
-            "points_accrued": dg.MetadataValue.float(float(result.points_accrued)),
-            "points_reversed": dg.MetadataValue.float(float(result.points_reversed)),
-            "users_affected": dg.MetadataValue.int(result.users_affected),
-        }
+        metadata=numbers(
+            {
+                "entries_appended": result.entries,
+                "accruals": result.accruals,
+                "reversals": result.reversals,
+                "adjustments": result.adjustments,
+                "points_accrued": float(result.points_accrued),
+                "points_reversed": float(result.points_reversed),
+                "users_affected": result.users_affected,
+                **held,
+            }
+        )
     )

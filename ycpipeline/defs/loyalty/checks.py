@@ -23,7 +23,12 @@ def no_negative_balance(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=negative == 0, metadata={"negative_balances": negative})
 
 
-@dg.asset_check(asset="bonus_ledger", description="Completed visits whose phone matches several app users")
+@dg.asset_check(
+    asset="bonus_ledger",
+    description="Completed visits whose phone matches several app users (they accrue nothing until the "
+    "app team fixes the users). The demo seeds one such pair on purpose (users 1000 and 9000 share a "
+    "phone), so in the demo this check always warns.",
+)
 def ambiguous_user_matches(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Ambiguous matches accrue nothing; report them so the app team can fix the users."""
     with warehouse.engine().connect() as conn:

@@ -1,0 +1,90 @@
+"""The newcomer's path: `cp .env.example .env && make demo` works, whatever the example holds."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ycpipeline.settings import Settings
+
+EXAMPLE = Path(__file__).parent.parent / ".env.example"
+ASSIGNMENT = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def _example_filled_in() -> str:
+    """`.env.example` as someone about to use the real API leaves it: every line uncommented, and the
+    blanks filled with values that would send the demo elsewhere if it read them."""
+    filled = {
+        "YCLIENTS_COMPANY_ID": "235564",
+        "YCLIENTS_API_TOKEN": "partner-token",
+        "YCLIENTS_USER_TOKEN": "user-token",
+        "YCLIENTS_WEBHOOK_SECRET": "secret",
+        "YCLIENTS_RATE_LIMIT_KEY": "office",
+    }
+    lines = []
+    for line in EXAMPLE.read_text().splitlines():
+        match = ASSIGNMENT.match(line)
+        if match:
+            key, value = match.groups()
+            line = f"{key}={filled.get(key, value)}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def test_the_example_configuration_keeps_the_defaults_of_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commented line of `.env.example` shows the default; uncommenting it must change nothing."""
+    monkeypatch.chdir(tmp_path)  # no .env here
+    shown = 0
+    for line in EXAMPLE.read_text().splitlines():
+        match = ASSIGNMENT.match(line)
+        if not match or not match.group(2):
+            continue
+        field = match.group(1).lower()
+        assert field in Settings.model_fields, f"{match.group(1)} is not a setting"
+        default = Settings.model_fields[field].default
+        if default is None:
+            continue  # an example value for a setting without a default
+        assert getattr(Settings(**{field: match.group(2)}), field) == default, match.group(1)
+        shown += 1
+    assert shown >= 15
+
+
+def test_the_demo_runs_with_the_example_configuration_filled_in(tmp_path: Path) -> None:
+    """With `.env` from the example (real API, a warehouse that is not running) and WAREHOUSE_URL in the
+    environment, the demo still uses its own sandbox and embedded Postgres, and stops the cluster."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".env").write_text(_example_filled_in())
+    data_dir = Path("var").resolve() / f"test-demo-{os.getpid()}"
+    env = {
+        **os.environ,
+        "WAREHOUSE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/nothing",
+        "DAGSTER_HOME": str(tmp_path / "elsewhere"),
+    }
+    ycpipeline = Path(sys.executable).parent / "ycpipeline"
+    try:
+        done = subprocess.run(
+            [str(ycpipeline), "demo", "--days-back", "3", "--days-ahead", "1", "--data-dir", str(data_dir)],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        said = " ".join(done.stdout.split())
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "✅ company 235564: changes: fetched" in said
+        assert "ledger invariant: holds" in said
+        assert "users 1000 and 9000 sharing one phone on purpose" in said
+        assert not (data_dir / "postgres" / "postmaster.pid").exists()  # the cluster was stopped
+        assert not (tmp_path / "elsewhere").exists()  # the demo's runs went to its own instance
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,60 @@
+"""Layers point one way: the domain knows nothing of Dagster, the CLI or the sandbox; only the CLI and
+the tests compose the sandbox (the demo) with the pipeline."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ycpipeline"
+DOMAIN = ("client", "normalize", "validation", "warehouse", "sync", "loyalty", "webhooks")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules(*, outside: tuple[str, ...] = (), inside: tuple[str, ...] = ()) -> list[Path]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    if inside:
+        paths = [p for p in paths if p.relative_to(PACKAGE).parts[0] in inside]
+    return [p for p in paths if p.relative_to(PACKAGE).parts[0] not in outside]
+
+
+def test_nothing_but_the_cli_imports_the_sandbox() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            m for m in _imports(path) if m.startswith("ycpipeline.sandbox")
+        )
+        for path in _modules(outside=("sandbox", "cli"))
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+@pytest.mark.parametrize("forbidden", ["dagster", "ycpipeline.defs", "ycpipeline.cli"])
+def test_domain_code_knows_no_orchestrator_and_no_command(forbidden: str) -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(
+            m for m in _imports(path) if m == forbidden or m.startswith(forbidden + ".")
+        )
+        for path in _modules(inside=DOMAIN)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_completed_visit_rule_is_spelled_once() -> None:
+    spelled = [
+        str(path.relative_to(PACKAGE))
+        for path in _modules(outside=("sandbox",))
+        if "attendance = 1" in path.read_text() or "attendance == 1" in path.read_text()
+    ]
+    assert spelled == ["warehouse/rules.py"]

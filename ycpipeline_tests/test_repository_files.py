@@ -1,0 +1,56 @@
+"""Files a newcomer reads or installs from: the lock matches pyproject.toml, the docs' links resolve."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements" / "dev.lock"
+# [text](target): the target up to a space, a closing parenthesis or a `#fragment`.
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s#]*)(?:#[^)\s]*)?\)")
+
+
+def _locked() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in LOCK.read_text().splitlines():
+        requirement = line.split(";")[0].strip()
+        if "==" in requirement and not requirement.startswith("#"):
+            name, version = requirement.split("==", 1)
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def test_the_lock_pins_every_dependency_within_its_bounds() -> None:
+    """`make lock` was run after the last change of pyproject.toml's dependencies (main and dev)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _locked()
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in {LOCK.name}: run `make lock`"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} breaks {spec}: `make lock`"
+    # The bench extra stays out of the default install.
+    for spec in project["optional-dependencies"]["bench"]:
+        assert canonicalize_name(Requirement(spec).name) not in pins
+
+
+def test_dg_is_locked_beside_dagster() -> None:
+    pins = _locked()
+    assert pins["dagster-dg-cli"] == pins["dagster"]
+
+
+def test_relative_links_in_readme_and_docs_resolve() -> None:
+    documents = [ROOT / "README.md", ROOT / "README.ru.md", *sorted((ROOT / "docs").glob("*.md"))]
+    checked = 0
+    for document in documents:
+        for target in LINK.findall(document.read_text()):
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target):
+                continue  # a fragment within the page, or an absolute URL
+            assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
+            checked += 1
+    assert checked >= 5
