@@ -18,9 +18,7 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
             "staff": one("SELECT count(*) FROM yclients.staff WHERE removed_at IS NULL"),
             "records": one("SELECT count(*) FROM yclients.records"),
             "records_deleted": one("SELECT count(*) FROM yclients.records WHERE deleted"),
-            "completed_visits": one(
-                f"SELECT count(*) FROM yclients.records WHERE {completed_visit()}"
-            ),
+            "completed_visits": one(f"SELECT count(*) FROM yclients.records WHERE {completed_visit()}"),
             "record_services": one("SELECT count(*) FROM yclients.record_services"),
             "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
             "ledger_entries": one("SELECT count(*) FROM loyalty.bonus_ledger"),
@@ -56,7 +54,7 @@ def booking_sync_report(engine: Engine) -> dict[str, Any]:
             SELECT count(*) FILTER (WHERE user_id IS NOT NULL),
                    count(*) FILTER (WHERE user_id IS NULL AND NOT ambiguous),
                    count(*) FILTER (WHERE ambiguous)
-            FROM ({OWNERS_SQL}) o WHERE {completed_visit('o')}
+            FROM ({OWNERS_SQL}) o WHERE {completed_visit("o")}
         """)
         ).one()
         last_sync = conn.execute(

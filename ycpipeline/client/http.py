@@ -470,11 +470,19 @@ class YClientsClient:
         documented for the same API under its international brand (docs/marts.md). A `NotFoundError` means
         the endpoint is not there: the caller reads the schedules per staff member instead.
         """
-        return self._list(
+        what = f"staff schedules of company {company_id}"
+        self.stats.add(pages=1)
+        # Not read as a list: a 404 "Не найдено" here means the endpoint is missing, not an empty list.
+        data = self.get(
             f"company/{company_id}/staff/schedule",
-            f"staff schedules of company {company_id}",
             {"start_date": start.isoformat(), "end_date": end.isoformat(), "include[]": "busy_intervals"},
-        )
+            what=what,
+        ).get("data")
+        if data in (None, {}):
+            return []
+        if not isinstance(data, list):
+            raise ApiResponseError(f"{what}: the answer holds no list")
+        return data
 
     def staff_schedule(self, company_id: int, staff_id: int, start: date, end: date) -> list[dict[str, Any]]:
         """`GET /schedule/{id}/{staff_id}/{start}/{end}` (yclientsru.apib:7477-7548): one staff member's days."""

@@ -224,9 +224,7 @@ def ledger_violations(conn: Connection, rate: Decimal) -> int:
 def ambiguous_matches(conn: Connection) -> int:
     """Completed visits whose client matches several app users (nothing is accrued for them)."""
     return conn.execute(
-        text(
-            f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND {completed_visit('o')}"
-        )
+        text(f"SELECT count(*) FROM ({OWNERS_SQL}) o WHERE o.ambiguous AND {completed_visit('o')}")
     ).scalar_one()
 
 

@@ -119,8 +119,8 @@ class ClientRow(pa.DataFrameModel):
     """A row of `yclients.clients`."""
 
     client_id: Series[object]
-    first_visit_date: Series[object]
-    last_visit_date: Series[object]
+    first_visit_date: Series[object] = pa.Field(nullable=True)
+    last_visit_date: Series[object] = pa.Field(nullable=True)
 
     @pa.check("client_id", name="an id > 0")
     def _id(cls, series: pd.Series) -> pd.Series:

@@ -464,7 +464,9 @@ branch_daily = Table(
     Column("paid_total", Money, nullable=False, comment="Σ the payments of the day's visits"),
     Column("paid_cash", Money, nullable=False),
     Column("paid_cashless", Money, nullable=False),
-    Column("paid_other", Money, nullable=False, comment="accounts of an unknown type or not in the catalogue"),
+    Column(
+        "paid_other", Money, nullable=False, comment="accounts of an unknown type or not in the catalogue"
+    ),
     Column("average_check", Money, comment="service revenue ÷ completed visits; null without one"),
     Column("no_shows", Integer, nullable=False),
     Column("no_show_rate", Numeric(6, 4), comment="no-shows ÷ (completed visits + no-shows)"),
@@ -472,7 +474,9 @@ branch_daily = Table(
     Column("cancellation_rate", Numeric(6, 4), comment="cancelled (deleted) records ÷ records"),
     Column("online_visits", Integer, nullable=False),
     Column("online_share", Numeric(6, 4), comment="online bookings ÷ records not cancelled"),
-    Column("new_client_visits", Integer, nullable=False, comment="completed visits that are a client's first"),
+    Column(
+        "new_client_visits", Integer, nullable=False, comment="completed visits that are a client's first"
+    ),
     Column("cash_in", Money, nullable=False, comment="Σ positive amounts of the cash ledger that day"),
     Column("cash_out", Money, nullable=False, comment="Σ negative amounts of the cash ledger that day (≤ 0)"),
     Column("refreshed_at", TimestampTZ, nullable=False),
