@@ -14,9 +14,11 @@ sync_job = dg.define_asset_job(
     "sync_job",
     selection=dg.AssetSelection.assets(
         "yclients_services", "yclients_staff", "yclients_records", "bonus_ledger"
-    ),
+    )
+    | dg.AssetSelection.groups("marts"),
     partitions_def=records_partitions,
-    description="Catalogue, then records for a range of one company's dates, then the bonus ledger.",
+    description="Catalogue, then records for a range of one company's dates, then the bonus ledger and the "
+    "marts' changed dates.",
 )
 
 ledger_job = dg.define_asset_job(
@@ -28,7 +30,16 @@ ledger_job = dg.define_asset_job(
 changes_job = dg.define_asset_job(
     "changes_job",
     selection=dg.AssetSelection.groups("yclients_catalog")
-    | dg.AssetSelection.assets("yclients_record_changes", "bonus_ledger"),
+    | dg.AssetSelection.assets("yclients_record_changes", "bonus_ledger", "yclients_client_changes")
+    | dg.AssetSelection.groups("marts"),
     description="Catalogue, then change capture for the run's companies (every configured one by default), "
-    "then the bonus ledger. What the 30-minute schedule and the webhook sensor request.",
+    "then the bonus ledger and the marts' changed keys. What the 30-minute schedule and the webhook sensor "
+    "request.",
+)
+
+nightly_streams_job = dg.define_asset_job(
+    "nightly_streams_job",
+    selection=dg.AssetSelection.assets("yclients_clients", "yclients_cash_ledger", "yclients_staff_schedules")
+    | dg.AssetSelection.groups("marts"),
+    description="The nightly streams (clients snapshot, cash ledger, staff schedules), then the marts.",
 )

@@ -116,6 +116,8 @@ records = Table(
     CheckConstraint("visit_attendance IN (-1, 0, 1, 2)", name="visit_attendance_known"),
     Index(None, "company_id", "visit_date"),
     Index(None, "client_phone"),
+    # The marts read a client's records (migration 0009).
+    Index(None, "company_id", "client_id"),
     schema="yclients",
 )
 
@@ -492,7 +494,7 @@ staff_utilization_daily = Table(
     Column("scheduled_minutes", Integer, nullable=False, comment="working intervals of the schedule"),
     Column("booked_minutes", Integer, nullable=False, comment="Σ durations of records not cancelled"),
     Column("done_minutes", Integer, nullable=False, comment="Σ durations of completed visits"),
-    Column("occupancy", Numeric(8, 4), comment="booked ÷ scheduled; null when nothing was scheduled"),
+    Column("occupancy", Numeric(12, 4), comment="booked ÷ scheduled; null when nothing was scheduled"),
     Column("revenue", Money, nullable=False, comment="Σ the completed visits' services' cost"),
     Column("revenue_per_scheduled_hour", Money, comment="revenue ÷ scheduled hours"),
     Column("api_busy_minutes", Integer, comment="busy intervals as the schedule endpoint reports them"),

@@ -165,7 +165,7 @@ CREATE TABLE marts.staff_utilization_daily (
     scheduled_minutes INTEGER NOT NULL,
     booked_minutes INTEGER NOT NULL,
     done_minutes INTEGER NOT NULL,
-    occupancy NUMERIC(8, 4),
+    occupancy NUMERIC(12, 4),
     revenue NUMERIC(12, 2) NOT NULL,
     revenue_per_scheduled_hour NUMERIC(12, 2),
     api_busy_minutes INTEGER,
@@ -295,6 +295,7 @@ REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION marts.{name}()"""
 
 def upgrade() -> None:
     op.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    op.execute("CREATE INDEX ix_records_company_id_client_id ON yclients.records (company_id, client_id)")
     for statement in TABLES.split(";\n"):
         if statement.strip():
             op.execute(statement)
@@ -310,6 +311,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}_{event.lower()} ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS marts.{name}()")
     op.execute("DROP SCHEMA marts CASCADE")
+    op.execute("DROP INDEX yclients.ix_records_company_id_client_id")
     for table in (
         "staff_schedules",
         "clients",

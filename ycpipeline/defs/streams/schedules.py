@@ -1,0 +1,27 @@
+"""The nightly schedule of the streams read once a day: clients, the cash ledger, staff schedules."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from ycpipeline.defs.jobs import nightly_streams_job
+from ycpipeline.settings import load_settings
+
+_settings = load_settings()
+
+
+@dg.schedule(
+    name="yclients_streams_nightly",
+    cron_schedule="15 3 * * *",
+    job=nightly_streams_job,
+    execution_timezone=_settings.yclients_partition_timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 03:15: the clients snapshot, the cash ledger (its weekly wide read when due) "
+    "and staff schedules, then the marts. 2 + pages requests per company (clients and ledger pages).",
+)
+def yclients_streams_nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """One run a night."""
+    if not load_settings().yclients_enabled:
+        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    night = context.scheduled_execution_time or datetime.now(UTC)
+    return dg.RunRequest(run_key=f"nightly-{night:%Y-%m-%d}")
