@@ -32,8 +32,18 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "yclients_record_changes",
         "bonus_ledger",
         "app_users",
+        "yclients_service_categories",
+        "yclients_payment_accounts",
+        "yclients_clients",
+        "yclients_client_changes",
+        "yclients_cash_ledger",
+        "yclients_staff_schedules",
+        "branch_daily",
+        "staff_utilization_daily",
+        "client_lifecycle",
+        "loyalty_liability",
     }
-    for name in ("catalog_job", "sync_job", "ledger_job", "changes_job"):
+    for name in ("catalog_job", "sync_job", "ledger_job", "changes_job", "nightly_streams_job"):
         assert defs.resolve_job_def(name).description
 
 
@@ -132,4 +142,22 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "no_negative_balance",
         "ambiguous_user_matches",
         "app_user_phones_readable",
+        *(
+            f"{stream}_{check}"
+            for stream in (
+                "service_categories",
+                "payment_accounts",
+                "clients",
+                "client_changes",
+                "cash_ledger",
+                "staff_schedules",
+            )
+            for check in ("companies_ok", "rejected_share")
+        ),
+        "branch_daily_reconciles",
+        "staff_utilization_daily_reconciles",
+        "occupancy_not_negative",
+        "occupancy_at_most_full",
+        "client_lifecycle_reconciles",
+        "loyalty_liability_reconciles",
     }
