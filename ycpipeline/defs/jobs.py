@@ -13,11 +13,16 @@ catalog_job = dg.define_asset_job(
 sync_job = dg.define_asset_job(
     "sync_job",
     selection=dg.AssetSelection.assets(
-        "yclients_services", "yclients_staff", "yclients_records", "bonus_ledger"
+        "yclients_services",
+        "yclients_staff",
+        "yclients_service_categories",
+        "yclients_payment_accounts",
+        "yclients_records",
+        "bonus_ledger",
     )
     | dg.AssetSelection.groups("marts"),
     partitions_def=records_partitions,
-    description="Catalogue, then records for a range of one company's dates, then the bonus ledger and the "
+    description="Catalogue (with service categories and payment accounts), then records for a range of one company's dates, then the bonus ledger and the "
     "marts' changed dates.",
 )
 
@@ -39,7 +44,14 @@ changes_job = dg.define_asset_job(
 
 nightly_streams_job = dg.define_asset_job(
     "nightly_streams_job",
-    selection=dg.AssetSelection.assets("yclients_clients", "yclients_cash_ledger", "yclients_staff_schedules")
+    selection=dg.AssetSelection.assets(
+        "yclients_service_categories",
+        "yclients_payment_accounts",
+        "yclients_clients",
+        "yclients_cash_ledger",
+        "yclients_staff_schedules",
+    )
     | dg.AssetSelection.groups("marts"),
-    description="The nightly streams (clients snapshot, cash ledger, staff schedules), then the marts.",
+    description="The nightly streams (service categories, payment accounts, clients snapshot, cash ledger, "
+    "staff schedules), then the marts.",
 )

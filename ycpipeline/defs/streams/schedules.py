@@ -1,4 +1,5 @@
-"""The nightly schedule of the streams read once a day: clients, the cash ledger, staff schedules."""
+"""The nightly schedule of the streams read once a day: categories, accounts, clients, the cash ledger,
+staff schedules."""
 
 from datetime import UTC, datetime
 
@@ -16,8 +17,9 @@ _settings = load_settings()
     job=nightly_streams_job,
     execution_timezone=_settings.yclients_partition_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every night at 03:15: the clients snapshot, the cash ledger (its weekly wide read when due) "
-    "and staff schedules, then the marts. 2 + pages requests per company (clients and ledger pages).",
+    description="Every night at 03:15: service categories, payment accounts, the clients snapshot, the cash "
+    "ledger (its weekly wide read when due) and staff schedules, then the marts: per company 3 requests "
+    "(categories, accounts, schedules) plus the clients' and the cash ledger's pages.",
 )
 def yclients_streams_nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     """One run a night."""
