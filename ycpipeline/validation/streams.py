@@ -6,7 +6,7 @@ themselves by `validation.quarantine.validate_rows(table=…)`; these models add
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,11 @@ def _dates_in_range(series: pd.Series, *, nullable: bool) -> pd.Series:
     return series.map(
         lambda v: (nullable and v is None) or (isinstance(v, date) and EARLIEST_VISIT <= v <= LATEST_VISIT)
     )
+
+
+def _moments_in_range(series: pd.Series) -> pd.Series:
+    # A payment dated in 1900 or 9999 is a broken value, not a payment: the same bounds as a visit's date.
+    return series.map(lambda v: isinstance(v, datetime) and EARLIEST_VISIT <= v.date() <= LATEST_VISIT)
 
 
 def _non_empty_text(series: pd.Series) -> pd.Series:
@@ -90,6 +95,10 @@ class PaymentRow(pa.DataFrameModel):
     @pa.check("record_id", name="an id > 0")
     def _record(cls, series: pd.Series) -> pd.Series:
         return _positive_ids(series)
+
+    @pa.check("paid_at", name=f"a moment between {EARLIEST_VISIT} and {LATEST_VISIT}")
+    def _paid_at(cls, series: pd.Series) -> pd.Series:
+        return _moments_in_range(series)
 
     class Config:
         strict = False
