@@ -196,6 +196,32 @@ def test_a_change_rebuilds_only_its_dates_and_the_checks_catch_a_wrong_mart(
         assert checks.occupancy_out_of_bounds(conn)[1] > 0  # booked hours beyond a one-minute schedule
 
 
+def _days(day: date) -> checks.Scope:
+    return checks.Scope([COMPANY], day, day)
+
+
+def test_a_scoped_check_compares_what_a_refresh_rebuilt(loaded: Engine) -> None:
+    tampered, other = ANCHOR - timedelta(days=5), ANCHOR - timedelta(days=6)
+    with loaded.begin() as conn:
+        conn.execute(
+            text("UPDATE marts.branch_daily SET service_revenue = service_revenue + 1 WHERE date = :d"),
+            {"d": tampered},
+        )
+        client_id = conn.execute(text("SELECT min(client_id) FROM marts.client_lifecycle")).scalar_one()
+        conn.execute(
+            text("UPDATE marts.client_lifecycle SET visits = visits + 1 WHERE client_id = :c"),
+            {"c": client_id},
+        )
+        assert checks.branch_daily_mismatches(conn, _days(other)) == 0
+        assert checks.branch_daily_mismatches(conn, _days(tampered)) == 1
+        assert checks.branch_daily_mismatches(conn, checks.Scope([], None, None)) == 0  # nothing rebuilt
+        assert checks.branch_daily_mismatches(conn) == 1
+        assert checks.staff_utilization_mismatches(conn, _days(tampered)) == 0
+        assert checks.client_lifecycle_mismatches(conn, checks.Scope([COMPANY], clients=[client_id + 1])) == 0
+        assert checks.client_lifecycle_mismatches(conn, checks.Scope([COMPANY], clients=[client_id])) == 1
+        assert checks.client_lifecycle_mismatches(conn) == 1
+
+
 def test_client_lifecycle_statuses_age_with_time(loaded: Engine) -> None:
     later = datetime.now(UTC) + timedelta(days=POLICY.lost_after_days + 400)
     refresh_mart(loaded, "client_lifecycle", POLICY, now=later)

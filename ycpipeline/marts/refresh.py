@@ -105,6 +105,7 @@ class RefreshResult:
     companies: list[int] = field(default_factory=list)
     first_day: date | None = None
     last_day: date | None = None
+    clients: list[int] = field(default_factory=list)  # client_lifecycle, incremental: the clients rebuilt
 
     def as_dict(self) -> dict[str, int]:
         """Counts for metadata."""
@@ -263,6 +264,10 @@ def refresh_mart(
             result.first_day, result.last_day = conn.execute(
                 text("SELECT min(day), max(day) FROM mart_keys")
             ).one()
+        elif not full:
+            result.clients = sorted(
+                conn.execute(text("SELECT array_agg(DISTINCT client_id) FROM mart_keys")).scalar_one() or []
+            )
         if name == "client_lifecycle":
             _queue_first_visit_moves(conn)
         result.deleted = _delete(conn, name, full)
