@@ -22,12 +22,12 @@ from ycpipeline.marts import checks
 from ycpipeline.marts.refresh import MartPolicy, refresh_all, refresh_mart
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.salon import shift
-from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline.sync.catalog import CatalogEntity, sync_catalog
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
-from ycpipeline.sync.streams.catalog import sync_catalog_extra
+from ycpipeline.sync.streams.catalog import CatalogExtra, sync_catalog_extra
 from ycpipeline.sync.streams.clients import refresh_clients, snapshot_clients
 from ycpipeline.sync.streams.schedules import sync_staff_schedules
 from ycpipeline_tests.conftest import ANCHOR
@@ -41,11 +41,13 @@ POLICY = MartPolicy()
 def loaded(sandbox: Sandbox, client: YClientsClient, engine: Engine) -> Iterator[Engine]:
     """One company's catalogue, records (with payments), streams, a ledger and the marts."""
     zone = company_timezone(client, engine, COMPANY)
-    for entity in ("services", "staff"):
-        sync_catalog(entity, client, engine, COMPANY, form_url=None, link_template="{form}")  # type: ignore[arg-type]
+    entities: tuple[CatalogEntity, ...] = ("services", "staff")
+    for entity in entities:
+        sync_catalog(entity, client, engine, COMPANY, form_url=None, link_template="{form}")
     sync_records(client, engine, COMPANY, zone, START, END)
-    for extra in ("service_categories", "payment_accounts"):
-        sync_catalog_extra(extra, client, engine, COMPANY)  # type: ignore[arg-type]
+    extras: tuple[CatalogExtra, ...] = ("service_categories", "payment_accounts")
+    for extra in extras:
+        sync_catalog_extra(extra, client, engine, COMPANY)
     snapshot_clients(client, engine, COMPANY)
     sync_staff_schedules(client, engine, COMPANY, START, END)
     with engine.begin() as conn:  # app users: the phones of a few clients, so the ledger accrues
