@@ -26,6 +26,7 @@ SECTIONS = (
     "small",
     "freshness",
     "queue",
+    "marts",
 )
 
 
@@ -54,6 +55,7 @@ def main() -> None:
         freshness,
         ledger,
         load,
+        marts,
         memory,
         quiet,
         receiver,
@@ -95,6 +97,8 @@ def main() -> None:
         freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
     if "queue" in chosen:
         webhook_queue.run(engine, events=500 if q else 10_000)
+    if "marts" in chosen:
+        marts.run(engine, records=20_000 if q else 1_000_000)
     print(f"\nbenchmark finished in {time.perf_counter() - started:.0f} s")
 
 

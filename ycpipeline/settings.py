@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     reconcile_every_hours: float = Field(default=24.0, gt=0)
     reconcile_days_back: int = Field(default=45, ge=0)
 
+    # --- Streams beside the records and the marts (docs/marts.md) -------------------------------------
+    # The cash ledger: the nightly read goes this far back, the weekly one further.
+    cash_ledger_overlap_days: int = Field(default=3, ge=0)
+    cash_ledger_wide_days: int = Field(default=45, ge=0)
+    # Staff schedules are read from this far back to SYNC_DAYS_AHEAD ahead.
+    schedules_days_back: int = Field(default=14, ge=0)
+    # client_lifecycle: lost after this many days without a completed visit; active from this many visits.
+    marts_lost_after_days: int = Field(default=90, ge=1)
+    marts_active_min_visits: int = Field(default=3, ge=2)
+    # Roubles per bonus point in loyalty_liability.
+    marts_point_value: Decimal = Field(default=Decimal("1.00"), gt=0, le=1000)
+
     @field_validator("yclients_company_id", mode="before")
     @classmethod
     def _split_company_ids(cls, value: object) -> object:

@@ -49,6 +49,17 @@ TABLES = (
     "yclients.api_budget_slots",
     "yclients.sync_state",
     "yclients.companies",
+    "yclients.service_categories",
+    "yclients.payment_accounts",
+    "yclients.record_payments",
+    "yclients.finance_transactions",
+    "yclients.clients",
+    "yclients.staff_schedules",
+    "marts.pending",
+    "marts.branch_daily",
+    "marts.staff_utilization_daily",
+    "marts.client_lifecycle",
+    "marts.loyalty_liability",
 )
 
 

@@ -32,6 +32,7 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
         "small",
         "freshness",
         "queue",
+        "marts",
     ]
     ratios = re.findall(r"ratio .*?\s+([0-9.,]+)$", done.stdout, re.M)
     assert len(ratios) >= 8 and all(float(r.replace(",", "")) > 0 for r in ratios)

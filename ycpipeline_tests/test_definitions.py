@@ -36,8 +36,18 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "bonus_ledger",
         "app_users",
         "rejected_rows",
+        "yclients_service_categories",
+        "yclients_payment_accounts",
+        "yclients_clients",
+        "yclients_client_changes",
+        "yclients_cash_ledger",
+        "yclients_staff_schedules",
+        "branch_daily",
+        "staff_utilization_daily",
+        "client_lifecycle",
+        "loyalty_liability",
     }
-    for name in ("catalog_job", "sync_job", "ledger_job", "changes_job"):
+    for name in ("catalog_job", "sync_job", "ledger_job", "changes_job", "nightly_streams_job"):
         assert defs.resolve_job_def(name).description
 
 
@@ -148,7 +158,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         if node.is_materializable:
             assert node.owners, key
         # Every asset is a warehouse table: its name and column schema, read from schema.py.
-        assert str(node.metadata["dagster/table_name"]).split(".")[0] in ("yclients", "loyalty"), key
+        assert str(node.metadata["dagster/table_name"]).split(".")[0] in ("yclients", "loyalty", "marts"), key
         assert len(node.metadata["dagster/column_schema"].columns) >= 3, key
         # Code references: the file and line that define the asset.
         references = node.metadata["dagster/code_references"].code_references
@@ -161,6 +171,10 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "yclients_record_changes",
         "rejected_rows",
         "bonus_ledger",
+        "branch_daily",
+        "staff_utilization_daily",
+        "client_lifecycle",
+        "loyalty_liability",
     }
     policy = graph.get(dg.AssetKey("bonus_ledger")).freshness_policy
     assert policy is not None and policy.fail_window.to_timedelta() <= timedelta(minutes=45)
@@ -182,6 +196,24 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "no_negative_balance",
         "ambiguous_user_matches",
         "app_user_phones_readable",
+        *(
+            f"{stream}_{check}"
+            for stream in (
+                "service_categories",
+                "payment_accounts",
+                "clients",
+                "client_changes",
+                "cash_ledger",
+                "staff_schedules",
+            )
+            for check in ("companies_ok", "rejected_share")
+        ),
+        "branch_daily_reconciles",
+        "staff_utilization_daily_reconciles",
+        "occupancy_not_negative",
+        "occupancy_at_most_full",
+        "client_lifecycle_reconciles",
+        "loyalty_liability_reconciles",
     }
 
 

@@ -6,9 +6,10 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from ycpipeline.client.errors import (
 from ycpipeline.client.options import ClientOptions
 from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
 from ycpipeline.client.retrying import call_with_retries
+from ycpipeline.normalize.values import to_int
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,19 @@ RETRY_AFTER_CAP_SECONDS = 600.0
 # parameter (yclientsru.apib:4702: a company id that is not a number), so those stay errors.
 # Uncertain: the description never shows it for /records or the catalogue; we accept it on every list.
 EMPTY_LIST_MESSAGE = "не найдено"
+CLIENTS_PAGE_MAX = 200  # "Максимум 200" (yclientsru.apib:203)
+# The clients search's fields a snapshot keeps (yclientsru.apib:208-218).
+CLIENT_FIELDS = (
+    "id",
+    "name",
+    "phone",
+    "email",
+    "discount",
+    "first_visit_date",
+    "last_visit_date",
+    "sold_amount",
+    "visits_count",
+)
 
 __all__ = ["ACCEPT_V2", "RecordsPage", "RequestStats", "YClientsClient"]
 
@@ -144,13 +159,21 @@ class YClientsClient:
     # -- transport --------------------------------------------------------------------------------
 
     def _send_once(
-        self, path: str, params: dict[str, Any] | None, what: str, *, object_level: bool, is_list: bool
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        what: str,
+        *,
+        object_level: bool,
+        is_list: bool,
+        json_body: Any = None,
     ) -> dict[str, Any]:
         if self.budget is not None:
             self.budget.acquire()
         self.stats.add(requests=1)
+        method = "GET" if json_body is None else "POST"
         try:
-            response = self._http.get(path.lstrip("/"), params=params)
+            response = self._http.request(method, path.lstrip("/"), params=params, json=json_body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # httpx messages carry the URL at most, never headers; keep only the exception type.
             raise TransientApiError(
@@ -241,7 +264,9 @@ class YClientsClient:
         body = self.get(f"company/{company_id}/staff", what=f"staff of company {company_id}", is_list=True)
         return list(body.get("data") or [])
 
-    def get_record(self, company_id: int, record_id: int) -> dict[str, Any] | None:
+    def get_record(
+        self, company_id: int, record_id: int, *, include_finance_transactions: bool = False
+    ) -> dict[str, Any] | None:
         """`GET /record/{company_id}/{record_id}`, or None when the record is gone (deleted).
 
         None only for a record-level 404 while the company itself still answers (`GET /company/{id}`,
@@ -251,6 +276,8 @@ class YClientsClient:
         try:
             data = self.get(
                 f"record/{company_id}/{record_id}",
+                # The record's payments ride along when asked for (yclientsru.apib:5963-5969).
+                {"include_finance_transactions": 1} if include_finance_transactions else None,
                 what=f"record {record_id} of company {company_id}",
                 object_level=True,
             )["data"]
@@ -331,3 +358,124 @@ class YClientsClient:
             finally:
                 for fut in pending:
                     fut.cancel()
+
+    # -- streams beside the records ---------------------------------------------------------------------
+
+    def post(
+        self, path: str, body: dict[str, Any], *, what: str | None = None, is_list: bool = False
+    ) -> dict[str, Any]:
+        """POST `body` as JSON to a read endpoint (the clients search) and return the envelope, retrying
+        transient failures like `get` (the search changes nothing, so a repeat is harmless)."""
+        label = what or path
+        return call_with_retries(
+            lambda: self._send_once(path, None, label, object_level=False, is_list=is_list, json_body=body),
+            what=label,
+            policy=self.retry_policy,
+            budget=self.budget,
+            on_retry=lambda: self.stats.add(retries=1),
+        )
+
+    def _list(self, path: str, what: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.stats.add(pages=1)
+        data = self.get(path, params, what=what, is_list=True).get("data") or []
+        if not isinstance(data, list):
+            raise ApiResponseError(f"{what}: the answer holds no list")
+        return data
+
+    def list_service_categories(self, company_id: int) -> list[dict[str, Any]]:
+        """`GET /company/{id}/service_categories` (yclientsru.apib:2667): the whole list, not paged."""
+        return self._list(
+            f"company/{company_id}/service_categories", f"service categories of company {company_id}"
+        )
+
+    def list_accounts(self, company_id: int) -> list[dict[str, Any]]:
+        """`GET /accounts/{id}` (yclientsru.apib:9369): the company's cash desks and accounts."""
+        return self._list(f"accounts/{company_id}", f"accounts of company {company_id}")
+
+    def _pages(
+        self, fetch: Callable[[int], dict[str, Any]], what: str, size: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of a listing from 1 until a short or empty page, `meta.total_count` reached, or a page
+        that brings no id not seen before (a server that ignores `page`)."""
+        seen: set[str] = set()
+        listed = 0
+        number = 1
+        while True:
+            body = fetch(number)
+            self.stats.add(pages=1)
+            data = body.get("data") or []
+            if not isinstance(data, list):
+                raise ApiResponseError(f"{what} (page {number}): the answer holds no list")
+            ids = {repr(item.get("id")) if isinstance(item, dict) else repr(item) for item in data}
+            if not data or (number > 1 and ids <= seen):
+                return
+            seen |= ids
+            listed += len(data)
+            yield data
+            meta = body.get("meta")
+            total = to_int(meta.get("total_count")) if isinstance(meta, dict) else None
+            if len(data) < size or (total is not None and listed >= total):
+                return
+            number += 1
+
+    def iter_transactions(self, company_id: int, start: date, end: date) -> Iterator[list[dict[str, Any]]]:
+        """Pages of `GET /transactions/{id}?start_date&end_date` (yclientsru.apib:12390-12440): the cash
+        ledger of those dates, `page` from 1 and `count` per page."""
+        size = self.page_size
+        query = {"start_date": start.isoformat(), "end_date": end.isoformat(), "count": size}
+        what = f"transactions of company {company_id} ({start}..{end})"
+        return self._pages(
+            lambda n: self.get(f"transactions/{company_id}", {**query, "page": n}, what=what, is_list=True),
+            what,
+            size,
+        )
+
+    def iter_clients(
+        self, company_id: int, *, client_ids: Sequence[int] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of `POST /company/{id}/clients/search` (yclientsru.apib:4504-4640): every client, or those of
+        `client_ids` (the `id` filter), with the fields a snapshot keeps (:208-218), by id; at most 200 a
+        page (:203)."""
+        size = min(self.page_size, CLIENTS_PAGE_MAX)
+        body: dict[str, Any] = {
+            "page_size": size,
+            "fields": list(CLIENT_FIELDS),
+            "order_by": "id",
+            "order_by_direction": "ASC",
+        }
+        if client_ids is not None:
+            body["filters"] = [{"type": "id", "state": {"value": sorted(set(client_ids))}}]
+        what = f"clients of company {company_id}"
+        path = f"company/{company_id}/clients/search"
+        return self._pages(
+            lambda n: self.post(path, {**body, "page": n}, what=what, is_list=True), what, size
+        )
+
+    def company_staff_schedules(self, company_id: int, start: date, end: date) -> list[dict[str, Any]]:
+        """Every staff member's working intervals and busy intervals over [start, end] in one request:
+        `GET /company/{id}/staff/schedule?start_date&end_date&include[]=busy_intervals`.
+
+        UNCERTAIN: not in the official description (yclientsru.apib has only the per-staff schedule, :7419);
+        documented for the same API under its international brand (docs/marts.md). A `NotFoundError` means
+        the endpoint is not there: the caller reads the schedules per staff member instead.
+        """
+        what = f"staff schedules of company {company_id}"
+        self.stats.add(pages=1)
+        # Not read as a list: a 404 "Не найдено" here means the endpoint is missing, not an empty list.
+        data = self.get(
+            f"company/{company_id}/staff/schedule",
+            {"start_date": start.isoformat(), "end_date": end.isoformat(), "include[]": "busy_intervals"},
+            what=what,
+        ).get("data")
+        if data in (None, {}):
+            return []
+        if not isinstance(data, list):
+            raise ApiResponseError(f"{what}: the answer holds no list")
+        return data
+
+    def staff_schedule(self, company_id: int, staff_id: int, start: date, end: date) -> list[dict[str, Any]]:
+        """`GET /schedule/{id}/{staff_id}/{start}/{end}` (yclientsru.apib:7477-7548): one staff member's days."""
+        return self._list(
+            f"schedule/{company_id}/{staff_id}/{start.isoformat()}/{end.isoformat()}",
+            f"schedule of staff {staff_id} of company {company_id}",
+        )

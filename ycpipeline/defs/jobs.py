@@ -15,14 +15,18 @@ sync_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(
         "yclients_services",
         "yclients_staff",
+        "yclients_service_categories",
+        "yclients_payment_accounts",
         "yclients_records",
         "rejected_rows",
         "app_users",
         "bonus_ledger",
-    ),
+    )
+    | dg.AssetSelection.groups("marts"),
     partitions_def=records_partitions,
-    description="Catalogue, then records for a range of one company's dates, then the quarantine's counts, an "
-    "observation of the app's users and the bonus ledger.",
+    description="Catalogue (with service categories and payment accounts), then records for a range of one "
+    "company's dates, then the quarantine's counts, an observation of the app's users, the bonus ledger and "
+    "the marts' changed dates.",
 )
 
 ledger_job = dg.define_asset_job(
@@ -34,7 +38,29 @@ ledger_job = dg.define_asset_job(
 changes_job = dg.define_asset_job(
     "changes_job",
     selection=dg.AssetSelection.groups("yclients_catalog")
-    | dg.AssetSelection.assets("yclients_record_changes", "rejected_rows", "app_users", "bonus_ledger"),
+    | dg.AssetSelection.assets(
+        "yclients_record_changes",
+        "yclients_client_changes",
+        "rejected_rows",
+        "app_users",
+        "bonus_ledger",
+    )
+    | dg.AssetSelection.groups("marts"),
     description="Catalogue, then change capture for the run's companies (every configured one by default), "
-    "then the bonus ledger. What the 30-minute schedule and the webhook sensor request.",
+    "then the bonus ledger and the marts' changed keys. What the 30-minute schedule and the webhook sensor "
+    "request.",
+)
+
+nightly_streams_job = dg.define_asset_job(
+    "nightly_streams_job",
+    selection=dg.AssetSelection.assets(
+        "yclients_service_categories",
+        "yclients_payment_accounts",
+        "yclients_clients",
+        "yclients_cash_ledger",
+        "yclients_staff_schedules",
+    )
+    | dg.AssetSelection.groups("marts"),
+    description="The nightly streams (service categories, payment accounts, clients snapshot, cash ledger, "
+    "staff schedules), then the marts.",
 )

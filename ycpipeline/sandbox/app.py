@@ -16,10 +16,12 @@ from ycpipeline.sandbox.api import (
     auth,
     catalog,
     clients,
+    clients_search,
     company,
     hooks,
     records,
     schedules,
+    staff_schedules,
     transactions,
 )
 from ycpipeline.sandbox.config import SandboxConfig
@@ -29,7 +31,21 @@ from ycpipeline.sandbox.ratelimit import SlidingWindowLimiter
 from ycpipeline.sandbox.state import SandboxState
 from ycpipeline.sandbox.webhooks import HookDelivery
 
-RESOURCES = (company, catalog, records, clients, accounts, schedules, transactions, hooks, auth)
+# The company-wide staff schedule comes before the catalogue, whose `/company/{id}/staff/{staff_id}`
+# would take `schedule` for a staff id.
+RESOURCES = (
+    company,
+    staff_schedules,
+    catalog,
+    records,
+    clients,
+    clients_search,
+    accounts,
+    schedules,
+    transactions,
+    hooks,
+    auth,
+)
 
 
 class _TrailingSlashTolerant:

@@ -51,5 +51,7 @@ class SandboxConfig:
     empty_list_status: int | None = None
     # The company object's `timezone`: the zone name (the description's example) or the hours offset.
     company_timezone: Literal["name", "offset"] = "name"
+    # Whether `GET /company/{id}/staff/schedule` (not in the official description) is served; False: 404.
+    company_staff_schedule: bool = True
     # The `resource` of company webhooks: "company" (the description) or "salon" (its settings key).
     company_webhook_resource: Literal["company", "salon"] = "company"

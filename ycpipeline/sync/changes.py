@@ -284,7 +284,7 @@ def _reread(
     for record_id in wanted:
         if record_id in staged:
             continue
-        fresh = client.get_record(company_id, record_id)
+        fresh = client.get_record(company_id, record_id, include_finance_transactions=True)
         result.reread += 1
         if fresh is None:
             gone.append(record_id)
@@ -324,7 +324,10 @@ def _changes_since(
     changed_after = changed_after_value(result.previous_watermark, tz, policy.overlap)
     result.changed_after = changed_after.isoformat()
     filters = RecordFilters.visit_window(
-        VISIT_DATE_FLOOR, today + timedelta(days=policy.horizon_days), changed_after=changed_after
+        VISIT_DATE_FLOOR,
+        today + timedelta(days=policy.horizon_days),
+        changed_after=changed_after,
+        include_finance_transactions=True,  # payments ride on the same pages (yclientsru.apib:5453)
     )
     extracted = _extract(client, stager, company_id, filters, chunk_pages)
     result.fetched, result.passes = extracted.fetched, extracted.passes

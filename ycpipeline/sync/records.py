@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction, text
 from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
+from ycpipeline.sync.payments import PaymentsStage, without_payments
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
 from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
@@ -102,6 +103,7 @@ class _Stager:
         # Every record id merged in this pass: what the window holds that the API did not list vanished.
         self.seen = f"{self.records_stage}_seen"
         conn.execute(text(f"CREATE TEMP TABLE {self.seen} (record_id bigint PRIMARY KEY) ON COMMIT DROP"))
+        self.payments = PaymentsStage(conn, company_id, tz, synced_at)
         self.rejected: list[Rejected] = []
         self.counts = MergeCounts()
         self._pass: NestedTransaction | None = None
@@ -110,7 +112,7 @@ class _Stager:
         """Stage the valid records of `raw_records` with their lines; keep the rest as rejected."""
         rows, lines_of = [], []
         for raw in raw_records:
-            row, lines = record_row(raw, self.company_id, self.tz, self.synced_at)
+            row, lines = record_row(without_payments(raw), self.company_id, self.tz, self.synced_at)
             if lines:
                 row["problems"].extend(service_line_problems(lines))
             rows.append(row)
@@ -126,6 +128,8 @@ class _Stager:
         )
         self.rejected.extend(outcome.rejected)
         valid = outcome.valid_positions
+        # A quarantined record keeps its stored payments as it keeps its stored row.
+        self.rejected.extend(self.payments.add([raw_records[i] for i in valid]))
         copy_rows(
             self.conn,
             self.records_stage,
@@ -148,6 +152,7 @@ class _Stager:
             self.conn, records, self.records_stage, keys=["company_id", "record_id"], compare=RECORD_COMPARE
         )
         _replace_lines(self.conn, self)
+        self.payments.merge(self.rejected)
         self.conn.execute(
             text(f"INSERT INTO {self.seen} SELECT record_id FROM {self.records_stage} ON CONFLICT DO NOTHING")
         )
@@ -314,10 +319,12 @@ def refresh_window(
     result = RecordsResult(company_id, start, end)
     synced_at = datetime.now(UTC)
     stager = _Stager(conn, company_id, tz, synced_at, observer)
-    extracted = _extract(client, stager, company_id, RecordFilters.visit_window(start, end), chunk_pages)
+    # The records' payments ride along (yclientsru.apib:5453): no request of their own.
+    filters = RecordFilters.visit_window(start, end, include_finance_transactions=True)
+    extracted = _extract(client, stager, company_id, filters, chunk_pages)
     result.fetched, result.passes = extracted.fetched, extracted.passes
     result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
-    quarantined = rejected_ids(stager.rejected)
+    quarantined = rejected_ids([r for r in stager.rejected if r.entity == "records"])
     vanished = (
         conn.execute(
             text(f"""
@@ -336,7 +343,7 @@ def refresh_window(
     for record_id in vanished:
         # None only when the record itself is gone and the company still answers; a company-level
         # 404/403/402 raises, so the window is left as it was instead of marked deleted.
-        fresh = client.get_record(company_id, record_id)
+        fresh = client.get_record(company_id, record_id, include_finance_transactions=True)
         if fresh is None:
             gone.append(record_id)
         else:

@@ -116,6 +116,8 @@ records = Table(
     CheckConstraint("visit_attendance IN (-1, 0, 1, 2)", name="visit_attendance_known"),
     Index(None, "company_id", "visit_date"),
     Index(None, "client_phone"),
+    # The marts read a client's records (migration 0009).
+    Index(None, "company_id", "client_id"),
     schema="yclients",
 )
 
@@ -308,4 +310,217 @@ ledger_state = Table(
     Column("derived_at", TimestampTZ, nullable=False, server_default=func.now()),
     Column("run_id", Text),
     schema="loyalty",
+)
+
+# --- Streams beside the records and the marts built on them (migration 0009) ---------------------------
+# Service categories (yclientsru.apib:2636-2660), read with the catalogue.
+service_categories = Table(
+    "service_categories",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("category_id", BigInteger, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("weight", Integer),
+    Column("api_id", Text),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    schema="yclients",
+)
+
+# Cash desks and accounts (yclientsru.apib:9357-9366): `account_type` as the API sends it (0 cash,
+# 1 cashless), `kind` its reading ('cash', 'cashless', or 'other' for a type the description does not list).
+payment_accounts = Table(
+    "payment_accounts",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("account_id", BigInteger, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("account_type", SmallInteger),
+    Column("kind", Text, nullable=False),
+    Column("comment", Text),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    CheckConstraint("kind IN ('cash', 'cashless', 'other')", name="kind_known"),
+    schema="yclients",
+)
+
+# The payments of a record, as `include_finance_transactions=1` lists them on the records calls
+# (yclientsru.apib:5453, 6112-6140); replaced per record like its service lines.
+record_payments = Table(
+    "record_payments",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("transaction_id", BigInteger, primary_key=True),
+    Column("record_id", BigInteger, nullable=False),
+    Column("document_id", BigInteger),
+    Column("paid_at", TimestampTZ, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("account_id", BigInteger),
+    Column("expense_id", BigInteger),
+    Column("client_id", BigInteger),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    Index(None, "company_id", "record_id"),
+    schema="yclients",
+)
+
+# The cash ledger: `GET /transactions/{company_id}` (yclientsru.apib:12357-12475), by transaction date.
+finance_transactions = Table(
+    "finance_transactions",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("transaction_id", BigInteger, primary_key=True),
+    Column("document_id", BigInteger),
+    Column("made_at", TimestampTZ, nullable=False),
+    Column("made_on", Date, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("account_id", BigInteger),
+    Column("expense_id", BigInteger),
+    Column("expense_title", Text),
+    Column("client_id", BigInteger),
+    Column("staff_id", BigInteger),
+    Column("supplier_id", BigInteger),
+    Column("comment", Text),
+    Column("changed_at", TimestampTZ),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    Index(None, "company_id", "made_on"),
+    schema="yclients",
+)
+
+# Clients from the clients search (yclientsru.apib:4504-4700, fields :201-233), a nightly snapshot.
+clients = Table(
+    "clients",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("client_id", BigInteger, primary_key=True),
+    Column("name", Text),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("discount", Numeric(7, 2)),
+    Column("first_visit_date", Date),
+    Column("last_visit_date", Date),
+    Column("visits_count", Integer),
+    Column("sold_amount", Money),
+    Column("removed_at", TimestampTZ),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    Index(None, "phone"),
+    schema="yclients",
+)
+
+# Working intervals per staff member and day; busy intervals where the API gives them.
+staff_schedules = Table(
+    "staff_schedules",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("staff_id", BigInteger, primary_key=True),
+    Column("work_date", Date, primary_key=True),
+    Column("is_working", Boolean, nullable=False),
+    Column("slots", JSONB, nullable=False),
+    Column("scheduled_minutes", Integer, nullable=False),
+    Column("busy_intervals", JSONB),
+    Column("busy_minutes", Integer),
+    Column("synced_at", TimestampTZ, nullable=False),
+    Column("raw", JSONB, nullable=False),
+    schema="yclients",
+)
+
+# Keys whose mart rows must be rebuilt, appended by triggers on the tables the marts read (one entry per
+# changing statement; a refresh deletes the entries its snapshot sees, as the ledger queue works).
+marts_pending = Table(
+    "pending",
+    metadata,
+    Column("entry_id", BigInteger, Identity(), primary_key=True),
+    Column("mart", Text, nullable=False),
+    Column("company_id", BigInteger, nullable=False),
+    Column("day", Date),
+    Column("client_id", BigInteger),
+    Index(None, "mart"),
+    schema="marts",
+)
+
+branch_daily = Table(
+    "branch_daily",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("records", Integer, nullable=False, comment="records of the day, cancelled ones included"),
+    Column("done_visits", Integer, nullable=False, comment="completed visits: attendance 1, not deleted"),
+    Column("clients_served", Integer, nullable=False, comment="distinct clients of the completed visits"),
+    Column("service_revenue", Money, nullable=False, comment="Σ the completed visits' services' cost"),
+    Column("paid_total", Money, nullable=False, comment="Σ the payments of the day's visits"),
+    Column("paid_cash", Money, nullable=False),
+    Column("paid_cashless", Money, nullable=False),
+    Column(
+        "paid_other", Money, nullable=False, comment="accounts of an unknown type or not in the catalogue"
+    ),
+    Column("average_check", Money, comment="service revenue ÷ completed visits; null without one"),
+    Column("no_shows", Integer, nullable=False),
+    Column("no_show_rate", Numeric(6, 4), comment="no-shows ÷ (completed visits + no-shows)"),
+    Column("cancellations", Integer, nullable=False),
+    Column("cancellation_rate", Numeric(6, 4), comment="cancelled (deleted) records ÷ records"),
+    Column("online_visits", Integer, nullable=False),
+    Column("online_share", Numeric(6, 4), comment="online bookings ÷ records not cancelled"),
+    Column(
+        "new_client_visits", Integer, nullable=False, comment="completed visits that are a client's first"
+    ),
+    Column("cash_in", Money, nullable=False, comment="Σ positive amounts of the cash ledger that day"),
+    Column("cash_out", Money, nullable=False, comment="Σ negative amounts of the cash ledger that day (≤ 0)"),
+    Column("refreshed_at", TimestampTZ, nullable=False),
+    schema="marts",
+)
+
+staff_utilization_daily = Table(
+    "staff_utilization_daily",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("staff_id", BigInteger, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("scheduled_minutes", Integer, nullable=False, comment="working intervals of the schedule"),
+    Column("booked_minutes", Integer, nullable=False, comment="Σ durations of records not cancelled"),
+    Column("done_minutes", Integer, nullable=False, comment="Σ durations of completed visits"),
+    Column("occupancy", Numeric(12, 4), comment="booked ÷ scheduled; null when nothing was scheduled"),
+    Column("revenue", Money, nullable=False, comment="Σ the completed visits' services' cost"),
+    Column("revenue_per_scheduled_hour", Money, comment="revenue ÷ scheduled hours"),
+    Column("api_busy_minutes", Integer, comment="busy intervals as the schedule endpoint reports them"),
+    Column("refreshed_at", TimestampTZ, nullable=False),
+    schema="marts",
+)
+
+client_lifecycle = Table(
+    "client_lifecycle",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("client_id", BigInteger, primary_key=True),
+    Column("first_visit", Date, nullable=False, comment="first completed visit"),
+    Column("last_visit", Date, nullable=False, comment="latest completed visit"),
+    Column("visits", Integer, nullable=False, comment="completed visits"),
+    Column("revenue", Money, nullable=False, comment="Σ the completed visits' services' cost"),
+    Column("paid", Money, nullable=False, comment="Σ the payments of the client's records"),
+    Column("no_shows", Integer, nullable=False),
+    Column("bonus_balance", Money, nullable=False, comment="Σ the ledger for the client's records"),
+    Column("first_visit_cohort", Date, nullable=False, comment="month of the first completed visit"),
+    Column("as_of", Date, nullable=False, comment="the company's date the status was computed for"),
+    Column("days_since_last_visit", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("refreshed_at", TimestampTZ, nullable=False),
+    CheckConstraint("status IN ('new', 'returning', 'active', 'lost')", name="status_known"),
+    schema="marts",
+)
+
+loyalty_liability = Table(
+    "loyalty_liability",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("accrued", Money, nullable=False, comment="points added that day (positive entries)"),
+    Column("reversed", Money, nullable=False, comment="points taken back that day (negative entries, ≥ 0)"),
+    Column("outstanding", Money, nullable=False, comment="Σ of the ledger up to the end of that day"),
+    Column("outstanding_roubles", Money, nullable=False, comment="outstanding × the rouble value of a point"),
+    Column("refreshed_at", TimestampTZ, nullable=False),
+    schema="marts",
 )

@@ -19,9 +19,11 @@ MAX_DEPTH = 64  # nesting of a body's JSON; YClients objects are a few levels de
 # The resources YClients sends events for (yclientsru.apib:14638-14652, 14680-14696). The settings call
 # the company `salon` and staff `master`; events are documented with `company` and `staff`, and both
 # spellings are taken.
-SYNCED_RESOURCES = frozenset({"record", "service", "service_category", "staff", "master", "company", "salon"})
+# A `client` event refreshes that client (yclients.clients) beside the change capture of its company.
+SYNCED_RESOURCES = frozenset(
+    {"record", "service", "service_category", "staff", "master", "company", "salon", "client"}
+)
 KNOWN_RESOURCES = SYNCED_RESOURCES | {
-    "client",
     "good",
     "goods_operations_sale",
     "goods_operations_receipt",

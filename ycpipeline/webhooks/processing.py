@@ -62,6 +62,8 @@ class Batch:
     reread_record_ids: dict[int, list[int]]
     events: int
     ignored: int
+    # Clients named by `client` events: re-read by id (yclients.clients).
+    client_ids: dict[int, list[int]] = field(default_factory=dict)
 
 
 def settle(
@@ -133,15 +135,19 @@ def claim_batch(
     if not wanted:
         return None, [e.id for e in events]
     reread: dict[int, set[int]] = defaultdict(set)
+    named_clients: dict[int, set[int]] = defaultdict(set)
     for event in wanted:
         if event.resource == "record" and event.action == "delete":
             reread[event.company_id].add(event.resource_id)
+        elif event.resource == "client":
+            named_clients[event.company_id].add(event.resource_id)
     batch = Batch(
         batch_id,
         tuple(sorted({e.company_id for e in wanted})),
         {c: sorted(ids) for c, ids in reread.items()},
         len(wanted),
         len(reasons),
+        {c: sorted(ids) for c, ids in named_clients.items()},
     )
     return batch, [e.id for e in events]
 

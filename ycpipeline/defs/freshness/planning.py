@@ -27,6 +27,7 @@ TRIGGER_TAG = "ycpipeline/trigger"
 CHANGES_JOB = "changes_job"
 RECONCILE_JOB = "sync_job"
 CHANGES_ASSET = "yclients_record_changes"
+CLIENT_CHANGES_ASSET = "yclients_client_changes"
 
 
 def tick_skip_reason() -> str | None:
@@ -65,18 +66,24 @@ def changes_run(
     trigger: str,
     reread_record_ids: Mapping[int, Collection[int]] | None = None,
     extra_tags: Mapping[str, str] | None = None,
+    client_ids: Mapping[int, Collection[int]] | None = None,
 ) -> PlannedRun:
-    """A change-capture run (catalogue, changes, ledger) for `companies` (None: every configured one)."""
+    """A change-capture run (catalogue, changes, ledger, marts) for `companies` (None: every configured
+    one); `client_ids` are re-read by id (the `client` webhooks)."""
     config: dict[str, Any] = {
         "companies": None if companies is None else sorted(companies),
         "reread_record_ids": {str(c): sorted(ids) for c, ids in (reread_record_ids or {}).items() if ids},
     }
+    ops: dict[str, Any] = {CHANGES_ASSET: {"config": config}}
+    named = {str(c): sorted(ids) for c, ids in (client_ids or {}).items() if ids}
+    if named:
+        ops[CLIENT_CHANGES_ASSET] = {"config": {"client_ids": named}}
     return PlannedRun(
         "changes",
         CHANGES_JOB,
         tuple(sorted(companies or ())),
         {TRIGGER_TAG: trigger, **(extra_tags or {})},
-        {"ops": {CHANGES_ASSET: {"config": config}}},
+        {"ops": ops},
     )
 
 

@@ -16,7 +16,11 @@ _FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 def batch_run(batch: Batch) -> PlannedRun:
     """One change-capture run for the batch's companies, re-reading its deleted records by id."""
     return changes_run(
-        batch.companies, "webhook", batch.reread_record_ids, extra_tags={BATCH_TAG: batch.batch_id}
+        batch.companies,
+        "webhook",
+        batch.reread_record_ids,
+        extra_tags={BATCH_TAG: batch.batch_id},
+        client_ids=batch.client_ids,
     )
 
 

@@ -1,0 +1,29 @@
+"""The nightly schedule of the streams read once a day: categories, accounts, clients, the cash ledger,
+staff schedules."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from ycpipeline.defs.jobs import nightly_streams_job
+from ycpipeline.settings import load_settings
+
+_settings = load_settings()
+
+
+@dg.schedule(
+    name="yclients_streams_nightly",
+    cron_schedule="15 3 * * *",
+    job=nightly_streams_job,
+    execution_timezone=_settings.yclients_partition_timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 03:15: service categories, payment accounts, the clients snapshot, the cash "
+    "ledger (its weekly wide read when due) and staff schedules, then the marts: per company 3 requests "
+    "(categories, accounts, schedules) plus the clients' and the cash ledger's pages.",
+)
+def yclients_streams_nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """One run a night."""
+    if not load_settings().yclients_enabled:
+        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    night = context.scheduled_execution_time or datetime.now(UTC)
+    return dg.RunRequest(run_key=f"nightly-{night:%Y-%m-%d}")

@@ -1,0 +1,75 @@
+"""Clients from the clients search (`POST /company/{id}/clients/search`, yclientsru.apib:4504): a nightly
+paged snapshot, and a refresh of a few clients by id (the `client` webhook's accelerator)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ycpipeline.client import YClientsClient
+from ycpipeline.normalize.streams import client_row
+from ycpipeline.sync.streams.load import Spec, StreamResult, finish, merge_staged, retire_unlisted, stage_rows
+from ycpipeline.validation.streams import ClientRow
+from ycpipeline.warehouse.schema import clients
+
+SPEC = Spec(
+    "clients",
+    clients,
+    ("company_id", "client_id"),
+    ClientRow,
+    ("client_id", "first_visit_date", "last_visit_date"),
+)
+MAX_ID = 2**63 - 1
+IDS_PER_SEARCH = 200  # ids per `id` filter: one page's worth (yclientsru.apib:203)
+
+
+def snapshot_clients(
+    client: YClientsClient, engine: Engine, company_id: int, *, run_id: str | None = None
+) -> StreamResult:
+    """Every client of the company; clients the search no longer lists get `removed_at`."""
+    synced_at = datetime.now(UTC)
+    rows = [
+        client_row(item, company_id, synced_at) for page in client.iter_clients(company_id) for item in page
+    ]
+    result = StreamResult("clients", company_id, fetched=len(rows))
+    with engine.begin() as conn:
+        staged = stage_rows(conn, SPEC, rows)
+        result.counts = merge_staged(conn, SPEC, staged)
+        result.retired = retire_unlisted(conn, SPEC, staged, company_id)
+        return finish(conn, result, staged, run_id)
+
+
+def refresh_clients(
+    client: YClientsClient,
+    engine: Engine,
+    company_id: int,
+    client_ids: Sequence[int],
+    *,
+    run_id: str | None = None,
+) -> StreamResult:
+    """Re-read the given clients through the search's `id` filter (one request per 200 ids, and all the
+    snapshot's fields, which `GET /client/{id}` lacks); a client it no longer finds gets `removed_at`."""
+    wanted = sorted({c for c in client_ids if 0 < c <= MAX_ID})
+    result = StreamResult("clients", company_id)
+    if not wanted:
+        return result
+    synced_at = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), IDS_PER_SEARCH):
+        chunk = wanted[start : start + IDS_PER_SEARCH]
+        rows.extend(
+            client_row(item, company_id, synced_at)
+            for page in client.iter_clients(company_id, client_ids=chunk)
+            for item in page
+        )
+    result.fetched = len(rows)
+    with engine.begin() as conn:
+        staged = stage_rows(conn, SPEC, rows)
+        result.counts = merge_staged(conn, SPEC, staged)
+        result.retired = retire_unlisted(
+            conn, SPEC, staged, company_id, scope="t.client_id = ANY(:wanted)", wanted=wanted
+        )
+        return finish(conn, result, staged, run_id)
