@@ -20,8 +20,8 @@ from sqlalchemy import Engine, create_engine
 
 from ycpipeline.cli.demo_users import AMBIGUOUS_PAIR, seed_demo_users
 from ycpipeline.cli.errors import UserError
-from ycpipeline.cli.report import top_balances, warehouse_summary
-from ycpipeline.cli.runs import write_local_instance
+from ycpipeline.cli.report import marts_summary, top_balances, warehouse_summary
+from ycpipeline.cli.runs import run_job, write_local_instance
 from ycpipeline.cli.tick import print_outcomes, run_tick
 from ycpipeline.loyalty.ledger import ledger_violations
 from ycpipeline.sandbox import (
@@ -127,6 +127,11 @@ def run_demo(
         )
         outcomes = run_tick(warehouse_url, settings.company_ids)
         failed = print_outcomes(console, outcomes)
+        if not failed:
+            console.print(
+                "the nightly streams (categories, accounts, clients, cash ledger, staff schedules), then the marts …"
+            )
+            run_job("nightly_streams_job")
         _print_summary(console, engine, box)
         with engine.connect() as conn:
             violations = ledger_violations(conn, settings.bonus_rate)
@@ -153,6 +158,12 @@ def _print_summary(console: Console, engine: Engine, box: Sandbox) -> None:
     table.add_row("API requests (sandbox)", str(box.stats.requests))
     table.add_row("429s from the sandbox", str(box.stats.rate_limited))
     console.print(table)
+    marts = Table(title="What the marts show (marts.*)")
+    marts.add_column("what")
+    marts.add_column("value", justify="right")
+    for key, value in marts_summary(engine).items():
+        marts.add_row(key, "—" if value is None else str(value))
+    console.print(marts)
     balances = top_balances(engine)
     if balances:
         console.print("top bonus balances: " + ", ".join(f"user {u}: {b}" for u, b in balances))

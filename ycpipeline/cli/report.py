@@ -75,3 +75,44 @@ def booking_sync_report(engine: Engine) -> dict[str, Any]:
         "accrued": accrued,
         "reversed": reversed_,
     }
+
+
+def marts_summary(engine: Engine, days: int = 30) -> dict[str, Any]:
+    """What the marts say about the last `days` days up to today (the demo's morning report); the
+    outstanding points are each company's latest day, which ends at its own local date."""
+    with engine.connect() as conn:
+        window = {"days": days}
+        visits, revenue, paid, no_shows = conn.execute(
+            text("""
+            SELECT coalesce(sum(done_visits), 0), coalesce(sum(service_revenue), 0),
+                   coalesce(sum(paid_total), 0), coalesce(sum(no_shows), 0)
+            FROM marts.branch_daily
+            WHERE date > current_date - :days AND date <= current_date"""),
+            window,
+        ).one()
+        booked, scheduled = conn.execute(
+            text("""
+            SELECT coalesce(sum(booked_minutes), 0), coalesce(sum(scheduled_minutes), 0)
+            FROM marts.staff_utilization_daily
+            WHERE scheduled_minutes > 0 AND date > current_date - :days AND date <= current_date"""),
+            window,
+        ).one()
+        statuses: dict[str, int] = dict(
+            conn.execute(text("SELECT status, count(*) FROM marts.client_lifecycle GROUP BY status")).all()
+        )
+        outstanding = conn.execute(
+            text("""
+            SELECT coalesce(sum(outstanding), 0) FROM (
+                SELECT DISTINCT ON (company_id) outstanding FROM marts.loyalty_liability
+                ORDER BY company_id, date DESC) latest""")
+        ).scalar_one()
+    return {
+        f"completed visits, last {days} days": visits,
+        "service revenue": revenue,
+        "paid": paid,
+        "average check": round(revenue / visits, 2) if visits else None,
+        "no-show rate": f"{no_shows / (visits + no_shows):.2%}" if visits + no_shows else None,
+        "staff occupancy": f"{booked / scheduled:.1%}" if scheduled else None,
+        "clients by status": ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())) or None,
+        "outstanding points": outstanding,
+    }
