@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox.api.common import API_PREFIX, list_answer, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -18,9 +18,7 @@ def routes(box: Sandbox) -> list[Route]:
     """The accounts route (user token required)."""
 
     async def accounts(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         return list_answer(box, box.state.accounts(company_id))

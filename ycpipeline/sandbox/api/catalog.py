@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, list_answer, path_int, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer, path_int
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -68,9 +68,7 @@ def routes(box: Sandbox) -> list[Route]:
         current: bool,
     ) -> Callable[[Request], Any]:
         async def handler(request: Request) -> Response:
-            if (denied := await box.gate.admit(request, needs_user=needs_user)) is not None:
-                return denied
-            company_id = resolve_company(box, request)
+            company_id = await admitted_company(box, request, needs_user=needs_user)
             if isinstance(company_id, Response):
                 return company_id
             if item_param in request.path_params:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, list_answer, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
 from ycpipeline.sandbox.generator import money
 
 if TYPE_CHECKING:
@@ -136,9 +136,7 @@ def routes(box: Sandbox) -> list[Route]:
     """The clients search route (user token required)."""
 
     async def clients_search(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         try:

@@ -52,6 +52,13 @@ def resolve_company(box: Sandbox, request: Request) -> int | Response:
     return company_id
 
 
+async def admitted_company(box: Sandbox, request: Request, *, needs_user: bool) -> int | Response:
+    """How every company route starts: the gate's refusal (limits, tokens, Accept), else `resolve_company`."""
+    if (denied := await box.gate.admit(request, needs_user=needs_user)) is not None:
+        return denied
+    return resolve_company(box, request)
+
+
 def path_int(request: Request, name: str) -> int | None:
     """An integer path parameter, or None when absent or not an integer."""
     raw = str(request.path_params.get(name, "")).strip()

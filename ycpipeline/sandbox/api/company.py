@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, flag, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, flag
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -19,9 +19,7 @@ def routes(box: Sandbox) -> list[Route]:
     """The company route (partner token enough, as the description's example sends)."""
 
     async def company(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=False)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=False)
         if isinstance(company_id, Response):
             return company_id
         return envelopes.success(

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company
 from ycpipeline.sandbox.events import SETTINGS_FLAGS
 
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ def routes(box: Sandbox) -> list[Route]:
     """The hooks-settings route (a user with rights to the company's settings)."""
 
     async def hooks_settings(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         if request.method == "GET":

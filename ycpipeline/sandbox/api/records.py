@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, flag, list_answer, path_int, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, flag, list_answer, path_int
 from ycpipeline.sandbox.paging import BadParameter, Chunk, PageRequest, cut_page
 from ycpipeline.sandbox.state import SandboxState, parse_change_time
 
@@ -230,9 +230,7 @@ def routes(box: Sandbox) -> list[Route]:
             return envelopes.bad_filter(str(exc))
 
     async def records(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         query = query_of(request, company_id)
@@ -247,9 +245,7 @@ def routes(box: Sandbox) -> list[Route]:
         return envelopes.success(data, {"page": query.page.page, "total_count": total})
 
     async def record(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         query = query_of(request, company_id)

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, path_int, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, path_int
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -23,9 +23,7 @@ def routes(box: Sandbox) -> list[Route]:
     """The staff schedule route (user token required)."""
 
     async def schedule(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         staff_id = path_int(request, "staff_id")

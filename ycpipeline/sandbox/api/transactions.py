@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
 from ycpipeline.sandbox import generator as gen
-from ycpipeline.sandbox.api.common import API_PREFIX, list_answer, resolve_company
+from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
 from ycpipeline.sandbox.api.records import parse_day, parse_moment
 from ycpipeline.sandbox.paging import BadParameter, PageRequest
 from ycpipeline.sandbox.state import parse_change_time
@@ -75,9 +75,7 @@ def routes(box: Sandbox) -> list[Route]:
         return found, PageRequest.parse(query, box.config.page_size_cap)
 
     async def transactions(request: Request) -> Response:
-        if (denied := await box.gate.admit(request, needs_user=True)) is not None:
-            return denied
-        company_id = resolve_company(box, request)
+        company_id = await admitted_company(box, request, needs_user=True)
         if isinstance(company_id, Response):
             return company_id
         try:
