@@ -21,7 +21,8 @@ from ycpipeline.client.http import RecordsPage, RequestStats
 from ycpipeline.normalize.values import to_int
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
-from ycpipeline.webhooks.events import MAX_ID, parse_body
+from ycpipeline.validation.sqltypes import BIGINT_MAX
+from ycpipeline.webhooks.events import parse_body
 
 SAMPLES = Path(__file__).parent / "samples"
 GOOD_RECORD = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
@@ -251,7 +252,7 @@ def test_webhook_bodies_never_crash_the_parser(body: Any) -> None:
     # Every event of an accepted body is queued or refused on its own, never lost.
     assert len(parsed.accepted) + len(parsed.refused) == len(items)
     for event in parsed.accepted:
-        assert 0 < event.company_id <= MAX_ID and 0 < event.resource_id <= MAX_ID
+        assert 0 < event.company_id <= BIGINT_MAX and 0 < event.resource_id <= BIGINT_MAX
         for text_ in _strings(event.body):  # storable in Postgres: no NUL, no lone surrogate
             assert "\x00" not in text_
             text_.encode("utf-8")

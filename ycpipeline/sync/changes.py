@@ -32,6 +32,7 @@ from ycpipeline.sync.records import (
     lock_company_records,
     refresh_window,
 )
+from ycpipeline.validation.sqltypes import BIGINT_MAX
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ STREAM = "records"
 # default date window when none is given (undocumented); changes to visits before RECORDS_START_DATE
 # are still read, so that a stored record moved out of the history is not left stale.
 VISIT_DATE_FLOOR = date(2000, 1, 1)
-MAX_RECORD_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def _reread(
     result: ChangesResult,
 ) -> None:
     """Read records by id (webhook deletions): stage the ones the API returns, mark the others deleted."""
-    wanted = sorted({r for r in record_ids if 0 < r <= MAX_RECORD_ID})
+    wanted = sorted({r for r in record_ids if 0 < r <= BIGINT_MAX})
     if not wanted:
         return
     # Records this pass has read already need no second request.

@@ -17,7 +17,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 from sqlalchemy import Table
 
-from ycpipeline.validation.sqltypes import ColumnFit, misfits, table_fits
+from ycpipeline.validation.sqltypes import BIGINT_MAX, ColumnFit, misfits, table_fits
 
 INT_COLUMNS = (
     "service_id",
@@ -48,7 +48,7 @@ class Rejected:
 def rejected_ids(rejected: Sequence[Rejected]) -> list[int]:
     """The source keys of rejected rows that could be ids of stored rows (digits that fit bigint)."""
     ids = (int(r.source_key) for r in rejected if r.source_key and r.source_key.isdigit())
-    return [i for i in ids if i < 2**63]
+    return [i for i in ids if i <= BIGINT_MAX]
 
 
 @dataclass

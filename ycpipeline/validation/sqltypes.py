@@ -27,6 +27,8 @@ _JSON_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 _INTEGER_TYPES = ((SmallInteger, "smallint", 16), (BigInteger, "bigint", 64), (Integer, "integer", 32))
+# The largest id a bigint column holds: every id of the API is stored in one.
+BIGINT_MAX = 2**63 - 1
 
 
 def integer_range(sql_type: TypeEngine[Any]) -> tuple[str, int, int] | None:

@@ -15,13 +15,14 @@ from pandera.typing import Series
 
 from ycpipeline.normalize.streams import MINUTES_PER_DAY
 from ycpipeline.validation.models import EARLIEST_VISIT, LATEST_VISIT
-
-MAX_ID = 2**63 - 1
+from ycpipeline.validation.sqltypes import BIGINT_MAX
 
 
 def _is_id(value: object) -> bool:
     # Id columns arrive as nullable Int64 (numpy integers) or as Python objects (`quarantine.to_frame`).
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 < int(value) <= MAX_ID
+    return (
+        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 < int(value) <= BIGINT_MAX
+    )
 
 
 def _positive_ids(series: pd.Series) -> pd.Series:

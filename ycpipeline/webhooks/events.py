@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-MAX_ID = 2**63 - 1  # bigint
+from ycpipeline.validation.sqltypes import BIGINT_MAX
+
 MAX_DEPTH = 64  # nesting of a body's JSON; YClients objects are a few levels deep
 # The resources YClients sends events for (yclientsru.apib:14638-14652, 14680-14696). The settings call
 # the company `salon` and staff `master`; events are documented with `company` and `staff`, and both
@@ -125,7 +126,7 @@ def _out_of_range(event: WebhookEvent) -> list[str]:
     return [
         f"{name} {value} is out of range (1 … 2^63−1)"
         for name, value in (("company_id", event.company_id), ("resource_id", event.resource_id))
-        if not 0 < value <= MAX_ID
+        if not 0 < value <= BIGINT_MAX
     ]
 
 
@@ -157,7 +158,7 @@ def parse_body(body: Any) -> tuple[ParsedBody | None, str | None]:
                     position,
                     "; ".join(out_of_range),
                     cleaned,
-                    event.company_id if 0 < event.company_id <= MAX_ID else None,
+                    event.company_id if 0 < event.company_id <= BIGINT_MAX else None,
                     str(event.resource_id)[:40],
                 )
             )

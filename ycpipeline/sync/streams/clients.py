@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.streams import client_row
 from ycpipeline.sync.streams.load import Spec, StreamResult, finish, merge_staged, retire_unlisted, stage_rows
+from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.validation.streams import ClientRow
 from ycpipeline.warehouse.schema import clients
 
@@ -22,7 +23,6 @@ SPEC = Spec(
     ClientRow,
     ("client_id", "first_visit_date", "last_visit_date"),
 )
-MAX_ID = 2**63 - 1
 IDS_PER_SEARCH = 200  # ids per `id` filter: one page's worth (yclientsru.apib:203)
 
 
@@ -52,7 +52,7 @@ def refresh_clients(
 ) -> StreamResult:
     """Re-read the given clients through the search's `id` filter (one request per 200 ids, and all the
     snapshot's fields, which `GET /client/{id}` lacks); a client it no longer finds gets `removed_at`."""
-    wanted = sorted({c for c in client_ids if 0 < c <= MAX_ID})
+    wanted = sorted({c for c in client_ids if 0 < c <= BIGINT_MAX})
     result = StreamResult("clients", company_id)
     if not wanted:
         return result

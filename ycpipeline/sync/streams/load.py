@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Table, text
 
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.quarantine import Rejected, validate_rows
+from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage, qualified
 
 
@@ -87,7 +88,7 @@ def stage_rows(conn: Connection, spec: Spec, rows: Sequence[dict[str, Any]]) -> 
 
 def _storable(value: Any) -> bool:
     """A key value a stored row could hold (an id within bigint, a date)."""
-    return value is not None and (not isinstance(value, int) or 0 < value < 2**63)
+    return value is not None and (not isinstance(value, int) or 0 < value <= BIGINT_MAX)
 
 
 def _key(row: dict[str, Any], spec: Spec) -> tuple[Any, ...]:
