@@ -52,9 +52,7 @@ class CatalogResult:
         """Counts for metadata and the sync log."""
         return {
             "fetched": self.fetched,
-            "created": self.counts.created,
-            "updated": self.counts.updated,
-            "unchanged": self.counts.unchanged,
+            **self.counts.as_dict(),
             "removed": self.removed,
             "rejected": self.rejected,
         }

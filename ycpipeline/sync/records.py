@@ -56,9 +56,7 @@ class RecordsResult:
         """Counts for metadata and the sync log."""
         return {
             "fetched": self.fetched,
-            "created": self.counts.created,
-            "updated": self.counts.updated,
-            "unchanged": self.counts.unchanged,
+            **self.counts.as_dict(),
             "deleted": self.deleted,
             "moved_out": self.moved_out,
             "rejected": self.rejected,

@@ -44,7 +44,15 @@ def _non_empty_text(series: pd.Series) -> pd.Series:
     return series.map(lambda v: isinstance(v, str) and bool(v.strip()))
 
 
-class ServiceCategoryRow(pa.DataFrameModel):
+class _StreamRow(pa.DataFrameModel):
+    """What every stream model shares: other columns pass through, values are coerced to the fields."""
+
+    class Config:
+        strict = False
+        coerce = True
+
+
+class ServiceCategoryRow(_StreamRow):
     """A row of `yclients.service_categories`."""
 
     category_id: Series[object]
@@ -58,12 +66,8 @@ class ServiceCategoryRow(pa.DataFrameModel):
     def _title(cls, series: pd.Series) -> pd.Series:
         return _non_empty_text(series)
 
-    class Config:
-        strict = False
-        coerce = True
 
-
-class PaymentAccountRow(pa.DataFrameModel):
+class PaymentAccountRow(_StreamRow):
     """A row of `yclients.payment_accounts`."""
 
     account_id: Series[object]
@@ -77,12 +81,8 @@ class PaymentAccountRow(pa.DataFrameModel):
     def _title(cls, series: pd.Series) -> pd.Series:
         return _non_empty_text(series)
 
-    class Config:
-        strict = False
-        coerce = True
 
-
-class PaymentRow(pa.DataFrameModel):
+class PaymentRow(_StreamRow):
     """A row of `yclients.record_payments` (amounts keep their sign: a refund is negative)."""
 
     transaction_id: Series[object]
@@ -101,12 +101,8 @@ class PaymentRow(pa.DataFrameModel):
     def _paid_at(cls, series: pd.Series) -> pd.Series:
         return _moments_in_range(series)
 
-    class Config:
-        strict = False
-        coerce = True
 
-
-class CashTransactionRow(pa.DataFrameModel):
+class CashTransactionRow(_StreamRow):
     """A row of `yclients.finance_transactions`."""
 
     transaction_id: Series[object]
@@ -120,12 +116,8 @@ class CashTransactionRow(pa.DataFrameModel):
     def _day(cls, series: pd.Series) -> pd.Series:
         return _dates_in_range(series, nullable=False)
 
-    class Config:
-        strict = False
-        coerce = True
 
-
-class ClientRow(pa.DataFrameModel):
+class ClientRow(_StreamRow):
     """A row of `yclients.clients`."""
 
     client_id: Series[object]
@@ -144,12 +136,8 @@ class ClientRow(pa.DataFrameModel):
     def _last(cls, series: pd.Series) -> pd.Series:
         return _dates_in_range(series, nullable=True)
 
-    class Config:
-        strict = False
-        coerce = True
 
-
-class StaffScheduleRow(pa.DataFrameModel):
+class StaffScheduleRow(_StreamRow):
     """A row of `yclients.staff_schedules`: a day holds at most 24 hours of work."""
 
     staff_id: Series[object]
@@ -167,7 +155,3 @@ class StaffScheduleRow(pa.DataFrameModel):
     @pa.check("scheduled_minutes", name=f"0 to {MINUTES_PER_DAY} minutes of work a day")
     def _minutes(cls, series: pd.Series) -> pd.Series:
         return series.map(lambda v: isinstance(v, (int, np.integer)) and 0 <= int(v) <= MINUTES_PER_DAY)
-
-    class Config:
-        strict = False
-        coerce = True

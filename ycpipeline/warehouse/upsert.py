@@ -25,6 +25,10 @@ class MergeCounts:
     updated: int = 0
     unchanged: int = 0
 
+    def as_dict(self) -> dict[str, int]:
+        """The three counts, in this order, for metadata and the sync log."""
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
     def __iadd__(self, other: MergeCounts) -> MergeCounts:
         self.created += other.created
         self.updated += other.updated

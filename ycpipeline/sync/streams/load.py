@@ -31,9 +31,7 @@ class StreamResult:
         """Counts for metadata and the sync log."""
         return {
             "fetched": self.fetched,
-            "created": self.counts.created,
-            "updated": self.counts.updated,
-            "unchanged": self.counts.unchanged,
+            **self.counts.as_dict(),
             "retired": self.retired,
             "rejected": self.rejected,
         }
