@@ -228,7 +228,11 @@ def test_ticks_skip_saying_what_is_missing_instead_of_failing(
     defs = _defs()  # loads without them
     with dg.DagsterInstance.get() as instance:
         ticks = [sensor_tick(instance)]
-        for name in ("yclients_sync_every_30_minutes", "yclients_reconcile_when_due"):
+        for name in (
+            "yclients_sync_every_30_minutes",
+            "yclients_reconcile_when_due",
+            "yclients_streams_nightly",
+        ):
             schedule = defs.resolve_schedule_def(name)
             with dg.build_schedule_context(instance=instance, resources=defs.resources) as context:
                 ticks.append(schedule(context))

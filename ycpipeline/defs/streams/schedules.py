@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from ycpipeline.defs.freshness.planning import tick_skip_reason
 from ycpipeline.defs.jobs import nightly_streams_job
 from ycpipeline.settings import load_settings
 
@@ -23,7 +24,7 @@ _settings = load_settings()
 )
 def yclients_streams_nightly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     """One run a night."""
-    if not load_settings().yclients_enabled:
-        return dg.SkipReason("YCLIENTS_ENABLED is false")
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
     night = context.scheduled_execution_time or datetime.now(UTC)
     return dg.RunRequest(run_key=f"nightly-{night:%Y-%m-%d}")
