@@ -8,7 +8,7 @@
   (`created`, `updated`…) next to the table's totals (`dagster/row_count`, `…_total`). A partition's
   metadata is that partition's own (`context.add_asset_metadata(..., partition_key=…)`), never a
   range's sum repeated on every partition.
-- Checks: `rejected_share_check`, `companies_ok_check`.
+- Checks: `company_check_specs` declares them, `rejected_share_check`, `companies_ok_check` yield them.
 """
 
 from __future__ import annotations
@@ -60,6 +60,23 @@ def markdown_table(
         cells = [str(row.get(c, "")).replace("|", "\\|").replace("\n", " ")[:80] for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def company_check_specs(prefix: str, asset: str, rows: str = "rows") -> list[dg.AssetCheckSpec]:
+    """The two checks of an asset that loads company by company, yielded with its materialization by
+    `rejected_share_check` and `companies_ok_check`: `{prefix}_rejected_share`, `{prefix}_companies_ok`."""
+    return [
+        dg.AssetCheckSpec(
+            f"{prefix}_rejected_share",
+            asset=asset,
+            description=f"Share of {rows} that failed validation (warn > 1%, error > 10%; yclients.rejected_rows)",
+        ),
+        dg.AssetCheckSpec(
+            f"{prefix}_companies_ok",
+            asset=asset,
+            description="Every company's part succeeded; a failure names the company and the error",
+        ),
+    ]
 
 
 def rejected_share_check(

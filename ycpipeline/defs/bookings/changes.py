@@ -13,6 +13,7 @@ from ycpipeline.defs.metadata import (
     KINDS,
     OWNERS,
     companies_ok_check,
+    company_check_specs,
     markdown_table,
     numbers,
     rejected_share_check,
@@ -93,18 +94,7 @@ def _log_partition_materializations(
     "visit date; moved records are updated in place. The first pass of a company is the full load of its "
     "history. Logs a materialization of yclients_records for each partition whose content changed. One "
     "company's failure fails only its part (see the companies_ok check).",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "record_changes_companies_ok",
-            asset=ASSET,
-            description="Every company's pass succeeded; a failure names the company and the error",
-        ),
-        dg.AssetCheckSpec(
-            "record_changes_rejected_share",
-            asset=ASSET,
-            description="Share of changed records that failed validation (warn > 1%, error > 10%)",
-        ),
-    ],
+    check_specs=company_check_specs("record_changes", ASSET, "changed records"),
 )
 def yclients_record_changes(
     context: dg.AssetExecutionContext,

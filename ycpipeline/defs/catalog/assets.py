@@ -9,6 +9,7 @@ from ycpipeline.defs.metadata import (
     KINDS,
     OWNERS,
     companies_ok_check,
+    company_check_specs,
     markdown_table,
     numbers,
     rejected_share_check,
@@ -88,18 +89,7 @@ def catalog_asset(entity: CatalogEntity, table: Table, description: str) -> dg.A
         metadata=table_metadata(table),
         freshness_policy=FRESH_WITHIN_30_MINUTES,
         description=description,
-        check_specs=[
-            dg.AssetCheckSpec(
-                f"{entity}_rejected_share",
-                asset=name,
-                description=f"Share of {entity} that failed validation (warn > 1%, error > 10%)",
-            ),
-            dg.AssetCheckSpec(
-                f"{entity}_companies_ok",
-                asset=name,
-                description=f"Every company's {entity} were read; a failure names the company and the error",
-            ),
-        ],
+        check_specs=company_check_specs(entity, name, entity),
     )
     def refresh(
         context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource

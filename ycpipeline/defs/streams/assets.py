@@ -13,6 +13,7 @@ from ycpipeline.defs.metadata import (
     KINDS,
     OWNERS,
     companies_ok_check,
+    company_check_specs,
     markdown_table,
     rejected_share_check,
     summed,
@@ -37,21 +38,6 @@ from ycpipeline.warehouse.schema import (
 GROUP = "yclients_streams"
 CLIENT_CHANGES = "yclients_client_changes"
 Load = Callable[[YClientsClient, int], StreamResult]
-
-
-def _checks(prefix: str, asset: str) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            f"{prefix}_companies_ok",
-            asset=asset,
-            description="Every company's part succeeded; a failure names it",
-        ),
-        dg.AssetCheckSpec(
-            f"{prefix}_rejected_share",
-            asset=asset,
-            description="Share of rows that failed validation (warn > 1%, error > 10%; yclients.rejected_rows)",
-        ),
-    ]
 
 
 def _materialize(
@@ -108,7 +94,7 @@ def _catalog_extra(entity: CatalogExtra, description: str) -> dg.AssetsDefinitio
         tags={"source": "yclients", "domain": "catalog"},
         description=description,
         metadata=table_metadata(table),
-        check_specs=_checks(entity, asset),
+        check_specs=company_check_specs(entity, asset),
     )
     def _extra(
         context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
@@ -150,7 +136,7 @@ yclients_payment_accounts = _catalog_extra(
     "clients/search, yclientsru.apib:4504), paged by 200: first and last visit, visits count and sold amount "
     "as the API reports them, phones in E.164. A nightly snapshot; clients no longer listed get `removed_at`.",
     metadata=table_metadata(clients),
-    check_specs=_checks("clients", "yclients_clients"),
+    check_specs=company_check_specs("clients", "yclients_clients"),
 )
 def yclients_clients(
     context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
@@ -182,7 +168,7 @@ class ClientChangesConfig(dg.Config):
     "search's id filter (one request per company and 200 clients) into yclients.clients. No request when no "
     "client is named (the schedule's ticks).",
     metadata=table_metadata(clients),
-    check_specs=_checks("client_changes", CLIENT_CHANGES),
+    check_specs=company_check_specs("client_changes", CLIENT_CHANGES),
 )
 def yclients_client_changes(
     context: dg.AssetExecutionContext,
@@ -214,7 +200,7 @@ def yclients_client_changes(
     "CASH_LEDGER_WIDE_DAYS (late edits and deletions). Transactions a read window no longer lists get "
     "`removed_at`. The payments of records ride on the records calls instead (yclients.record_payments).",
     metadata=table_metadata(finance_transactions),
-    check_specs=_checks("cash_ledger", "yclients_cash_ledger"),
+    check_specs=company_check_specs("cash_ledger", "yclients_cash_ledger"),
 )
 def yclients_cash_ledger(
     context: dg.AssetExecutionContext,
@@ -244,7 +230,7 @@ def yclients_cash_ledger(
     "(GET /company/{id}/staff/schedule), else one per staff member (GET /schedule/…, yclientsru.apib:7477). "
     "Nightly; the window is replaced.",
     metadata=table_metadata(staff_schedules),
-    check_specs=_checks("staff_schedules", "yclients_staff_schedules"),
+    check_specs=company_check_specs("staff_schedules", "yclients_staff_schedules"),
 )
 def yclients_staff_schedules(
     context: dg.AssetExecutionContext,
