@@ -30,6 +30,7 @@ from ycpipeline.serving import serve_in_thread  # noqa: E402
 from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
 from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
 from ycpipeline_tests.clients import client_options  # noqa: E402
+from ycpipeline_tests.databases import recreate_database  # noqa: E402
 
 ANCHOR = date(2026, 11, 20)
 TABLES = (
@@ -82,13 +83,7 @@ def warehouse_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> I
         pg = EmbeddedPostgres(Path("var/pytest-postgres"), 55438)
         pg.start(("ycpipeline_test",))
         base = pg.url("ycpipeline_test")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = f"ycp_{worker_id}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.rsplit("/", 1)[0] + "/" + name
+    url = recreate_database(base, f"ycp_{worker_id}")
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()

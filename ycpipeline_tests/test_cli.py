@@ -173,20 +173,11 @@ def test_a_real_process_prints_no_traceback(dagster_env: Path) -> None:
 def test_a_warehouse_without_the_schema_says_to_upgrade(
     dagster_env: Path, warehouse_url: str, worker_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlalchemy import create_engine, text
+    from ycpipeline_tests.databases import scratch_database
 
-    name = f"ycp_{worker_id}_unmigrated"
-    admin = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url.rsplit("/", 1)[0] + "/" + name)
-    try:
+    with scratch_database(warehouse_url, f"ycp_{worker_id}_unmigrated") as url:
+        monkeypatch.setenv("WAREHOUSE_URL", url)
         result = runner.invoke(app, ["check-booking-sync"])
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     assert result.exit_code == 1
     assert "run `ycpipeline db upgrade`" in _one_error_line(result.output)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import yaml
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
+
+from ycpipeline_tests.databases import recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -23,11 +25,7 @@ def test_dagster_yaml_stores_runs_in_postgres(
 ) -> None:
     url = make_url(warehouse_url)
     name = f"dagster_{worker_id}"
-    admin = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    recreate_database(warehouse_url, name)
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")

@@ -18,6 +18,7 @@ from ycpipeline.loyalty.app_users import AppUsersMismatchError, app_users_proble
 from ycpipeline.normalize.catalog import staff_row
 from ycpipeline.normalize.records import record_row
 from ycpipeline.warehouse.migrate import alembic_config, upgrade
+from ycpipeline_tests.databases import scratch_database
 
 SAMPLES = Path(__file__).parent / "samples"
 OFFICIAL_RECORDS = json.loads((SAMPLES / "apib_records_list.json").read_text())["body"]["data"]
@@ -46,16 +47,10 @@ NEW_STAFF_COLUMNS = ["deleted", "dismissal_date", "dismissal_reason", "status"]
 def scratch(warehouse_url: str, worker_id: str) -> Iterator[Engine]:
     """An empty database next to the test warehouse, dropped afterwards."""
     name = f"ycp_{worker_id}_migration"
-    admin = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(warehouse_url.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(warehouse_url, name) as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _insert_before_0006(engine: Engine, records: list[dict[str, Any]], staff: list[dict[str, Any]]) -> None:

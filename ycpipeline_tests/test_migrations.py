@@ -13,22 +13,17 @@ from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.warehouse.migrate import upgrade
 from ycpipeline.warehouse.schema import metadata
+from ycpipeline_tests.databases import scratch_database
 
 
 @pytest.fixture
 def blank(warehouse_url: str, worker_id: str) -> Iterator[Engine]:
     """An empty database of its own (migrations are tested from scratch)."""
     name = f"ycp_migrations_{worker_id}"
-    admin = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(warehouse_url.rsplit("/", 1)[0] + "/" + name)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(warehouse_url, name) as url:
+        engine = create_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def test_schema_py_matches_the_migrated_database(blank: Engine) -> None:
