@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.client import ClientOptions, RecordFilters, RecordsPage
 from ycpipeline.client.http import RequestStats
-from ycpipeline.sandbox import GenerationParams, SandboxState
+from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, GenerationParams, SandboxState
 from ycpipeline.settings import Settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
@@ -94,3 +96,23 @@ def show(title: str, rows: list[tuple[str, Any]]) -> None:
             f"{value:,.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
         )
         print(f"  {name.ljust(width)}  {shown}")
+
+
+@contextmanager
+def pipeline_settings(api_base: str, engine: Engine, companies: Iterable[int]) -> Iterator[None]:
+    """The settings of an in-process sync pointed at the bench's sandbox and warehouse, with a throw-away
+    DAGSTER_HOME (telemetry off) for the block."""
+    with tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        os.environ.update(
+            {
+                "YCLIENTS_API_URL": f"{api_base}/api/v1",
+                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
+                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
+                "YCLIENTS_COMPANY_ID": ",".join(map(str, companies)),
+                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
+                "DAGSTER_HOME": home,
+                "YCLIENTS_PAGE_SIZE": "200",
+            }
+        )
+        yield

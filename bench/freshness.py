@@ -4,23 +4,18 @@ the rate-limit floor of a quiet tick for a chain, and how stale the warehouse is
 from __future__ import annotations
 
 import math
-import os
 import random
-import tempfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from bench.common import ANCHOR, client_options, empty, show, timer
+from bench.common import ANCHOR, client_options, empty, pipeline_settings, show, timer
 from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sandbox import (
-    DEFAULT_PARTNER_TOKEN,
-    DEFAULT_USER_TOKEN,
     GenerationParams,
     Sandbox,
     SandboxConfig,
@@ -92,19 +87,7 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
     seed_demo_users(engine, seed=5)
     history = (ANCHOR - timedelta(days=days_back), ANCHOR + timedelta(days=35))
     policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
-    with serve_in_thread(box) as base, tempfile.TemporaryDirectory() as home:
-        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        os.environ.update(
-            {
-                "YCLIENTS_API_URL": f"{base}/api/v1",
-                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
-                "YCLIENTS_COMPANY_ID": ",".join(map(str, COMPANIES)),
-                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
-                "DAGSTER_HOME": home,
-                "YCLIENTS_PAGE_SIZE": "200",
-            }
-        )
+    with serve_in_thread(box) as base, pipeline_settings(base, engine, COMPANIES):
         from ycpipeline.cli.runs import run_job
 
         # The first pass of each company (the full load) outside Dagster: through it, each of the

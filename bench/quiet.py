@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from bench.common import ANCHOR, COMPANY, MemoryPages, empty, show, timer
+from bench.common import ANCHOR, COMPANY, MemoryPages, empty, pipeline_settings, show, timer
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.sandbox import (
-    DEFAULT_PARTNER_TOKEN,
-    DEFAULT_USER_TOKEN,
     GenerationParams,
     Sandbox,
     SandboxConfig,
@@ -49,19 +44,7 @@ def run(engine: Engine, size: int) -> dict[str, float]:
     window_records = sum(
         len(state.day_records(COMPANY, start + timedelta(days=d))) for d in range((end - start).days + 1)
     )
-    with serve_in_thread(box) as base, tempfile.TemporaryDirectory() as home:
-        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        os.environ.update(
-            {
-                "YCLIENTS_API_URL": f"{base}/api/v1",
-                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
-                "YCLIENTS_COMPANY_ID": str(COMPANY),
-                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
-                "DAGSTER_HOME": home,
-                "YCLIENTS_PAGE_SIZE": "200",
-            }
-        )
+    with serve_in_thread(box) as base, pipeline_settings(base, engine, [COMPANY]):
         from ycpipeline.cli.runs import check_metadata, run_job
         from ycpipeline.defs.partitions import partition_key
 

@@ -5,22 +5,17 @@ change announced by a webhook takes to reach the warehouse."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
 
-from bench.common import ANCHOR, client_options, empty, show, timer
+from bench.common import ANCHOR, client_options, empty, pipeline_settings, show, timer
 from ycpipeline.sandbox import (
-    DEFAULT_PARTNER_TOKEN,
-    DEFAULT_USER_TOKEN,
     GenerationParams,
     Sandbox,
     SandboxConfig,
@@ -90,20 +85,8 @@ def run(engine: Engine, events: int, per_request: int = 100) -> dict[str, float]
     with (
         serve_in_thread(box) as api,
         serve_in_thread(create_receiver(engine, SECRET)) as hooks,
-        tempfile.TemporaryDirectory() as home,
+        pipeline_settings(api, engine, COMPANIES),
     ):
-        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        os.environ.update(
-            {
-                "YCLIENTS_API_URL": f"{api}/api/v1",
-                "YCLIENTS_API_TOKEN": DEFAULT_PARTNER_TOKEN,
-                "YCLIENTS_USER_TOKEN": DEFAULT_USER_TOKEN,
-                "YCLIENTS_COMPANY_ID": ",".join(map(str, COMPANIES)),
-                "WAREHOUSE_URL": engine.url.render_as_string(hide_password=False),
-                "DAGSTER_HOME": home,
-                "YCLIENTS_PAGE_SIZE": "200",
-            }
-        )
         from ycpipeline.cli.drain import drain
 
         policy = ChangePolicy(datetime(2024, 1, 1).date(), horizon_days=365, overlap=timedelta(minutes=10))
