@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from ycpipeline.normalize.values import (
@@ -106,12 +107,7 @@ def record_payment_rows(
     rows = []
     for item in listed:
         obj, problems = _object(item, "finance_transactions[]")
-        paid_at = to_datetime(obj.get("date"), tz)
-        if paid_at is None and obj:
-            problems.append(f"date: {show(obj.get('date'))} is not a date and time")
-        amount = to_money(obj.get("amount"))
-        if amount is None and obj:
-            problems.append(f"amount: {show(obj.get('amount'))} is not a number")
+        paid_at, amount = _date_and_amount(obj, tz, problems)
         rows.append(
             {
                 "company_id": company_id,
@@ -131,16 +127,25 @@ def record_payment_rows(
     return rows
 
 
-def finance_transaction_row(raw: Any, company_id: int, tz: tzinfo, synced_at: datetime) -> dict[str, Any]:
-    """A cash-ledger transaction of `GET /transactions/{company_id}` (yclientsru.apib:12361-12388, example
-    :12447-12473): ids and amounts as strings, dates with an offset without a colon."""
-    obj, problems = _object(raw, "transaction")
-    made_at = to_datetime(obj.get("date"), tz)
-    if made_at is None and obj:
+def _date_and_amount(
+    obj: dict[str, Any], tz: tzinfo, problems: list[str]
+) -> tuple[datetime | None, Decimal | None]:
+    """A money movement's `date` and `amount`, each unreadable one named in `problems` (payments of
+    records and cash-ledger transactions alike)."""
+    moment = to_datetime(obj.get("date"), tz)
+    if moment is None and obj:
         problems.append(f"date: {show(obj.get('date'))} is not a date and time")
     amount = to_money(obj.get("amount"))
     if amount is None and obj:
         problems.append(f"amount: {show(obj.get('amount'))} is not a number")
+    return moment, amount
+
+
+def finance_transaction_row(raw: Any, company_id: int, tz: tzinfo, synced_at: datetime) -> dict[str, Any]:
+    """A cash-ledger transaction of `GET /transactions/{company_id}` (yclientsru.apib:12361-12388, example
+    :12447-12473): ids and amounts as strings, dates with an offset without a colon."""
+    obj, problems = _object(raw, "transaction")
+    made_at, amount = _date_and_amount(obj, tz, problems)
     expense = obj.get("expense")
     return {
         "company_id": company_id,
