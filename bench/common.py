@@ -7,9 +7,10 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, text
 
@@ -20,7 +21,8 @@ from ycpipeline.settings import Settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
 
-ANCHOR = date(2026, 11, 20)
+# The sandbox's "today" is the real today, as the pipeline's is.
+ANCHOR = datetime.now(ZoneInfo("Europe/Moscow")).date()
 COMPANY = 235564
 TRUNCATE = (
     "yclients.records, yclients.record_services, yclients.rejected_rows, yclients.sync_log, "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -32,7 +33,10 @@ from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
 from ycpipeline_tests.clients import client_options  # noqa: E402
 from ycpipeline_tests.databases import recreate_database  # noqa: E402
 
-ANCHOR = date(2026, 11, 20)
+# "Today" of every sandbox in the suite is the real today, so the sandbox and the pipeline (which reads the wall
+# clock for its reconciliation window, partitions and freshness) always agree; a fixed date here broke a test two
+# weeks after it was written. Tests derive their dates from ANCHOR; none anchors a sandbox to a literal date.
+ANCHOR = datetime.now(ZoneInfo("Europe/Moscow")).date()
 TABLES = (
     "yclients.services",
     "yclients.staff",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -157,5 +157,5 @@ def test_disabled_sync_skips_schedule_and_sensor(
     with dg.instance_for_test() as instance:
         assert isinstance(sensor_tick(instance), dg.SkipReason)
         for name in ("yclients_sync_every_30_minutes", "yclients_reconcile_when_due"):
-            assert _schedule_tick(name, instance, datetime(2026, 11, 20, 10, tzinfo=MSK)) == []
+            assert _schedule_tick(name, instance, datetime.combine(ANCHOR, time(10), MSK)) == []
     assert statuses(engine) == {"pending": 1}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from ycpipeline_tests.conftest import ANCHOR
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "dev.lock"
@@ -54,3 +58,21 @@ def test_relative_links_in_readme_and_docs_resolve() -> None:
             assert (document.parent / target).exists(), f"{document.name} links to {target}, which is missing"
             checked += 1
     assert checked >= 5
+
+
+def test_every_sandbox_in_the_suite_lives_on_todays_date() -> None:
+    """The sandbox's "today" and the pipeline's (the wall clock) agree in every test and bench.
+
+    A sandbox anchored on a literal date passes on the day its test is written and fails once the pipeline's
+    reconciliation window, which follows the wall clock, has moved past it.
+    """
+    assert datetime.now(ZoneInfo("Europe/Moscow")).date() == ANCHOR
+    literal = re.compile(r"\banchor\s*=\s*(date|datetime)\b")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for folder in ("ycpipeline_tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert not offenders, "anchor sandboxes on ANCHOR (today), not a fixed date:\n" + "\n".join(offenders)

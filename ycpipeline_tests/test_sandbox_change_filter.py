@@ -3,7 +3,7 @@ value, every mutation bumps the change time, and the deletion knob."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -34,7 +34,7 @@ def _a_record(sandbox: Sandbox, days_back: int) -> int:
 
 
 def test_generated_history_never_changes_after_the_anchor_day_began(sandbox: Sandbox) -> None:
-    start_of_anchor = datetime(2026, 11, 20, tzinfo=sandbox.state.timezone(235564))
+    start_of_anchor = datetime.combine(ANCHOR, time(0), sandbox.state.timezone(235564))
     stamps = [
         datetime.strptime(r["last_change_date"], "%Y-%m-%dT%H:%M:%S%z")
         for r in sandbox.state.iter_records(235564, ANCHOR - timedelta(days=5), ANCHOR + timedelta(days=20))

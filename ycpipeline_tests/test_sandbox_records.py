@@ -6,7 +6,7 @@ change time (a deletion only when configured); paths tolerate a trailing slash; 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +22,7 @@ COMPANY = 235564
 MSK = ZoneInfo("Europe/Moscow")
 START, END = ANCHOR - timedelta(days=14), ANCHOR + timedelta(days=7)
 WINDOW = {"start_date": START.isoformat(), "end_date": END.isoformat()}
-NOON_AFTER = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)  # 12:00 in Moscow, after the generated history
+NOON_AFTER = datetime.combine(ANCHOR + timedelta(days=1), time(12), MSK)  # after the generated history
 
 
 def _page(api: httpx.Client, query: dict[str, Any] | str, company: int = COMPANY) -> tuple[list[dict], dict]:
@@ -110,22 +110,24 @@ def test_changed_after_with_and_without_an_offset(
     old = sandbox.state.day_records(COMPANY, ANCHOR - timedelta(days=40))[0]
     sandbox.state.set_attendance(COMPANY, old["id"], -1)  # changed at 12:00 Moscow, 09:00 UTC
 
+    day = (ANCHOR + timedelta(days=1)).isoformat()
+
     def changed_after(value: str) -> list[int]:
         return _ids(_page(sandbox_http, f"/records/{COMPANY}?changed_after={value}&with_deleted=1")[0])
 
     # With an offset every reading agrees; `+` left unescaped in the query arrives as a space.
     for value in (
-        "2026-11-21T11:59:00%2B03:00",
-        "2026-11-21T11:59:00%2B0300",
-        "2026-11-21T08:59:00Z",
-        "2026-11-21T11:59:00+03:00",
-        "2026-11-21 11:59:00+0300",
+        f"{day}T11:59:00%2B03:00",
+        f"{day}T11:59:00%2B0300",
+        f"{day}T08:59:00Z",
+        f"{day}T11:59:00+03:00",
+        f"{day} 11:59:00+0300",
     ):
         assert changed_after(value) == [old["id"]], value
-    assert changed_after("2026-11-21T12:01:00%2B03:00") == []
+    assert changed_after(f"{day}T12:01:00%2B03:00") == []
     # Without one, the knob decides: company-local time or UTC.
-    assert changed_after("2026-11-21T11:59:00") == ([old["id"]] if reading == "local" else [])
-    assert changed_after("2026-11-21T08:59:00") == [old["id"]]
+    assert changed_after(f"{day}T11:59:00") == ([old["id"]] if reading == "local" else [])
+    assert changed_after(f"{day}T08:59:00") == [old["id"]]
 
 
 def test_changed_between_reads_the_generated_history(sandbox_http: httpx.Client, sandbox: Sandbox) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import httpx
@@ -72,19 +72,21 @@ def test_transactions_are_the_payments_of_the_visits(sandbox_http: httpx.Client,
 def test_a_late_payment_is_listed_on_the_day_it_was_made(
     sandbox_http: httpx.Client, sandbox: Sandbox
 ) -> None:
-    paid_at = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    paid_at = datetime.combine(ANCHOR + timedelta(days=2), time(9), UTC)
     sandbox.state.clock = lambda: paid_at
     old = next(
         r
-        for r in sandbox.state.day_records(COMPANY, ANCHOR - timedelta(days=30))
+        for back in range(30, 60)
+        for r in sandbox.state.day_records(COMPANY, ANCHOR - timedelta(days=back))
         if r["attendance"] == 1 and not r["paid_full"] and r["services"] and not r["deleted"]
     )
     sandbox.state.pay_record(COMPANY, old["id"])
     on_the_day = sandbox_http.get(
-        f"/transactions/{COMPANY}", params={"start_date": "2026-11-22", "end_date": "2026-11-22"}
+        f"/transactions/{COMPANY}",
+        params={"start_date": f"{paid_at:%Y-%m-%d}", "end_date": f"{paid_at:%Y-%m-%d}"},
     ).json()["data"]
     since = sandbox_http.get(
-        f"/transactions/{COMPANY}", params={"changed_after": "2026-11-22T11:59:00+03:00"}
+        f"/transactions/{COMPANY}", params={"changed_after": f"{paid_at:%Y-%m-%d}T11:59:00+03:00"}
     ).json()["data"]
-    assert on_the_day == since and {t["date"] for t in since} == {"2026-11-22T12:00:00+0300"}
+    assert on_the_day == since and {t["date"] for t in since} == {f"{paid_at:%Y-%m-%d}T12:00:00+0300"}
     assert len(since) == len(old["services"]) - len(old["finance_transactions"])
