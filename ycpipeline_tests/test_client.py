@@ -75,7 +75,7 @@ def test_rate_limiter_stays_under_the_sandbox_limit(sandbox: Sandbox) -> None:
             budget=RateLimiter(5, 200),
         ) as client,
     ):
-        ids = _all_ids(client, ANCHOR - timedelta(days=10), ANCHOR)
+        ids = _all_ids(client, ANCHOR - timedelta(days=14), ANCHOR)
     assert len(ids) > 6 * client.page_size  # more pages than one second's budget
     assert sandbox.stats.rate_limited == 0
 

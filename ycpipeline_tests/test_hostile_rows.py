@@ -20,8 +20,7 @@ from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.clients import client_options
-from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.hostile_api import GOOD_SERVICE, GOOD_STAFF, HostileApi, record
+from ycpipeline_tests.hostile_api import GOOD_RECORD, GOOD_SERVICE, GOOD_STAFF, HostileApi, record
 
 MSK = ZoneInfo("Europe/Moscow")
 WINDOW = (date(2026, 11, 1), date(2026, 11, 30))
@@ -192,8 +191,12 @@ def test_the_rejected_share_checks_report_the_share(
     api.services = [GOOD_SERVICE, {**GOOD_SERVICE, "id": 2**63}]
     api.staff = [GOOD_STAFF]
     monkeypatch.setenv("YCLIENTS_API_URL", api_url)
-    day = ANCHOR - timedelta(days=1)
-    result = run_job("sync_job", partition_range=(partition_key(235564, day), partition_key(235564, ANCHOR)))
+    # The partitions of the served records' own day (the sample's), whatever today is.
+    served = date.fromisoformat(GOOD_RECORD["date"][:10])
+    result = run_job(
+        "sync_job",
+        partition_range=(partition_key(235564, served - timedelta(days=1)), partition_key(235564, served)),
+    )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     records_check = checks["records_rejected_share"]
     fetched = len(HOSTILE_RECORDS) + 4

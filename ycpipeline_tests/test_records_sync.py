@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -224,7 +224,7 @@ def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(eng
 
     # The API's local date is the 16th; its datetime in the configured zone (Moscow) is the 15th.
     api = HostileApi(records=[record(1, date="2026-11-16 02:00:00", datetime="2026-11-16T02:00:00+09:00")])
-    day = ANCHOR.replace(day=16)
+    day = date(2026, 11, 16)
     with (
         serve_in_thread(api) as base,
         YClientsClient(f"{base}/api/v1", SecretStr("partner-0000"), options=client_options()) as client,

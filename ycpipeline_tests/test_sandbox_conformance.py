@@ -98,7 +98,7 @@ def test_staff(api: httpx.Client, sandbox: Sandbox) -> None:
 
 
 def test_records_list_with_and_without_extras(api: httpx.Client) -> None:
-    window = {"start_date": str(ANCHOR.replace(day=1)), "end_date": str(ANCHOR), "count": 300}
+    window = {"start_date": str(ANCHOR - timedelta(days=19)), "end_date": str(ANCHOR), "count": 300}
     full = api.get(
         f"/records/{COMPANY}", params={**window, "include_consumables": 1, "include_finance_transactions": 1}
     )
