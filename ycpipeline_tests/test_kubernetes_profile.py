@@ -247,3 +247,10 @@ def test_the_receiver_runs_two_replicas_probed_on_health_and_scraped_on_metrics(
             "prometheus.io/path": "/metrics",
         }
     assert metrics["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+
+
+def test_the_install_guide_names_the_pinned_chart_version() -> None:
+    pinned = re.search(r"^dagster==(\S+)$", (ROOT / "requirements" / "dev.lock").read_text(), re.M)
+    assert pinned is not None
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    assert f"--version {pinned.group(1)}" in guide
