@@ -1,9 +1,14 @@
 FROM python:3.11-slim
 WORKDIR /app
+# The pinned runtime set (requirements/runtime.lock, made by `make lock`: no dev tools, dagster-k8s for
+# the Helm chart's K8sRunLauncher), in a layer of its own that outlives code changes.
+COPY requirements/runtime.lock ./requirements/runtime.lock
+RUN pip install --no-cache-dir -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 # Editable: Dagster's defs-folder loader finds the project through pyproject.toml beside the package.
+# --no-deps: every dependency came from the lock above.
 COPY ycpipeline ./ycpipeline
-RUN pip install --no-cache-dir -e . && useradd --create-home ycpipeline
+RUN pip install --no-cache-dir --no-deps -e . && useradd --create-home ycpipeline
 COPY workspace.yaml dagster.yaml ./
 COPY deploy ./deploy
 ENV DAGSTER_HOME=/opt/dagster/home

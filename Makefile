@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 
 LOCK := requirements/dev.lock
+# What the image installs: the runtime dependencies and the k8s extra, no dev tools, each shared package
+# pinned as in the dev lock (it is the constraint).
+RUNTIME_LOCK := requirements/runtime.lock
 # `make lock` keeps every pin that still fits pyproject.toml; `make lock LOCK_FLAGS=--upgrade` moves all
 # of them to the newest releases.
 LOCK_FLAGS ?=
@@ -23,6 +26,8 @@ lock:
 	$(VENV)/bin/pip install --quiet 'uv>=0.5'
 	$(VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
 		--no-emit-package ycpipeline $(LOCK_FLAGS) -o $(LOCK)
+	$(VENV)/bin/uv pip compile --quiet pyproject.toml --extra k8s --universal --python-version 3.11 \
+		--no-emit-package ycpipeline --constraint $(LOCK) $(LOCK_FLAGS) -o $(RUNTIME_LOCK)
 
 demo: install
 	$(VENV)/bin/ycpipeline demo

@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,15 +30,24 @@ TRUNCATE = (
 )
 
 
-def warehouse(url: str | None) -> Engine:
-    """The bench database: `url`, else a private cluster in var/bench-postgres (left running)."""
-    if not url:
-        pg = EmbeddedPostgres(Path("var/bench-postgres"), 55437)
-        pg.start(("bench",))
-        url = pg.url("bench")
-    engine = create_engine(url, hide_parameters=True)
-    upgrade(engine)
-    return engine
+PRIVATE_POSTGRES_DIR = Path("var/bench-postgres")
+
+
+@contextmanager
+def warehouse(url: str | None, private_port: int) -> Iterator[Engine]:
+    """The bench database for the block: `url`, else a private cluster in var/bench-postgres on
+    `private_port`, stopped when the block ends, also on an error or Ctrl-C."""
+    with ExitStack() as cleanup:
+        if not url:
+            private = EmbeddedPostgres(PRIVATE_POSTGRES_DIR, private_port)
+            # Registered before the start: an interrupt while it starts still stops it.
+            cleanup.callback(private.stop)
+            private.start(("bench",))
+            url = private.url("bench")
+        engine = create_engine(url, hide_parameters=True)
+        cleanup.callback(engine.dispose)
+        upgrade(engine)
+        yield engine
 
 
 def client_options(**changes: Any) -> ClientOptions:

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,7 +44,13 @@ def main() -> None:
     parser.add_argument(
         "--warehouse-url",
         default=os.environ.get("BENCH_WAREHOUSE_URL"),
-        help="Postgres to measure in (default: a private cluster in var/bench-postgres)",
+        help="Postgres to measure in (default: a private cluster in var/bench-postgres, stopped at the end)",
+    )
+    parser.add_argument(
+        "--postgres-port",
+        type=int,
+        default=55437,
+        help="port of the private cluster (when no --warehouse-url is given)",
     )
     parser.add_argument(
         "--dagster-storage",
@@ -49,6 +60,16 @@ def main() -> None:
         "dagster.yaml on Postgres",
     )
     args = parser.parse_args()
+    from bench.common import warehouse
+
+    # A kill (SIGTERM) unwinds like Ctrl-C does, so the private cluster is stopped either way.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    with warehouse(args.warehouse_url, args.postgres_port) as engine:
+        run_sections(args, engine)
+
+
+def run_sections(args: argparse.Namespace, engine: Engine) -> None:
+    """Each chosen section in turn, at the quick or the full sizes."""
     from bench import (
         budget,
         extract,
@@ -62,9 +83,7 @@ def main() -> None:
         small_job,
         webhook_queue,
     )
-    from bench.common import warehouse
 
-    engine = warehouse(args.warehouse_url)
     chosen = args.only or SECTIONS
     started = time.perf_counter()
     q = args.quick

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from ycpipeline.serving import free_port
 from ycpipeline.settings import Settings
+from ycpipeline.warehouse.embedded import EmbeddedPostgres
 
 EXAMPLE = Path(__file__).parent.parent / ".env.example"
 ASSIGNMENT = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)=(.*)$")
@@ -94,4 +98,32 @@ def test_the_demo_runs_with_the_example_configuration_filled_in(tmp_path: Path) 
         assert not (data_dir / "postgres" / "postmaster.pid").exists()  # the cluster was stopped
         assert not (tmp_path / "elsewhere").exists()  # the demo's runs went to its own instance
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_a_killed_demo_stops_the_postgres_it_started(tmp_path: Path) -> None:
+    """A SIGTERM (a terminal closed, `kill`) while the demo works ends it as Ctrl-C does: its cluster stops."""
+    data_dir = Path("var").resolve() / f"test-demo-kill-{os.getpid()}"
+    port = free_port()
+    cluster = EmbeddedPostgres(data_dir / "postgres", port)
+    ycpipeline = Path(sys.executable).parent / "ycpipeline"
+    demo = subprocess.Popen(
+        [str(ycpipeline), "demo", "--days-back", "3", "--data-dir", str(data_dir), "--pg-port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not cluster.is_running():
+            assert demo.poll() is None and time.monotonic() < deadline, "the demo never started Postgres"
+            time.sleep(0.2)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=120)
+        assert not cluster.is_running()
+        assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    finally:
+        demo.kill()
+        demo.wait()
+        cluster.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -15,13 +15,14 @@ from ycpipeline_tests.conftest import ANCHOR
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "dev.lock"
+RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
 # [text](target): the target up to a space, a closing parenthesis or a `#fragment`.
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s#]*)(?:#[^)\s]*)?\)")
 
 
-def _locked() -> dict[str, str]:
+def _locked(lock: Path = LOCK) -> dict[str, str]:
     pins: dict[str, str] = {}
-    for line in LOCK.read_text().splitlines():
+    for line in lock.read_text().splitlines():
         requirement = line.split(";")[0].strip()
         if "==" in requirement and not requirement.startswith("#"):
             name, version = requirement.split("==", 1)
@@ -41,6 +42,42 @@ def test_the_lock_pins_every_dependency_within_its_bounds() -> None:
     # The bench extra stays out of the default install.
     for spec in project["optional-dependencies"]["bench"]:
         assert canonicalize_name(Requirement(spec).name) not in pins
+
+
+def test_the_runtime_lock_pins_what_the_image_runs_and_no_dev_tool() -> None:
+    """The image installs requirements/runtime.lock: every runtime dependency and the k8s extra, within
+    their bounds, and nothing of the dev extra that the runtime does not itself need."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _locked(RUNTIME_LOCK)
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["k8s"]]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in {RUNTIME_LOCK.name}: run `make lock`"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} breaks {spec}: `make lock`"
+    for tool in (
+        "pytest",
+        "pytest-xdist",
+        "hypothesis",
+        "ruff",
+        "mypy",
+        "pandas-stubs",
+        "kubernetes-validate",
+    ):
+        assert tool not in pins, f"{tool} is a dev tool, yet in {RUNTIME_LOCK.name}"
+
+
+def test_the_runtime_lock_agrees_with_the_dev_lock_on_every_shared_package() -> None:
+    """The tests run the versions the image runs."""
+    runtime, dev = _locked(RUNTIME_LOCK), _locked()
+    shared = runtime.keys() & dev.keys()
+    assert len(shared) > 50
+    assert {name: runtime[name] for name in shared} == {name: dev[name] for name in shared}
+
+
+def test_the_image_installs_the_runtime_lock_and_nothing_unpinned() -> None:
+    steps = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if "pip install" in line]
+    assert any("-r requirements/runtime.lock" in step for step in steps), steps
+    assert all("-r requirements/runtime.lock" in step or "--no-deps" in step for step in steps), steps
 
 
 def test_dg_is_locked_beside_dagster() -> None:

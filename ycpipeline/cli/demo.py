@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -50,10 +51,14 @@ def _fresh_embedded_postgres(
     pg.stop()
     shutil.rmtree(data_dir, ignore_errors=True)
     console.print(f"starting an embedded Postgres in {data_dir} on port {port} …")
-    pg.start()
     if not keep:
-        stack.callback(pg.stop)
+        stack.callback(pg.stop)  # before the start: an interrupt while it starts still stops it
+    pg.start()
     return pg.url()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _pin_settings(box: Sandbox, base: str, warehouse_url: str, days_ahead: int, home: Path) -> None:
@@ -93,7 +98,11 @@ def run_demo(
     live_minutes: float | None = 0,
 ) -> None:
     """Start the sandbox and a fresh warehouse, run what `ycpipeline sync` runs, print what landed;
-    then, with `live_minutes` (None: until Ctrl-C), the receiver and `dagster dev` on top."""
+    then, with `live_minutes` (None: until Ctrl-C), the receiver and `dagster dev` on top.
+
+    A kill (SIGTERM: a terminal closed, `kill`) ends it as Ctrl-C does, at any stage: the cluster, the
+    servers and `dagster dev` it started are stopped on the way out."""
+    signal.signal(signal.SIGTERM, _interrupt)
     data_dir = data_dir.resolve()
     home = data_dir / "dagster_home"
     embedded = warehouse_url is None

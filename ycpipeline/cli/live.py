@@ -76,8 +76,7 @@ def run_live(
     rng = random.Random(1)
     delays: list[float] = []
     deadline = float("inf") if minutes is None else time.monotonic() + minutes * 60
-    # A SIGTERM (a terminal closed, `kill`) ends the demo like Ctrl-C: `dagster dev` and the cluster stop.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C (and a SIGTERM, which the demo turns into one) ends the loop; the stack stops the rest.
     try:
         while time.monotonic() < deadline:
             if not candidates:  # every recent visit was flipped once: keep the UI up, change nothing
@@ -104,10 +103,6 @@ def run_live(
             f"max {max(delays):.1f} s over {len(delays)} changes"
         )
     return delays
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 def _wait_for(
