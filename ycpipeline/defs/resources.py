@@ -107,7 +107,8 @@ class YClientsResource(dg.ConfigurableResource):
         stats = self._client.stats
         try:
             with _engine(self.budget_url).begin() as conn:
-                record_usage(conn, stats.by_status, round(stats.hold_off_seconds * 1000), context.run_id)
+                run_id = context.run.run_id if context.run is not None else None
+                record_usage(conn, stats.by_status, round(stats.hold_off_seconds * 1000), run_id)
         except SQLAlchemyError as exc:
             # The counts feed the metrics only: losing them must not fail a run that did its work.
             log.warning("API request counts not logged: %s", type(exc).__name__)
