@@ -31,9 +31,9 @@ class Captured:
             return [body for path, body in self.posts if path.startswith(path_start)]
 
     def everything(self) -> str:
-        """Every byte received, as text (to look for secrets)."""
+        """Every byte received, as text, and each email's decoded body (to look for secrets)."""
         with self.lock:
-            return "\n".join(self.raw)
+            return "\n".join([*self.raw, *(str(m.get_content()) for m in self.emails)])
 
 
 def wait_for(condition: Callable[[], bool], seconds: float) -> bool:

@@ -16,11 +16,14 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import PostgresBudget
 from ycpipeline.defs.freshness.planning import changes_run
 from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline.settings import mask
 from ycpipeline_tests.alert_servers import Captured, http_capture, smtp_capture, wait_for
 from ycpipeline_tests.helpers import definitions, event, execute, preload
 
@@ -69,47 +72,96 @@ def _titles(bodies: list[dict[str, Any]]) -> list[str]:
     return [b["title"] for b in bodies]
 
 
-def test_a_stuck_webhook_queue_is_alerted_once_on_every_channel_and_once_on_recovery(
+def test_a_stuck_or_failed_webhook_queue_is_alerted_once_on_every_channel_scrubbed_and_once_on_recovery(
     captured: Captured, engine: Engine
 ) -> None:
+    leaky = (
+        f"the API refused Authorization: Bearer {DEFAULT_PARTNER_TOKEN}, User {DEFAULT_USER_TOKEN} "
+        f"(user token {DEFAULT_USER_TOKEN})"
+    )
     with engine.begin() as conn:
         conn.execute(
             text("""INSERT INTO yclients.webhook_events (company_id, resource, resource_id, action, body,
-                        body_hash, received_at)
-                    VALUES (235564, 'record', 1, 'update', CAST(:b AS jsonb), 'h1', now() - interval '2 hours')"""),
-            {"b": json.dumps(event(1))},
+                        body_hash, received_at, status, reason)
+                    VALUES (235564, 'record', 1, 'update', CAST(:b AS jsonb), 'h1', now() - interval '2 hours',
+                            'pending', NULL),
+                           (235565, 'record', 2, 'update', CAST(:b AS jsonb), 'h2', now(), 'failed', :leaky)"""),
+            {"b": json.dumps(event(1)), "leaky": leaky},
         )
+    stuck, failed = "Webhook events stuck for company 235564", "Webhook events failed for company 235565"
     with dg.instance_for_test() as instance:
         cursor = _health_tick(instance)
         cursor = _health_tick(instance, cursor)  # still stuck: nothing repeated
         hooks = captured.bodies("/hook")
-        assert _titles(hooks) == ["Webhook events stuck for company 235564"]
+        assert _titles(hooks) == [stuck, failed]
         assert hooks[0]["severity"] == "warning" and hooks[0]["company_id"] == 235564
         assert set(hooks[0]) == {"severity", "title", "text", "company_id", "asset", "check", "run_id", "url"}
         assert "ycpipeline webhook drain" in hooks[0]["text"]
-        assert len(captured.bodies("/slack")) == 1
+        assert f"Bearer ****, User **** (user token {mask(DEFAULT_USER_TOKEN)})" in hooks[1]["text"]
+        assert [b["text"].splitlines()[0] for b in captured.bodies("/slack")] == [f"*{stuck}*", f"*{failed}*"]
         telegram = captured.bodies(f"/bot{BOT_TOKEN}/sendMessage")
-        assert [t["chat_id"] for t in telegram] == ["-100500"]
-        assert telegram[0]["text"].startswith("Webhook events stuck for company 235564")
-        assert [m["Subject"] for m in captured.emails] == [
-            "[ycpipeline] Webhook events stuck for company 235564"
-        ]
+        assert [t["chat_id"] for t in telegram] == ["-100500", "-100500"]
+        assert telegram[0]["text"].startswith(stuck)
+        assert [m["Subject"] for m in captured.emails] == [f"[ycpipeline] {stuck}", f"[ycpipeline] {failed}"]
         assert captured.emails[0]["To"] == "data@example.com, ops@example.com"
 
         with engine.begin() as conn:
             conn.execute(text("UPDATE yclients.webhook_events SET status = 'done', processed_at = now()"))
         _health_tick(instance, cursor)
     hooks = captured.bodies("/hook")
-    assert _titles(hooks) == [
-        "Webhook events stuck for company 235564",
-        "Resolved: Webhook events stuck for company 235564",
-    ]
-    assert hooks[1]["severity"] == "resolved"
-    assert len(captured.emails) == 2 and len(captured.bodies("/slack")) == 2
+    assert sorted(_titles(hooks)[2:]) == [f"Resolved: {failed}", f"Resolved: {stuck}"]
+    assert {h["severity"] for h in hooks[2:]} == {"resolved"}
+    assert len(captured.emails) == 4 and len(captured.bodies("/slack")) == 4
     # The telegram capture's path holds the bot token (as the real API's does); no body or email does.
     captured.posts = [(path.replace(BOT_TOKEN, "<bot>"), body) for path, body in captured.posts]
     captured.raw = [raw.replace(f"/bot{BOT_TOKEN}/", "/bot<bot>/") for raw in captured.raw]
     _no_secret_in(captured)
+
+
+def _materialized(instance: dg.DagsterInstance, asset: str, seconds_ago: float) -> None:
+    instance.report_dagster_event(
+        DagsterEvent(
+            event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+            job_name=RUNLESS_JOB_NAME,
+            event_specific_data=StepMaterializationData(dg.AssetMaterialization(asset)),
+        ),
+        run_id=RUNLESS_RUN_ID,
+        timestamp=time.time() - seconds_ago,
+    )
+
+
+def test_a_stale_asset_and_a_failed_check_without_companies_are_alerted_and_recover(
+    captured: Captured, engine: Engine
+) -> None:
+    key, name = dg.AssetKey("bonus_ledger"), "ledger_matches_owed"
+    with dg.instance_for_test() as instance:
+        _materialized(instance, "bonus_ledger", seconds_ago=2 * 3600)  # its policy fails after 45 min
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=key, check_name=name, passed=False, metadata={"violating_records": 3}
+            )
+        )
+        cursor = _health_tick(instance)
+        hooks = captured.bodies("/hook")
+        assert sorted(_titles(hooks)) == [
+            "Asset stale: bonus_ledger",
+            "Check failed: ledger_matches_owed on bonus_ledger",
+        ]
+        check_alert = next(h for h in hooks if h["check"] == name)
+        assert "First error: violating_records: 3." in check_alert["text"]
+        stale = next(h for h in hooks if h["check"] is None)
+        assert stale["url"] == "http://dagster.example:3000/assets/bonus_ledger"
+        assert "last materialized 120 min ago; its freshness policy allows 45 min" in stale["text"]
+
+        instance.report_runless_asset_event(dg.AssetMaterialization("bonus_ledger"))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=key, check_name=name, passed=True)
+        )
+        _health_tick(instance, cursor)
+    assert sorted(_titles(captured.bodies("/hook"))[2:]) == [
+        "Resolved: Asset stale: bonus_ledger",
+        "Resolved: Check failed: ledger_matches_owed on bonus_ledger",
+    ]
 
 
 def test_an_api_budget_paused_by_429s_past_the_bound_is_an_incident(

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-FIRST_LINE_MAX = 300  # characters of an error kept in a message
+FIRST_LINE_MAX = 500  # characters of an error kept in a message (the API errors' advice fits)
 
 
 def first_line(error: str | None) -> str:
-    """The first non-empty line of an error, shortened: what a person reads first."""
+    """The first non-empty line of an error as a sentence, shortened: what a person reads first."""
     for line in (error or "").splitlines():
         if line.strip():
             line = line.strip()
-            return line if len(line) <= FIRST_LINE_MAX else line[: FIRST_LINE_MAX - 1] + "…"
-    return "(no error message)"
+            line = line if len(line) <= FIRST_LINE_MAX else line[: FIRST_LINE_MAX - 1] + "…"
+            return line if line.endswith((".", "…", "!", "?")) else line + "."
+    return "(no error message)."
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from ycpipeline.redaction import redact
 from ycpipeline.settings import mask
 
-_AUTH_VALUES = re.compile(r"\b(Bearer|User)\s+[^\s,]+", re.IGNORECASE)
+_AUTH_VALUES = re.compile(r"\b(Bearer|User)\s+[^\s,]+")  # the Authorization header's shape
 _BOT_PATH = re.compile(r"/bot[^/\s]+")
 
 

@@ -40,7 +40,7 @@ def queue_incidents(conn: Connection, pending_bound: timedelta) -> dict[str, Ale
                 title=f"Webhook events failed for company {company}",
                 text=(
                     f"{backlog.failed} webhook events of company {company} failed after every attempt. "
-                    f"First error: {first_line(backlog.last_failure)}. What to do: fix the cause named "
+                    f"First error: {first_line(backlog.last_failure)} What to do: fix the cause named "
                     "above (yclients.webhook_events.reason); failed events are retried every six hours, "
                     "or at once by `ycpipeline webhook drain`."
                 ),

@@ -71,11 +71,23 @@ def run_failure_alert(run: dg.DagsterRun, error: str | None, url: str | None) ->
     return Alert(
         severity="critical",
         title=f"Run failed: {run.job_name}{scope}",
-        text=f"Run {run.run_id[:8]} of {run.job_name}{scope} failed. First error: {first_line(error)}. {NEXT_STEP}",
+        text=f"Run {run.run_id[:8]} of {run.job_name}{scope} failed. First error: {first_line(error)} {NEXT_STEP}",
         company_id=company,
         run_id=run.run_id,
         url=url,
     )
+
+
+def _summary(evaluation: dg.AssetCheckEvaluation) -> str:
+    """The check's description, else its figures (`violating_records: 3`): what it found."""
+    if evaluation.description:
+        return evaluation.description
+    figures = [
+        f"{name}: {entry.value}"
+        for name, entry in evaluation.metadata.items()
+        if not name.startswith("dagster/")
+    ]
+    return "; ".join(figures) or "the check failed without a description"
 
 
 def _failed_check_alerts(
@@ -91,7 +103,7 @@ def _failed_check_alerts(
                 title=f"Check failed: {check_key.name} for company {company}",
                 text=(
                     f"The check {check_key.name} of {asset} failed for company {company}. "
-                    f"First error: {first_line(str(message))}. {NEXT_STEP}"
+                    f"First error: {first_line(str(message))} {NEXT_STEP}"
                 ),
                 company_id=int(company),
                 asset=asset,
@@ -107,7 +119,7 @@ def _failed_check_alerts(
             title=f"Check failed: {check_key.name} on {asset}",
             text=(
                 f"The check {check_key.name} of {asset} failed. First error: "
-                f"{first_line(evaluation.description)}. {NEXT_STEP}"
+                f"{first_line(_summary(evaluation))} {NEXT_STEP}"
             ),
             asset=asset,
             check=check_key.name,
