@@ -255,6 +255,7 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
         "http://dagster.example:3000/runs/"
     )
     assert len(captured.emails) == len(hooks) and len(captured.bodies("/slack")) == len(hooks)
+    assert len(captured.bodies(f"/bot{BOT_TOKEN}/sendMessage")) == len(hooks)
     captured.raw = [raw.replace(f"/bot{BOT_TOKEN}/", "/bot<bot>/") for raw in captured.raw]
     _no_secret_in(captured)
     with capsys.disabled():

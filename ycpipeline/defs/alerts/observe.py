@@ -137,6 +137,7 @@ def check_incidents(
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
     observed: dict[str, Alert] = {}
     scopes: dict[str, frozenset[int] | None] = {}
+    runs: dict[str, dg.DagsterRun | None] = {}  # one run usually evaluated every check: read it once
     for check_key, record in latest.items():
         entry = record.event
         event = entry.dagster_event if entry is not None else None
@@ -144,7 +145,9 @@ def check_incidents(
         if not isinstance(evaluation, dg.AssetCheckEvaluation):
             continue  # planned or still running: nothing to say yet
         prefix = f"check:{check_key.asset_key.to_user_string()}:{check_key.name}"
-        run = instance.get_run_by_id(record.run_id)
+        if record.run_id not in runs:
+            runs[record.run_id] = instance.get_run_by_id(record.run_id)
+        run = runs[record.run_id]
         scopes[prefix] = covered_companies(run) if run is not None else None
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             observed.update(
