@@ -263,3 +263,53 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
             f"\nalerts through dagster-daemon after {time.monotonic() - started:.0f} s: {len(opened)} opened, "
             f"{len(resolved)} resolved: " + "; ".join(b["title"] for b in opened)
         )
+
+
+_ATTEMPTS: list[int] = []
+
+
+@dg.asset(name="yclients_services")
+def _services_that_fail_then_work() -> None:
+    _ATTEMPTS.append(1)
+    if len(_ATTEMPTS) == 1:
+        raise RuntimeError(f"the API refused Bearer {DEFAULT_PARTNER_TOKEN}\nsecond line")
+
+
+def test_a_failed_run_is_alerted_once_and_its_next_success_recovers_it(captured: Captured) -> None:
+    defs = definitions()
+    failure_sensor = defs.resolve_sensor_def("alerts_run_failure_sensor")
+    success_sensor = defs.resolve_sensor_def("alerts_run_success_sensor")
+    _ATTEMPTS.clear()
+    with dg.instance_for_test() as instance:
+        failed = dg.materialize([_services_that_fail_then_work], instance=instance, raise_on_error=False)
+        assert not failed.success
+        run = failed.dagster_run
+        for _ in range(2):  # the same failure seen twice: one alert
+            failure = dg.build_run_status_sensor_context(
+                "alerts_run_failure_sensor", failed.get_run_failure_event(), instance, run
+            ).for_run_failure()
+            failure_sensor(failure)
+        hooks = captured.bodies("/hook")
+        assert _titles(hooks) == ["Run failed: __ephemeral_asset_job__"]
+        assert hooks[0]["run_id"] == run.run_id and hooks[0]["url"].endswith(f"/runs/{run.run_id}")
+        assert "First error: RuntimeError: the API refused Bearer ****." in hooks[0]["text"]
+        assert "second line" not in hooks[0]["text"]
+
+        worked = dg.materialize([_services_that_fail_then_work], instance=instance)
+        success = worked.get_run_success_event()
+        success_sensor(
+            dg.build_run_status_sensor_context(
+                "alerts_run_success_sensor", success, instance, worked.dagster_run
+            )
+        )
+        success_sensor(
+            dg.build_run_status_sensor_context(
+                "alerts_run_success_sensor", success, instance, worked.dagster_run
+            )
+        )
+    assert _titles(captured.bodies("/hook")) == [
+        "Run failed: __ephemeral_asset_job__",
+        "Resolved: Run failed: __ephemeral_asset_job__",
+    ]
+    captured.raw = [raw.replace(f"/bot{BOT_TOKEN}/", "/bot<bot>/") for raw in captured.raw]
+    _no_secret_in(captured)

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from ycpipeline.redaction import redact
 from ycpipeline.settings import mask
 
-_AUTH_VALUES = re.compile(r"\b(Bearer|User)\s+[^\s,]+")  # the Authorization header's shape
+# The Authorization header's shape; a value may hold dots (JWTs), but a sentence's last one is not its own.
+_AUTH_VALUES = re.compile(r"\b(Bearer|User)\s+[^\s,;)]*[^\s,;).]")
 _BOT_PATH = re.compile(r"/bot[^/\s]+")
 
 
