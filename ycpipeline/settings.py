@@ -90,6 +90,24 @@ class Settings(BaseSettings):
     # Roubles per bonus point in loyalty_liability.
     marts_point_value: Decimal = Field(default=Decimal("1.00"), gt=0, le=1000)
 
+    # --- Alerts (docs/alerts.md): each channel is on when its settings are present --------------------
+    alerts_webhook_url: SecretStr | None = None
+    alerts_slack_webhook_url: SecretStr | None = None
+    alerts_telegram_bot_token: SecretStr | None = None
+    alerts_telegram_chat_id: str | None = None
+    alerts_telegram_api_url: str = "https://api.telegram.org"
+    # smtp://user:password@host:port (STARTTLS when the server offers it) or smtps://… (TLS from the start).
+    alerts_smtp_url: SecretStr | None = None
+    alerts_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alerts_email_from: str = "ycpipeline@localhost"
+    # The Dagster UI's address, for links to runs and assets in the messages.
+    alerts_dagster_url: str | None = None
+    # Bounds past which a queue or a paused budget is an incident.
+    alerts_webhook_pending_minutes: float = Field(default=30.0, gt=0)
+    alerts_budget_paused_minutes: float = Field(default=10.0, gt=0)
+    # How often the alert sensors look (Dagster's minimum_interval_seconds).
+    alerts_interval_seconds: int = Field(default=60, ge=1)
+
     @field_validator("yclients_company_id", mode="before")
     @classmethod
     def _split_company_ids(cls, value: object) -> object:
@@ -99,10 +117,28 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("yclients_api_token", "yclients_user_token", "yclients_webhook_secret", mode="before")
+    @field_validator(
+        "yclients_api_token",
+        "yclients_user_token",
+        "yclients_webhook_secret",
+        "alerts_webhook_url",
+        "alerts_slack_webhook_url",
+        "alerts_telegram_bot_token",
+        "alerts_telegram_chat_id",
+        "alerts_smtp_url",
+        "alerts_dagster_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alerts_email_to", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [a.strip() for a in value.split(",") if a.strip()]
+        return value
 
     @field_validator("warehouse_url")
     @classmethod
@@ -135,7 +171,9 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("yclients_api_url", "yclients_booking_form_url")
+    @field_validator(
+        "yclients_api_url", "yclients_booking_form_url", "alerts_telegram_api_url", "alerts_dagster_url"
+    )
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
@@ -152,6 +190,19 @@ class Settings(BaseSettings):
             concurrency=self.yclients_concurrency,
             retry=RetryPolicy(patience=self.yclients_rate_limit_patience_seconds),
         )
+
+    def secret_values(self) -> list[str]:
+        """Every secret set in this configuration, for scrubbing text that leaves the pipeline."""
+        secrets = (
+            self.yclients_api_token,
+            self.yclients_user_token,
+            self.yclients_webhook_secret,
+            self.alerts_webhook_url,
+            self.alerts_slack_webhook_url,
+            self.alerts_telegram_bot_token,
+            self.alerts_smtp_url,
+        )
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     def missing_for_sync(self) -> list[str]:
         """The variables a sync needs that are not set (empty when it can run)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ycpipeline"
-DOMAIN = ("client", "normalize", "validation", "warehouse", "sync", "loyalty", "webhooks")
+DOMAIN = ("client", "normalize", "validation", "warehouse", "sync", "loyalty", "webhooks", "alerts")
 
 
 def _imports(path: Path) -> set[str]:

@@ -31,6 +31,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
 webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver and its queue.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
+metrics_app = OneLineErrorsTyper(help="Prometheus metrics of the pipeline.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
 console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
 
@@ -336,19 +338,44 @@ def webhook_serve(
     """Receive webhooks at POST /api/v1/yclients/webhook/<secret> into the queue (yclients.webhook_events)."""
     import uvicorn
 
+    from ycpipeline.metrics.runs import last_runs_from_env
     from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 
     s = _settings()
     _require(s, "YCLIENTS_WEBHOOK_SECRET", "WAREHOUSE_URL")
     assert s.yclients_webhook_secret is not None  # checked by _require
     receiver = create_receiver(
-        _warehouse_url(s), s.yclients_webhook_secret.get_secret_value(), max_body=max_body
+        _warehouse_url(s),
+        s.yclients_webhook_secret.get_secret_value(),
+        max_body=max_body,
+        last_runs=last_runs_from_env(),
     )
     console.print(
-        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → yclients.webhook_events"
+        f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}/<secret> → yclients.webhook_events "
+        f"(metrics at /metrics)"
     )
     # No access log: the secret is part of the URL.
     uvicorn.run(receiver, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=5)
+
+
+@metrics_app.command("serve")
+def metrics_serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 9108,
+) -> None:
+    """Serve GET /metrics (Prometheus) where no webhook receiver runs; each job's latest success is read
+    from the Dagster instance of DAGSTER_HOME when it is set."""
+    import uvicorn
+    from sqlalchemy import create_engine
+
+    from ycpipeline.metrics import metrics_app as build_metrics_app
+    from ycpipeline.metrics.runs import last_runs_from_env
+
+    s = _settings()
+    _require(s, "WAREHOUSE_URL")
+    engine = create_engine(_warehouse_url(s), pool_pre_ping=True, hide_parameters=True)
+    console.print(f"metrics on http://{host}:{port}/metrics")
+    uvicorn.run(build_metrics_app(engine, last_runs_from_env()), host=host, port=port, log_level="warning")
 
 
 @webhook_app.command("drain")

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,6 +63,10 @@ class RequestStats:
     retries: int = 0
     pages: int = 0
     rate_limited: int = 0
+    # For the metrics (client.usage): answers by HTTP status (`timeout` when none came), and the
+    # seconds every process was asked to hold off after 429s.
+    by_status: Counter[str] = field(default_factory=Counter)
+    hold_off_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, *, requests: int = 0, retries: int = 0, pages: int = 0, rate_limited: int = 0) -> None:
@@ -70,6 +75,31 @@ class RequestStats:
             self.retries += retries
             self.pages += pages
             self.rate_limited += rate_limited
+
+    def answered(self, status: str) -> None:
+        """Count one answer (or `timeout`) by status."""
+        with self._lock:
+            self.by_status[status] += 1
+
+    def held_off(self, seconds: float) -> None:
+        """Count a hold-off asked of the shared budget."""
+        with self._lock:
+            self.hold_off_seconds += seconds
+
+
+class _CountedBudget:
+    """The budget as the retries see it: the same budget, with its hold-offs counted for the metrics."""
+
+    def __init__(self, budget: ApiBudget, stats: RequestStats) -> None:
+        self._budget = budget
+        self._stats = stats
+
+    def acquire(self) -> None:
+        self._budget.acquire()
+
+    def hold_off(self, seconds: float) -> None:
+        self._stats.held_off(seconds)
+        self._budget.hold_off(seconds)
 
 
 def _api_message(body: Any) -> str | None:
@@ -129,6 +159,7 @@ class YClientsClient:
         self.concurrency = options.concurrency
         self.stats = RequestStats()
         self.budget = budget
+        self._retry_budget = _CountedBudget(budget, self.stats) if budget is not None else None
         self.retry_policy = options.retry
         self._companies_answering: set[int] = set()
         self._companies_lock = threading.Lock()
@@ -175,6 +206,7 @@ class YClientsClient:
         try:
             response = self._http.request(method, path.lstrip("/"), params=params, json=json_body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            self.stats.answered("timeout" if isinstance(exc, httpx.TimeoutException) else "transport_error")
             # httpx messages carry the URL at most, never headers; keep only the exception type.
             raise TransientApiError(
                 f"YClients did not answer while reading {what}: {type(exc).__name__}."
@@ -184,6 +216,7 @@ class YClientsClient:
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         status = response.status_code
+        self.stats.answered(str(status))
         if is_list and status in (200, 404) and _means_empty_list(body):
             return {"success": True, "data": [], "meta": {"total_count": 0}}
         if status >= 400:
@@ -230,7 +263,7 @@ class YClientsClient:
             lambda: self._send_once(path, params, label, object_level=object_level, is_list=is_list),
             what=label,
             policy=self.retry_policy,
-            budget=self.budget,
+            budget=self._retry_budget,
             on_retry=lambda: self.stats.add(retries=1),
         )
 
@@ -371,7 +404,7 @@ class YClientsClient:
             lambda: self._send_once(path, None, label, object_level=False, is_list=is_list, json_body=body),
             what=label,
             policy=self.retry_policy,
-            budget=self.budget,
+            budget=self._retry_budget,
             on_retry=lambda: self.stats.add(retries=1),
         )
 

@@ -6,12 +6,14 @@ set; when they are not, the field is None and the code location still loads: the
 then skip their ticks naming what is missing, and a run fails saying which variable to set.
 """
 
+import logging
 from decimal import Decimal
 from functools import cache
 
 import dagster as dg
 from pydantic import PrivateAttr, SecretStr
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from ycpipeline.client import (
     ApiBudget,
@@ -22,7 +24,10 @@ from ycpipeline.client import (
     YClientsClient,
     budget_key,
 )
+from ycpipeline.client.usage import record_usage
 from ycpipeline.settings import SettingsError, load_settings, parse_company_ids
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -94,8 +99,19 @@ class YClientsResource(dg.ConfigurableResource):
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._client is not None:
-            self._client.close()
+        if self._client is None:
+            return
+        self._client.close()
+        if self.budget_url is None:
+            return
+        stats = self._client.stats
+        try:
+            with _engine(self.budget_url).begin() as conn:
+                run_id = context.run.run_id if context.run is not None else None
+                record_usage(conn, stats.by_status, round(stats.hold_off_seconds * 1000), run_id)
+        except SQLAlchemyError as exc:
+            # The counts feed the metrics only: losing them must not fail a run that did its work.
+            log.warning("API request counts not logged: %s", type(exc).__name__)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -5,7 +5,8 @@ YClients only lets you register a URL, so the secret travels in the path
 the queue `yclients.webhook_events`, committed before the answer (2xx): ids and times come from the
 database, so any number of receivers may write to one queue, whatever their clocks. Bodies refused
 whole (not JSON, too large, malformed) and events refused one by one (ids out of range) are kept in
-`yclients.rejected_rows` (entity `webhook`) with the reason.
+`yclients.rejected_rows` (entity `webhook`) with the reason. `GET /metrics` serves the pipeline's
+Prometheus metrics (ycpipeline.metrics).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ycpipeline.metrics.collector import LastRuns, metrics_route
 from ycpipeline.webhooks import queue
 from ycpipeline.webhooks.events import ParsedBody, clean, parse_body
 
@@ -62,8 +64,11 @@ def create_receiver(
     *,
     max_body: int = DEFAULT_MAX_BODY,
     read_timeout: float = 10.0,
+    last_runs: LastRuns | None = None,
 ) -> Starlette:
-    """The receiver app writing into the queue of the warehouse at `warehouse`; `secret` must be non-empty."""
+    """The receiver app writing into the queue of the warehouse at `warehouse`; `secret` must be non-empty.
+
+    `last_runs` adds each job's latest success to `/metrics` (`ycpipeline.metrics.runs`)."""
     if not secret:
         raise ValueError("YCLIENTS_WEBHOOK_SECRET must be set to run the webhook receiver")
     engine = (
@@ -136,5 +141,6 @@ def create_receiver(
             Route(WEBHOOK_PATH, receive, methods=["POST"]),
             Route(WEBHOOK_PATH + "/{secret}", receive, methods=["POST"]),
             Route("/health", health),
+            metrics_route(engine, last_runs),
         ]
     )

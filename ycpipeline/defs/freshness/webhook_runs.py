@@ -42,7 +42,8 @@ def _events(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType
     return [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event is not None]
 
 
-def _error(instance: dg.DagsterInstance, run_id: str) -> str | None:
+def run_error(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The first error of a failed run: its first failed step's own error, else the run's failure message."""
     for event in _events(instance, run_id, dg.DagsterEventType.STEP_FAILURE):
         error = event.step_failure_data.error if event.step_failure_data else None
         while (
@@ -71,5 +72,5 @@ def run_outcome(instance: dg.DagsterInstance, batch_id: str) -> RunOutcome | Non
         return RunOutcome(succeeded.run_id, "succeeded", failed_companies=failed_companies(evaluations))
     latest = runs[0]
     if latest.status in _FAILED:
-        return RunOutcome(latest.run_id, "failed", error=_error(instance, latest.run_id))
+        return RunOutcome(latest.run_id, "failed", error=run_error(instance, latest.run_id))
     return RunOutcome(latest.run_id, "running")
