@@ -1,0 +1,143 @@
+"""Every listing goes through one pager, and nothing is retired on the word of a listing that is not
+known whole.
+
+Against the sandbox over HTTP (its per-listing page caps and `empty_page` fault) and a real Postgres:
+a `/transactions` cap of 300 under YCLIENTS_PAGE_SIZE=500 loads every transaction and retires none (the
+marts' cash agrees with the API); a clients search capped below the asked page size pages to the end;
+a clients listing that ends short of `total_count` retires nothing, nor does a services list short of
+its `total_count`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from ycpipeline.marts.refresh import MartPolicy, refresh_all
+from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
+from ycpipeline.sandbox.api.clients_search import clients_of
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
+from ycpipeline.sync.streams.clients import snapshot_clients
+from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.edited_answers import EditedAnswers
+
+MSK = ZoneInfo("Europe/Moscow")
+COMPANY = 235564
+WINDOWS = LedgerWindows(overlap_days=60, wide_days=60)  # the nightly and the weekly read the same days
+NOW = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
+
+
+def _client(url: str, page_size: int) -> Any:
+    return sandbox_client(url, options=client_options(page_size=page_size, backoff_base=0.01, timeout=5))
+
+
+def _ledger_window() -> tuple[date, date]:
+    today = NOW.astimezone(MSK).date()
+    return today - timedelta(days=WINDOWS.wide_days), today
+
+
+def _api_transactions(sandbox: Sandbox) -> dict[int, Decimal]:
+    return {
+        int(txn["id"]): Decimal(str(txn["amount"]))
+        for _, txn in sandbox.state.payments(COMPANY, *_ledger_window())
+    }
+
+
+def _stored_transactions(engine: Engine) -> dict[int, tuple[Decimal, bool]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT transaction_id, amount, removed_at IS NOT NULL FROM yclients.finance_transactions")
+        ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_a_transactions_page_cap_below_the_page_size_loads_all_and_retires_none(
+    engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    sandbox.reconfigure(listing_page_caps={"transactions": 300})
+    api = _api_transactions(sandbox)
+    assert len(api) > 2 * 300, "the window must span several capped pages"
+    with _client(sandbox_url, 50) as small:
+        sync_cash_ledger(small, engine, COMPANY, MSK, WINDOWS, now=NOW)
+    with _client(sandbox_url, 500) as large:  # YCLIENTS_PAGE_SIZE=500 against the cap of 300
+        result = sync_cash_ledger(large, engine, COMPANY, MSK, WINDOWS, now=NOW)
+    stored = _stored_transactions(engine)
+    assert {k: v for k, (v, removed) in stored.items() if not removed} == api
+    assert (result.fetched, result.retired, result.notes["listing"]) == (len(api), 0, "complete")
+    refresh_all(engine, MartPolicy(), full=True)
+    with engine.connect() as conn:
+        cash_in = conn.execute(
+            text(
+                "SELECT sum(cash_in) FROM marts.branch_daily WHERE company_id = :c AND date BETWEEN :s AND :e"
+            ),
+            {"c": COMPANY, "s": _ledger_window()[0], "e": _ledger_window()[1]},
+        ).scalar_one()
+    assert cash_in == sum(v for v in api.values() if v > 0)
+
+
+def _stored_clients(engine: Engine) -> dict[int, bool]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT client_id, removed_at IS NOT NULL FROM yclients.clients")).all()
+    return {r[0]: r[1] for r in rows}
+
+
+def test_a_clients_search_capped_below_the_asked_page_size_pages_to_the_end(
+    engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    sandbox.reconfigure(listing_page_caps={"clients": 40})
+    every = {c["id"] for c in clients_of(sandbox.state, COMPANY)}
+    assert len(every) > 3 * 40
+    with _client(sandbox_url, 200) as client:
+        result = snapshot_clients(client, engine, COMPANY)
+    assert set(_stored_clients(engine)) == every
+    assert (result.fetched, result.notes["listing"]) == (len(every), "complete")
+
+
+def test_a_clients_listing_that_ends_short_of_total_count_retires_nothing(
+    engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    with _client(sandbox_url, 200) as client:
+        snapshot_clients(client, engine, COMPANY)
+        every = set(_stored_clients(engine))
+        # The server now caps at 40 and answers page 2 empty, on both reads: the listing stays short.
+        sandbox.reconfigure(listing_page_caps={"clients": 40})
+        sandbox.faults.add(Fault("empty_page", path="/clients/search", page=2, times=2))
+        result = snapshot_clients(client, engine, COMPANY)
+    assert _stored_clients(engine) == {c: False for c in every}
+    assert result.retired == 0 and result.notes["listing"].startswith("incomplete, nothing retired")
+    assert f"total_count {len(every)}" in result.notes["listing"]
+
+
+def test_a_catalogue_list_short_of_its_total_count_marks_nothing_removed(
+    engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    with _client(sandbox_url, 50) as client:
+        sync_catalog("services", client, engine, COMPANY, form_url=None, link_template="{form}")
+    with engine.connect() as conn:
+        every = set(conn.execute(text("SELECT service_id FROM yclients.services")).scalars())
+    assert len(every) > 5
+
+    def cut(envelope: dict[str, Any]) -> None:
+        del envelope["data"][5:]  # five services while total_count still counts them all
+
+    with (
+        serve_in_thread(EditedAnswers(sandbox, f"/company/{COMPANY}/services", cut)) as base,
+        _client(f"{base}/api/v1", 50) as client,
+    ):
+        result = sync_catalog("services", client, engine, COMPANY, form_url=None, link_template="{form}")
+    with engine.connect() as conn:
+        removed = conn.execute(
+            text("SELECT count(*) FROM yclients.services WHERE removed_at IS NOT NULL")
+        ).scalar()
+    assert removed == 0
+    assert (result.removed, result.incomplete) == (
+        0,
+        f"total_count {len(every)} but 5 distinct objects arrived (5 rows)",
+    )
