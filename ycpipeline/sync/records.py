@@ -21,6 +21,7 @@ from ycpipeline.client.paging import identity
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.sync.payments import PaymentsStage, without_payments
+from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
 from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
@@ -107,8 +108,12 @@ class _Stager:
         self.counts = MergeCounts()
         self._pass: NestedTransaction | None = None
 
-    def stage(self, raw_records: list[Any]) -> int:
-        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected."""
+    def stage(self, raw_records: list[Any], window: tuple[date, date] | None = None) -> int:
+        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected.
+
+        `window`: the visit dates the listing was asked for; a record dated outside it is quarantined
+        (`sync.windows`). Records read by id carry no window: they may have moved anywhere.
+        """
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(without_payments(raw), self.company_id, self.tz, self.synced_at)
@@ -116,6 +121,8 @@ class _Stager:
                 row["problems"].extend(service_line_problems(lines))
             rows.append(row)
             lines_of.append(lines or [])
+        if window is not None:
+            reject_outside_window(rows, "visit_date", *window)
         # Every value is checked against its column's type: one bad record must not fail the COPY.
         outcome = validate_rows(
             rows,
@@ -207,6 +214,7 @@ def _extract(
     """
     previous: tuple[frozenset[str], frozenset[int | None]] | None = None
     what = filters.describe()
+    window = (filters.start_date or date.min, filters.end_date or date.max)
     for attempt in range(1, MAX_PASSES + 1):
         stager.begin_pass()
         fetched, buffer = 0, []
@@ -218,10 +226,10 @@ def _extract(
             buffer.extend(page.items)
             fetched += len(page.items)
             if len(buffer) >= chunk_pages * client.page_size:
-                stager.stage(buffer)
+                stager.stage(buffer, window)
                 buffer = []
         if buffer:
-            stager.stage(buffer)
+            stager.stage(buffer, window)
         announced = max((t for t in totals if t is not None), default=None)
         # Consistent when total_count held still and every announced object arrived, counted by
         # distinct id (an id listed twice is merged by the load, and hides one that was skipped).

@@ -4,7 +4,8 @@ Nightly: the last `overlap_days`; weekly (when the last wide read is older than 
 `wide_days`, which also catches late edits and deletions further back. A transaction of the window the
 API no longer lists gets `removed_at` (the description has a `deleted` filter but says nothing of how a
 deleted transaction is listed by default: UNCERTAIN, so it is read as gone) — only when the listing came
-whole (`load.read_listing`): a listing cut short by a page cap retires nothing.
+whole (`load.read_listing`): a listing cut short by a page cap retires nothing. A transaction dated
+outside the window asked for is quarantined (`sync.windows`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ycpipeline.sync.streams.load import (
     retire_unlisted,
     stage_rows,
 )
+from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.streams import CashTransactionRow
 from ycpipeline.warehouse.schema import finance_transactions
 
@@ -91,6 +93,7 @@ def sync_cash_ledger(
         fetched=len(rows),
         notes={"window": f"{start}..{end}", "wide": wide, **listed.notes()},
     )
+    result.outside_window = reject_outside_window(rows, "made_on", start, end)
     with engine.begin() as conn:
         staged = stage_rows(conn, SPEC, rows)
         result.counts = merge_staged(conn, SPEC, staged)

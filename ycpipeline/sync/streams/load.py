@@ -32,6 +32,7 @@ class StreamResult:
     counts: MergeCounts = field(default_factory=MergeCounts)
     retired: int = 0
     rejected: int = 0
+    outside_window: int = 0  # rows dated outside the window asked for (quarantined, `sync.windows`)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
@@ -41,6 +42,7 @@ class StreamResult:
             **self.counts.as_dict(),
             "retired": self.retired,
             "rejected": self.rejected,
+            "outside_window": self.outside_window,
         }
 
 
