@@ -35,8 +35,10 @@ class _EntitySpec:
 
 
 SPECS: dict[CatalogEntity, _EntitySpec] = {
-    "services": _EntitySpec(services, "service_id", ServiceRow, YClientsClient.services_listing, service_row),
-    "staff": _EntitySpec(staff, "staff_id", StaffRow, YClientsClient.staff_listing, staff_row),
+    "services": _EntitySpec(
+        services, "service_id", ServiceRow, lambda client, c: client.services_listing(c), service_row
+    ),
+    "staff": _EntitySpec(staff, "staff_id", StaffRow, lambda client, c: client.staff_listing(c), staff_row),
 }
 
 
