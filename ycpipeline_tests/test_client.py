@@ -29,7 +29,7 @@ def _all_ids(client: YClientsClient, start: date = START, end: date = END) -> li
     return [
         r["id"]
         for page in client.iter_record_pages(235564, RecordFilters.visit_window(start, end))
-        for r in page.records
+        for r in page.items
     ]
 
 

@@ -62,15 +62,17 @@ def test_public_names_are_pinned() -> None:
         "ClientOptions",
         "CompanyNotFoundError",
         "LicenceRequiredError",
+        "Listing",
         "MissingRightsError",
         "NotFoundError",
         "ObjectNotFoundError",
+        "Page",
+        "Pager",
         "PostgresBudget",
         "RateLimitedError",
         "RateLimiter",
         "RecordFilters",
         "RecordsPage",
-        "RecordsPager",
         "RetryPolicy",
         "TokenRejectedError",
         "TransientApiError",
@@ -164,7 +166,7 @@ def test_not_found_on_a_list_means_empty(status: int) -> None:
         assert client.list_services(4564) == []
         assert client.list_staff(4564) == []
         pages = list(client.iter_record_pages(4564, RecordFilters()))
-    assert [(p.records, p.total_count) for p in pages] == [([], 0)]
+    assert [(p.items, p.total_count) for p in pages] == [([], 0)]
 
 
 def test_not_found_with_errors_or_on_one_object_is_not_empty() -> None:

@@ -129,5 +129,8 @@ def test_the_count_check_fails_naming_the_company_and_the_numbers(
     assert check.description is not None
     assert "company 235564" in check.description
     assert "total_count 10" in check.description and "listed 2 records" in check.description
-    with engine.connect() as conn:  # what came is loaded
-        assert set(conn.execute(text("SELECT record_id FROM yclients.records")).scalars()) == {2, 9}
+    with engine.connect() as conn:  # what came is kept: dated 2019, outside the window, so quarantined
+        assert not conn.execute(text("SELECT count(*) FROM yclients.records")).scalar_one()
+        kept = dict(conn.execute(text("SELECT source_key, reasons::text FROM yclients.rejected_rows")).all())
+    assert set(kept) == {"2", "9"}
+    assert all(f"outside the requested window {ANCHOR}..{ANCHOR}" in r for r in kept.values())

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
+from ycpipeline.client import Listing, Page, Pager
 from ycpipeline.client.http import RecordsPage, RequestStats
 from ycpipeline.normalize.values import to_int
 from ycpipeline.sync.catalog import sync_catalog
@@ -114,11 +115,18 @@ class Pages:
     def get_record(self, *args: Any) -> None:
         return None
 
-    def list_services(self, company_id: int) -> list[Any]:
-        return self.items
+    def _whole(self) -> Listing:
+        # As the legacy catalogue paths answer: the whole list, `meta` without a total.
+        page = Page(1, self.items, None)
+        pager = Pager(max(len(self.items), 1))
+        pager.whole(page)
+        return Listing(iter([page]), pager)
 
-    def list_staff(self, company_id: int) -> list[Any]:
-        return self.items
+    def services_listing(self, company_id: int) -> Listing:
+        return self._whole()
+
+    def staff_listing(self, company_id: int) -> Listing:
+        return self._whole()
 
 
 def _accounted(engine: Engine, table: str, key: str, items: list[Any]) -> None:

@@ -47,7 +47,7 @@ def test_a_chain_of_thirty_companies_over_http() -> None:
         records = [
             r
             for page in client.iter_record_pages(last, RecordFilters.visit_window(day, day))
-            for r in page.records
+            for r in page.items
         ]
         assert records and all(r["company_id"] == last for r in records)
         assert {decode_record_id(r["id"]) and decode_record_id(r["id"])[0] for r in records} == {29}

@@ -15,7 +15,7 @@ from ycpipeline.client.errors import (
 )
 from ycpipeline.client.http import YClientsClient
 from ycpipeline.client.options import ClientOptions
-from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
+from ycpipeline.client.paging import Listing, Page, Pager, RecordFilters, RecordsPage
 from ycpipeline.client.ratelimit import RateLimiter
 from ycpipeline.client.retrying import RetryPolicy
 
@@ -25,15 +25,17 @@ __all__ = [
     "ClientOptions",
     "CompanyNotFoundError",
     "LicenceRequiredError",
+    "Listing",
     "MissingRightsError",
     "NotFoundError",
     "ObjectNotFoundError",
+    "Page",
+    "Pager",
     "PostgresBudget",
     "RateLimitedError",
     "RateLimiter",
     "RecordFilters",
     "RecordsPage",
-    "RecordsPager",
     "RetryPolicy",
     "TokenRejectedError",
     "TransientApiError",

@@ -25,7 +25,7 @@ from ycpipeline.client.errors import (
     error_for_status,
 )
 from ycpipeline.client.options import ClientOptions
-from ycpipeline.client.paging import RecordFilters, RecordsPage, RecordsPager
+from ycpipeline.client.paging import Listing, Page, Pager, RecordFilters, RecordsPage
 from ycpipeline.client.retrying import call_with_retries
 from ycpipeline.normalize.values import to_int
 
@@ -283,19 +283,28 @@ class YClientsClient:
                 return
         self.get_company(company_id)
 
-    def list_services(self, company_id: int) -> list[dict[str, Any]]:
+    def _whole(self, path: str, what: str) -> Listing:
+        """A listing the API sends whole in one response (not paged), judged by its `total_count`."""
+        page = self._page(self.get(path, what=what, is_list=True), 1, what)
+        pager = Pager(max(len(page.items), 1))
+        pager.whole(page)
+        return Listing(iter([page]), pager)
+
+    def services_listing(self, company_id: int) -> Listing:
         """`GET /company/{id}/services`: the whole list in one response (not paged)."""
-        self.stats.add(pages=1)
-        body = self.get(
-            f"company/{company_id}/services", what=f"services of company {company_id}", is_list=True
-        )
-        return list(body.get("data") or [])
+        return self._whole(f"company/{company_id}/services", f"services of company {company_id}")
+
+    def staff_listing(self, company_id: int) -> Listing:
+        """`GET /company/{id}/staff`: the whole list in one response (not paged)."""
+        return self._whole(f"company/{company_id}/staff", f"staff of company {company_id}")
+
+    def list_services(self, company_id: int) -> list[dict[str, Any]]:
+        """The services of `services_listing`."""
+        return [item for page in self.services_listing(company_id) for item in page.items]
 
     def list_staff(self, company_id: int) -> list[dict[str, Any]]:
-        """`GET /company/{id}/staff`: the whole list in one response (not paged)."""
-        self.stats.add(pages=1)
-        body = self.get(f"company/{company_id}/staff", what=f"staff of company {company_id}", is_list=True)
-        return list(body.get("data") or [])
+        """The staff of `staff_listing`."""
+        return [item for page in self.staff_listing(company_id) for item in page.items]
 
     def get_record(
         self, company_id: int, record_id: int, *, include_finance_transactions: bool = False
@@ -319,42 +328,33 @@ class YClientsClient:
             return None
         return data if isinstance(data, dict) else None
 
-    def _records_page(self, company_id: int, query: dict[str, Any], number: int) -> RecordsPage:
-        body = self.get(
-            f"records/{company_id}",
-            {**query, "page": number, "count": self.page_size},
-            what=f"records of company {company_id} (page {number})",
-            is_list=True,
-        )
+    def _page(self, body: dict[str, Any], number: int, what: str) -> Page:
+        """One page of a listing from its envelope (`meta.total_count` when readable)."""
         self.stats.add(pages=1)
         meta = body.get("meta")
-        total = meta.get("total_count") if isinstance(meta, dict) else None
         data = body.get("data") or []
         if not isinstance(data, list):
-            raise ApiResponseError(f"records page {number} of company {company_id} holds no list of records")
-        try:
-            total_count = int(total) if total is not None else None
-        except (TypeError, ValueError):
-            total_count = None  # an unreadable total: page until a short page
-        return RecordsPage(number, data, total_count)
+            raise ApiResponseError(f"{what} (page {number}): the answer holds no list")
+        # An unreadable total counts as none: paged until a short page.
+        total = to_int(meta.get("total_count")) if isinstance(meta, dict) else None
+        return Page(number, data, total)
 
-    def iter_record_pages(self, company_id: int, filters: RecordFilters) -> Iterator[RecordsPage]:
-        """Yield the pages of the records matching `filters`, in order.
+    def _listing(self, fetch: Callable[[int], Page], requested_size: int, what: str) -> Listing:
+        """The pages of one listing read through one `Pager` (see `client.paging`)."""
+        pager = Pager(requested_size)
+        return Listing(self._paginate(fetch, pager, what), pager)
 
-        Page 1 tells `total_count` and the server's real page size (`RecordsPager`); the rest are
-        fetched `concurrency` at a time (the budget still governs the pace), at most `2 × concurrency`
-        pages ahead of the consumer so memory stays bounded. Without `total_count` it pages until a
-        short page.
-        """
-        query = filters.query()
-        pager = RecordsPager(self.page_size)
-        first = self._records_page(company_id, query, 1)
+    def _paginate(self, fetch: Callable[[int], Page], pager: Pager, what: str) -> Iterator[Page]:
+        """Page 1 tells `total_count` and the server's real page size; the rest are fetched
+        `concurrency` at a time (the budget still governs the pace), at most `2 × concurrency` pages
+        ahead of the consumer so memory stays bounded. Without `total_count`, one by one."""
+        first = fetch(1)
         yield first
         planned = pager.plan(first)
         if planned is None:
             number = pager.next_page(first)
             while number is not None:
-                page = self._records_page(company_id, query, number)
+                page = fetch(number)
                 yield page
                 number = pager.next_page(page)
             return
@@ -362,35 +362,44 @@ class YClientsClient:
             return
         numbers = iter(planned)
         if pager.adapted:
-            probe = self._records_page(company_id, query, next(numbers))
+            probe = fetch(next(numbers))
             if not pager.accept(probe):
-                log.info(
-                    "records of company %s (%s): %s", company_id, filters.describe(), pager.stopped_early
-                )
+                log.info("%s: %s", what, pager.stopped_early)
                 return
             yield probe
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="yclients-page") as pool:
-            pending: list[Future[RecordsPage]] = []
+            pending: list[Future[Page]] = []
             ahead = 2 * self.concurrency
             try:
                 while True:
                     while len(pending) < ahead and (number := next(numbers, None)) is not None:
-                        pending.append(pool.submit(self._records_page, company_id, query, number))
+                        pending.append(pool.submit(fetch, number))
                     if not pending:
                         return
                     page = pending.pop(0).result()
                     if not pager.accept(page):
-                        log.info(
-                            "records of company %s (%s): %s; stopped paging",
-                            company_id,
-                            filters.describe(),
-                            pager.stopped_early,
-                        )
+                        log.info("%s: %s; stopped paging", what, pager.stopped_early)
                         return
                     yield page
             finally:
                 for fut in pending:
                     fut.cancel()
+
+    def iter_record_pages(self, company_id: int, filters: RecordFilters) -> Listing:
+        """The pages of the records matching `filters`, in order (`GET /records/{id}`, `page` and `count`)."""
+        query = filters.query()
+        what = f"records of company {company_id} ({filters.describe()})"
+
+        def fetch(number: int) -> Page:
+            body = self.get(
+                f"records/{company_id}",
+                {**query, "page": number, "count": self.page_size},
+                what=f"{what} (page {number})",
+                is_list=True,
+            )
+            return self._page(body, number, what)
+
+        return self._listing(fetch, self.page_size, what)
 
     # -- streams beside the records ---------------------------------------------------------------------
 
@@ -425,50 +434,22 @@ class YClientsClient:
         """`GET /accounts/{id}` (yclientsru.apib:9369): the company's cash desks and accounts."""
         return self._list(f"accounts/{company_id}", f"accounts of company {company_id}")
 
-    def _pages(
-        self, fetch: Callable[[int], dict[str, Any]], what: str, size: int
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of a listing from 1 until a short or empty page, `meta.total_count` reached, or a page
-        that brings no id not seen before (a server that ignores `page`)."""
-        seen: set[str] = set()
-        listed = 0
-        number = 1
-        while True:
-            body = fetch(number)
-            self.stats.add(pages=1)
-            data = body.get("data") or []
-            if not isinstance(data, list):
-                raise ApiResponseError(f"{what} (page {number}): the answer holds no list")
-            ids = {repr(item.get("id")) if isinstance(item, dict) else repr(item) for item in data}
-            if not data or (number > 1 and ids <= seen):
-                return
-            seen |= ids
-            listed += len(data)
-            yield data
-            meta = body.get("meta")
-            total = to_int(meta.get("total_count")) if isinstance(meta, dict) else None
-            if len(data) < size or (total is not None and listed >= total):
-                return
-            number += 1
-
-    def iter_transactions(self, company_id: int, start: date, end: date) -> Iterator[list[dict[str, Any]]]:
+    def iter_transactions(self, company_id: int, start: date, end: date) -> Listing:
         """Pages of `GET /transactions/{id}?start_date&end_date` (yclientsru.apib:12390-12440): the cash
-        ledger of those dates, `page` from 1 and `count` per page."""
-        size = self.page_size
-        query = {"start_date": start.isoformat(), "end_date": end.isoformat(), "count": size}
+        ledger of those dates, `page` from 1 and `count` per page (its real maximum is undocumented)."""
+        query = {"start_date": start.isoformat(), "end_date": end.isoformat(), "count": self.page_size}
         what = f"transactions of company {company_id} ({start}..{end})"
-        return self._pages(
-            lambda n: self.get(f"transactions/{company_id}", {**query, "page": n}, what=what, is_list=True),
-            what,
-            size,
-        )
 
-    def iter_clients(
-        self, company_id: int, *, client_ids: Sequence[int] | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
+        def fetch(number: int) -> Page:
+            body = self.get(f"transactions/{company_id}", {**query, "page": number}, what=what, is_list=True)
+            return self._page(body, number, what)
+
+        return self._listing(fetch, self.page_size, what)
+
+    def iter_clients(self, company_id: int, *, client_ids: Sequence[int] | None = None) -> Listing:
         """Pages of `POST /company/{id}/clients/search` (yclientsru.apib:4504-4640): every client, or those of
         `client_ids` (the `id` filter), with the fields a snapshot keeps (:208-218), by id; at most 200 a
-        page (:203)."""
+        page (:203), fewer when the server caps lower."""
         size = min(self.page_size, CLIENTS_PAGE_MAX)
         body: dict[str, Any] = {
             "page_size": size,
@@ -480,9 +461,13 @@ class YClientsClient:
             body["filters"] = [{"type": "id", "state": {"value": sorted(set(client_ids))}}]
         what = f"clients of company {company_id}"
         path = f"company/{company_id}/clients/search"
-        return self._pages(
-            lambda n: self.post(path, {**body, "page": n}, what=what, is_list=True), what, size
-        )
+
+        def fetch(number: int) -> Page:
+            return self._page(
+                self.post(path, {**body, "page": number}, what=what, is_list=True), number, what
+            )
+
+        return self._listing(fetch, size, what)
 
     def company_staff_schedules(self, company_id: int, start: date, end: date) -> list[dict[str, Any]]:
         """Every staff member's working intervals and busy intervals over [start, end] in one request:

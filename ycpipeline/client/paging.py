@@ -1,21 +1,26 @@
-"""Records paging: the documented filters, one page, and which page to ask for next.
+"""Paging of every listing: the records' documented filters, one page, and which page to ask for next.
 
-`RecordsPager` decides which pages to read (apart from the client, which only sends requests), in the
-spirit of dlt's `BasePaginator`. The facts it works from: `page` counts from 1 and `count` is the page
-size (yclientsru.apib:5418-5435); the maximum page size is undocumented, and the only documented list
-answer has `meta.total_count` 10 beside 2 records (yclientsru.apib:5466-5642), so what `total_count`
-counts is undocumented too. Hence:
+`Pager` decides which pages of any listing to read (records, cash transactions, the clients search),
+apart from the client, which only sends requests, in the spirit of dlt's `BasePaginator`. The facts it
+works from: `page` counts from 1 and `count` (`page_size` for the clients search) is the page size
+(yclientsru.apib:5418-5435); the maximum page size of `/records` and `/transactions` is undocumented
+(their examples use 50 and 300), and the only documented records answer has `meta.total_count` 10
+beside 2 records (yclientsru.apib:5466-5642), so what `total_count` counts is undocumented too. Hence:
 
 - the first page's length is the server's real page size when it is shorter than asked while
-  `total_count` says more (a server-side cap: with the same `count` the server keeps serving its
-  capped pages, so the page numbers follow the real size);
-- paging stops at the last page `total_count` allows, at an empty page, or at a page that brings no
-  record not seen before (a server that ignores `page`): never an endless loop.
+  `total_count` says more, or, without `total_count`, when the next page still brings new objects (a
+  server-side cap: with the same `count` the server keeps serving its capped pages);
+- paging stops at the last page `total_count` allows, at an empty or short page, or at a page that
+  brings no object not seen before (a server that ignores `page`): never an endless loop;
+- a listing is **complete** only when the distinct ids received reach `total_count` (duplicates never
+  count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
+  from an incomplete listing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -76,42 +81,94 @@ class RecordFilters:
 
 
 @dataclass
-class RecordsPage:
-    """One page of `GET /records/{company_id}`."""
+class Page:
+    """One page of a listing: its number, its objects and the `total_count` it announced (if any)."""
 
     number: int
-    records: list[dict[str, Any]]
+    items: list[Any]
     total_count: int | None
 
 
-def _record_ids(page: RecordsPage) -> set[Any]:
-    return {r.get("id") for r in page.records if isinstance(r, dict)}
+# The records listing's pages are plain pages (the name stays for the callers that build them).
+RecordsPage = Page
 
 
-class RecordsPager:
-    """Which page of a records listing to ask for next.
+def identity(item: Any) -> str:
+    """What tells two listed objects apart: the text of their `id` (any value can arrive as an id)."""
+    return repr(item.get("id")) if isinstance(item, dict) else repr(item)
 
-    Feed it the first page (`plan`), then every later page (`accept`); it answers with the page numbers
-    still worth reading and whether to go on. It never asks for more pages than `total_count` allows
-    at the real page size, and stops early at an empty page or one with nothing new.
+
+class Pager:
+    """Which page of a listing to ask for next, and whether the listing came whole.
+
+    Feed it the first page (`plan`), then every later page (`accept`, or `next_page` when paging one
+    by one); it answers with the page numbers still worth reading and whether to go on. It never asks
+    for more pages than `total_count` allows at the real page size. After the last page, `complete`
+    says whether the listing can be trusted to hold everything (see the module's docstring).
     """
 
     def __init__(self, requested_size: int) -> None:
         self.requested_size = requested_size
         self.page_size = requested_size
         self.total_count: int | None = None
-        # True when the first page was shorter than asked while total_count said more: the next page
-        # is read alone first, to see whether it brings anything before more are read side by side.
+        # True when the first page was shorter than asked while more was to come: the next page is
+        # read alone first, to see whether it brings anything before more are read side by side.
         self.adapted = False
         self.stopped_early: str | None = None
-        self._seen: set[Any] = set()
+        self.received = 0
+        self._ended_short = False
+        self._seen: set[str] = set()
 
-    def plan(self, first: RecordsPage) -> range | None:
-        """The page numbers after the first one to read, or None to page one by one until a short page."""
+    @property
+    def distinct(self) -> int:
+        """How many different objects (by id) the pages brought."""
+        return len(self._seen)
+
+    @property
+    def complete(self) -> bool:
+        """True when the listing is known whole: every announced object arrived (by distinct id), or,
+        without `total_count`, the last page was empty or short."""
+        if self.total_count is not None:
+            return self.distinct >= self.total_count
+        return self._ended_short
+
+    def shortfall(self) -> str | None:
+        """Why the listing is not known whole (for reports), or None when it is."""
+        if self.complete:
+            return None
+        if self.total_count is not None:
+            return (
+                f"total_count {self.total_count} but {self.distinct} distinct objects arrived "
+                f"({self.received} rows)"
+            )
+        return self.stopped_early or "the last page was full"
+
+    def _take(self, page: Page) -> set[str]:
+        ids = {identity(item) for item in page.items}
+        new = ids - self._seen
+        self._seen |= ids
+        self.received += len(page.items)
+        return new
+
+    def whole(self, page: Page) -> None:
+        """Take the one answer of a listing the server sends whole (not paged): complete unless its
+        distinct ids fall short of the `total_count` it announced."""
+        self.total_count = page.total_count
+        self._take(page)
+        self._ended_short = True
+
+    def plan(self, first: Page) -> range | None:
+        """The page numbers after the first one to read, or None to page one by one."""
         self.total_count = first.total_count
-        self._seen |= _record_ids(first)
-        received = len(first.records)
+        self._take(first)
+        received = len(first.items)
         if first.total_count is None:
+            if 0 < received < self.requested_size:
+                # Short: the end, or a server cap. Only the next page tells: paged by this size.
+                self.page_size = received
+                self.adapted = True
+            elif received == 0:
+                self._ended_short = True
             return None
         if received == 0 or first.total_count <= received:
             return range(0)
@@ -119,7 +176,7 @@ class RecordsPager:
             # A short first page while total_count says more: the server caps pages (or total_count
             # counts something else, which the stop rules below bound).
             log.info(
-                "the API served %s records of the %s asked for while total_count is %s: paging by %s",
+                "the API served %s objects of the %s asked for while total_count is %s: paging by %s",
                 received,
                 self.requested_size,
                 first.total_count,
@@ -129,18 +186,46 @@ class RecordsPager:
             self.adapted = True
         return range(2, -(-first.total_count // self.page_size) + 1)
 
-    def accept(self, page: RecordsPage) -> bool:
+    def accept(self, page: Page) -> bool:
         """Take a later page; False when paging should stop (nothing more is coming)."""
-        ids = _record_ids(page)
-        if not page.records:
+        new = self._take(page)
+        if not page.items:
             self.stopped_early = f"page {page.number} was empty"
-        elif ids <= self._seen:
-            self.stopped_early = f"page {page.number} repeated records already seen"
-        self._seen |= ids
+            self._ended_short = True
+        elif not new:
+            self.stopped_early = f"page {page.number} repeated objects already seen"
         return self.stopped_early is None
 
-    def next_page(self, last: RecordsPage) -> int | None:
+    def next_page(self, last: Page) -> int | None:
         """Without `total_count`: the page after `last`, or None after a short, empty or repeated page."""
         if last.number > 1 and not self.accept(last):
             return None
-        return last.number + 1 if len(last.records) >= self.page_size else None
+        if not last.items:
+            return None
+        if len(last.items) < self.page_size:
+            self._ended_short = True
+            return None
+        return last.number + 1
+
+
+class Listing:
+    """The pages of one listing, in order, and once they are read, what its `Pager` found.
+
+    Iterate it once; then `complete` says whether it can be trusted to hold everything.
+    """
+
+    def __init__(self, pages: Iterator[Page], pager: Pager) -> None:
+        self._pages = pages
+        self.pager = pager
+
+    def __iter__(self) -> Iterator[Page]:
+        return self._pages
+
+    @property
+    def complete(self) -> bool:
+        """True when the listing is known whole (`Pager.complete`)."""
+        return self.pager.complete
+
+    def shortfall(self) -> str | None:
+        """Why the listing is not known whole, or None (`Pager.shortfall`)."""
+        return self.pager.shortfall()

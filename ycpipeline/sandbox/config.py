@@ -37,6 +37,9 @@ class SandboxConfig:
     user_password: str = DEFAULT_USER_PASSWORD
     # The largest `count` honoured on /records (undocumented in the description: examples use 50 and 300).
     page_size_cap: int = 300
+    # Per listing ("records", "transactions", "clients"), a page cap of its own: without one, /records
+    # and /transactions cap at `page_size_cap`, the clients search at its documented 200.
+    listing_page_caps: dict[str, int] = field(default_factory=dict)
     rate_per_second: int | None = 5
     rate_per_minute: int | None = 200
     send_retry_after: bool = True
@@ -55,3 +58,7 @@ class SandboxConfig:
     company_staff_schedule: bool = True
     # The `resource` of company webhooks: "company" (the description) or "salon" (its settings key).
     company_webhook_resource: Literal["company", "salon"] = "company"
+
+    def page_cap(self, listing: str, default: int | None = None) -> int:
+        """The largest page `listing` serves (`listing_page_caps`, else `default` or `page_size_cap`)."""
+        return self.listing_page_caps.get(listing, self.page_size_cap if default is None else default)

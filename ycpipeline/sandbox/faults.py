@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from starlette.responses import Response
@@ -18,6 +19,7 @@ FaultKind = Literal[
     "success_false",  # 200 with `success: false`
     "empty_page",  # 200 with an empty `data` list but the real `meta`
     "insert_during_paging",  # book a new record in the queried window before answering
+    "reschedule_during_paging",  # move record `record_id` to `moved_to` before answering
 ]
 
 
@@ -37,6 +39,10 @@ class Fault:
     retry_after: float | None = None
     seconds: float | None = None
     started: float | None = None
+    # For "reschedule_during_paging": the record moved and its new start (a record on a page already
+    # served moved to a later time shifts every later record one place forward).
+    record_id: int | None = None
+    moved_to: datetime | None = None
 
 
 class FaultPlan:

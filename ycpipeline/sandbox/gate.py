@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -76,8 +77,7 @@ class Gate:
                 box.stats.rate_limited += 1
             headers = {"Retry-After": str(max(1, round(wait + 0.5)))} if box.config.send_retry_after else {}
             return envelopes.failure(429, envelopes.TOO_MANY_REQUESTS, headers=headers)
-        page = request.query_params.get("page")
-        fault = box.faults.take(request.url.path, int(page) if page and page.isdigit() else None)
+        fault = box.faults.take(request.url.path, await _page_of(request))
         if fault is not None:
             injected = await self._inject(fault, request)
             if injected is not None:
@@ -113,7 +113,27 @@ class Gate:
             start = datetime.combine(day, time(0), state.timezone(company_id)) + timedelta(hours=8)
             await asyncio.to_thread(state.add_record, company_id, start)
             return None
+        if fault.kind == "reschedule_during_paging":
+            if fault.record_id is None or fault.moved_to is None:
+                raise ValueError("reschedule_during_paging needs record_id and moved_to")
+            company_id = int(request.path_params["company_id"])
+            await asyncio.to_thread(self._box.state.move_record, company_id, fault.record_id, fault.moved_to)
+            return None
         if fault.kind == "empty_page":
             request.state.empty_page = True
             return None
         raise ValueError(f"unknown fault kind {fault.kind}")
+
+
+async def _page_of(request: Request) -> int | None:
+    """The page a request asks for: `page` of the query, or of a JSON body (the clients search)."""
+    page: object = request.query_params.get("page")
+    if page is None and request.method == "POST":
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return None
+        page = body.get("page", 1) if isinstance(body, dict) else None
+    if isinstance(page, str) and page.isdigit():
+        return int(page)
+    return page if isinstance(page, int) and not isinstance(page, bool) else None

@@ -86,7 +86,7 @@ class ChangesResult:
 
     company_id: int
     mode: Literal["changes", "initial"]
-    watermark: datetime
+    watermark: datetime | None  # where the pass left the watermark (None: a first load that set none)
     previous_watermark: datetime | None = None
     changed_after: str | None = None
     fetched: int = 0
@@ -94,6 +94,9 @@ class ChangesResult:
     outside_history: int = 0
     rejected: int = 0
     passes: int = 0
+    # True when the pages kept changing while read (`records._extract`'s drift): what came is loaded,
+    # but the watermark stays where it was, so the next pass reads the same changes again.
+    watermark_held: bool = False
     partitions: dict[date, PartitionCounts] = field(default_factory=lambda: defaultdict(PartitionCounts))
 
     def totals(self) -> PartitionCounts:
@@ -112,6 +115,7 @@ class ChangesResult:
             "reread": self.reread,
             "outside_history": self.outside_history,
             "rejected": self.rejected,
+            "watermark_held": int(self.watermark_held),
             "partitions_touched": sum(c.touched for c in self.partitions.values()),
         }
 
@@ -331,6 +335,7 @@ def _changes_since(
     )
     extracted = _extract(client, stager, company_id, filters, chunk_pages)
     result.fetched, result.passes = extracted.fetched, extracted.passes
+    result.watermark_held = extracted.mismatch == "drift"
     _reread(conn, client, stager, company_id, reread_ids, synced_at, result)
     if tally.outside_ids:
         log.warning(
@@ -378,11 +383,23 @@ def capture_changes(
                 observer=PartitionTally(result, company_id),
             )
             result.fetched, result.rejected, result.passes = window.fetched, window.rejected, window.passes
-            _write_state(conn, company_id, watermark=started, reconciled_at=started)
+            result.watermark_held = window.count_mismatch == "drift"
+            if not result.watermark_held:
+                _write_state(conn, company_id, watermark=started, reconciled_at=started)
         else:
             result = ChangesResult(company_id, "changes", started, previous_watermark=previous)
             _changes_since(
                 conn, client, company_id, tz, policy, result, today, reread_ids, run_id, chunk_pages
             )
-            _write_state(conn, company_id, watermark=started, reconciled_at=None)
+            if not result.watermark_held:
+                _write_state(conn, company_id, watermark=started, reconciled_at=None)
+        if result.watermark_held:
+            # A pass known to be inconsistent may have skipped a change: never move past it.
+            result.watermark = previous
+            log.warning(
+                "company %s: the records kept changing while paging (%s passes); the watermark stays at %s",
+                company_id,
+                result.passes,
+                previous,
+            )
     return result

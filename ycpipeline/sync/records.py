@@ -17,9 +17,11 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, NestedTransaction, text
 
 from ycpipeline.client import RecordFilters, YClientsClient
+from ycpipeline.client.paging import identity
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.sync.payments import PaymentsStage, without_payments
+from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
 from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
@@ -106,8 +108,12 @@ class _Stager:
         self.counts = MergeCounts()
         self._pass: NestedTransaction | None = None
 
-    def stage(self, raw_records: list[Any]) -> int:
-        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected."""
+    def stage(self, raw_records: list[Any], window: tuple[date, date] | None = None) -> int:
+        """Stage the valid records of `raw_records` with their lines; keep the rest as rejected.
+
+        `window`: the visit dates the listing was asked for; a record dated outside it is quarantined
+        (`sync.windows`). Records read by id carry no window: they may have moved anywhere.
+        """
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(without_payments(raw), self.company_id, self.tz, self.synced_at)
@@ -115,6 +121,8 @@ class _Stager:
                 row["problems"].extend(service_line_problems(lines))
             rows.append(row)
             lines_of.append(lines or [])
+        if window is not None:
+            reject_outside_window(rows, "visit_date", *window)
         # Every value is checked against its column's type: one bad record must not fail the COPY.
         outcome = validate_rows(
             rows,
@@ -189,11 +197,6 @@ class _Extracted:
     mismatch: str | None
 
 
-def _identity(raw: Any) -> str:
-    # Any value can arrive as an id (or no object at all): compare their text, never hash the value.
-    return repr(raw.get("id")) if isinstance(raw, dict) else repr(raw)
-
-
 def _extract(
     client: YClientsClient, stager: _Stager, company_id: int, filters: RecordFilters, chunk_pages: int
 ) -> _Extracted:
@@ -201,13 +204,17 @@ def _extract(
 
     Paging is not documented as stable while records change, and what `total_count` counts is not
     documented at all (the only example announces 10 beside 2 records, yclientsru.apib:5466-5642).
-    When the records received disagree with `total_count`, or `total_count` moved while paging, the
-    window is read again. Two passes that see the same records and the same total are a stable
-    mismatch: what came is loaded and the mismatch reported. Passes that keep differing are drift:
-    after `MAX_PASSES` the last pass is loaded and the drift reported.
+    A pass is consistent when `total_count` held still and the **distinct** record ids received equal
+    it: a record rescheduled while paging moves to a later page, so it arrives twice while the record
+    pushed across the page boundary never arrives, and the rows received still add up to
+    `total_count`. Otherwise the window is read again. Two passes that see the same ids and the same
+    total are a stable mismatch: what came is loaded and the mismatch reported. Passes that keep
+    differing are drift: after `MAX_PASSES` the last pass is loaded and the drift reported (change
+    capture then keeps its watermark).
     """
     previous: tuple[frozenset[str], frozenset[int | None]] | None = None
     what = filters.describe()
+    window = (filters.start_date or date.min, filters.end_date or date.max)
     for attempt in range(1, MAX_PASSES + 1):
         stager.begin_pass()
         fetched, buffer = 0, []
@@ -215,29 +222,29 @@ def _extract(
         seen: set[str] = set()
         for page in client.iter_record_pages(company_id, filters):
             totals.add(page.total_count)
-            seen.update(_identity(raw) for raw in page.records)
-            buffer.extend(page.records)
-            fetched += len(page.records)
+            seen.update(identity(raw) for raw in page.items)
+            buffer.extend(page.items)
+            fetched += len(page.items)
             if len(buffer) >= chunk_pages * client.page_size:
-                stager.stage(buffer)
+                stager.stage(buffer, window)
                 buffer = []
         if buffer:
-            stager.stage(buffer)
+            stager.stage(buffer, window)
         announced = max((t for t in totals if t is not None), default=None)
-        # Consistent when total_count held still and every announced object arrived (an id the API lists
-        # twice is merged by the load, not re-read).
-        if totals == {None} or totals == {fetched}:
+        # Consistent when total_count held still and every announced object arrived, counted by
+        # distinct id (an id listed twice is merged by the load, and hides one that was skipped).
+        if totals == {None} or totals == {len(seen)}:
             stager.keep_pass()
             return _Extracted(fetched, attempt, announced, None)
         this_pass = (frozenset(seen), frozenset(totals))
         if this_pass == previous and len(totals) == 1:
             log.warning(
-                "records of company %s (%s): total_count %s but %s received, the same in two passes: "
-                "loading what came",
+                "records of company %s (%s): total_count %s but %s distinct records received, the same "
+                "in two passes: loading what came",
                 company_id,
                 what,
                 announced,
-                fetched,
+                len(seen),
             )
             stager.keep_pass()
             return _Extracted(fetched, attempt, announced, "stable")
@@ -251,8 +258,10 @@ def _extract(
             stager.keep_pass()
             return _Extracted(fetched, attempt, announced, "drift")
         log.warning(
-            "records of company %s disagree with total_count (received %s, total_count %s): reading again",
+            "records of company %s disagree with total_count (%s distinct of %s rows received, "
+            "total_count %s): reading again",
             company_id,
+            len(seen),
             fetched,
             sorted(t for t in totals if t is not None),
         )

@@ -138,7 +138,12 @@ def yclients_record_changes(
         without_partition += _log_partition_materializations(context, warehouse, result)
         results.append(result)
     rows = [
-        {"company_id": r.company_id, "mode": r.mode, "watermark": r.watermark.isoformat(), **r.as_dict()}
+        {
+            "company_id": r.company_id,
+            "mode": r.mode,
+            "watermark": r.watermark and r.watermark.isoformat(),
+            **r.as_dict(),
+        }
         for r in results
     ]
     totals = summed([r.as_dict() for r in results])

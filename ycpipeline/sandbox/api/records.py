@@ -222,7 +222,7 @@ def routes(box: Sandbox) -> list[Route]:
         try:
             return RecordQuery.parse(
                 request.query_params,
-                cap=box.config.page_size_cap,
+                cap=box.config.page_cap("records"),
                 zone=box.state.timezone(company_id),
                 reading=box.config.changed_after_reading,
             )

@@ -72,7 +72,7 @@ def routes(box: Sandbox) -> list[Route]:
             if "client_id" in wanted and (not item["client"] or item["client"]["id"] != wanted["client_id"]):
                 continue
             found.append(item)
-        return found, PageRequest.parse(query, box.config.page_size_cap)
+        return found, PageRequest.parse(query, box.config.page_cap("transactions"))
 
     async def transactions(request: Request) -> Response:
         company_id = await admitted_company(box, request, needs_user=True)

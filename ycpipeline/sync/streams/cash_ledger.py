@@ -3,7 +3,9 @@
 Nightly: the last `overlap_days`; weekly (when the last wide read is older than a week): the last
 `wide_days`, which also catches late edits and deletions further back. A transaction of the window the
 API no longer lists gets `removed_at` (the description has a `deleted` filter but says nothing of how a
-deleted transaction is listed by default: UNCERTAIN, so it is read as gone).
+deleted transaction is listed by default: UNCERTAIN, so it is read as gone) — only when the listing came
+whole (`load.read_listing`): a listing cut short by a page cap retires nothing. A transaction dated
+outside the window asked for is quarantined (`sync.windows`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from sqlalchemy import Connection, Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.streams import finance_transaction_row
-from ycpipeline.sync.streams.load import Spec, StreamResult, finish, merge_staged, retire_unlisted, stage_rows
+from ycpipeline.sync.streams.load import (
+    Spec,
+    StreamResult,
+    finish,
+    merge_staged,
+    read_listing,
+    retire_unlisted,
+    stage_rows,
+)
+from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.streams import CashTransactionRow
 from ycpipeline.warehouse.schema import finance_transactions
 
@@ -70,21 +81,32 @@ def sync_cash_ledger(
     today = now.astimezone(tz).date()
     with engine.connect() as conn:
         start, end, wide = ledger_window(today, windows, last_wide_read(conn, company_id), now)
-    synced_at = datetime.now(UTC)
-    rows = [
-        finance_transaction_row(item, company_id, tz, synced_at)
-        for page in client.iter_transactions(company_id, start, end)
-        for item in page
-    ]
-    result = StreamResult(
-        STREAM, company_id, fetched=len(rows), notes={"window": f"{start}..{end}", "wide": wide}
+    listed = read_listing(
+        lambda: client.iter_transactions(company_id, start, end),
+        f"transactions of company {company_id} ({start}..{end})",
     )
+    synced_at = datetime.now(UTC)
+    rows = [finance_transaction_row(item, company_id, tz, synced_at) for item in listed.items]
+    result = StreamResult(
+        STREAM,
+        company_id,
+        fetched=len(rows),
+        notes={"window": f"{start}..{end}", "wide": wide, **listed.notes()},
+    )
+    result.outside_window = reject_outside_window(rows, "made_on", start, end)
     with engine.begin() as conn:
         staged = stage_rows(conn, SPEC, rows)
         result.counts = merge_staged(conn, SPEC, staged)
-        result.retired = retire_unlisted(
-            conn, SPEC, staged, company_id, scope="t.made_on BETWEEN :start AND :end", start=start, end=end
-        )
+        if listed.complete:
+            result.retired = retire_unlisted(
+                conn,
+                SPEC,
+                staged,
+                company_id,
+                scope="t.made_on BETWEEN :start AND :end",
+                start=start,
+                end=end,
+            )
         if wide:
             conn.execute(
                 text("""

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandera.pandas as pa
 from sqlalchemy import Connection, Table, text
 
+from ycpipeline.client import Listing
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.validation.quarantine import Rejected, validate_rows
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage, qualified
+
+log = logging.getLogger(__name__)
+
+# How many times a listing is read before one that keeps coming incomplete is loaded without retiring.
+LISTING_READS = 2
 
 
 @dataclass
@@ -25,6 +32,7 @@ class StreamResult:
     counts: MergeCounts = field(default_factory=MergeCounts)
     retired: int = 0
     rejected: int = 0
+    outside_window: int = 0  # rows dated outside the window asked for (quarantined, `sync.windows`)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
@@ -34,7 +42,37 @@ class StreamResult:
             **self.counts.as_dict(),
             "retired": self.retired,
             "rejected": self.rejected,
+            "outside_window": self.outside_window,
         }
+
+
+@dataclass
+class Listed:
+    """What a listing served, and whether it came whole (only a whole listing may retire rows)."""
+
+    items: list[Any]
+    complete: bool
+    shortfall: str | None = None
+    reads: int = 1
+
+    def notes(self) -> dict[str, str]:
+        """How the listing came, for the result's notes."""
+        return {"listing": "complete" if self.complete else f"incomplete, nothing retired: {self.shortfall}"}
+
+
+def read_listing(open_listing: Callable[[], Listing], what: str) -> Listed:
+    """Read a listing; when it comes incomplete (`Listing.complete`), read it once more, and report
+    it when it is still incomplete: its rows load, but nothing is retired on its word."""
+    items: list[Any] = []
+    shortfall: str | None = None
+    for attempt in range(1, LISTING_READS + 1):
+        listing = open_listing()
+        items = [item for page in listing for item in page.items]
+        if listing.complete:
+            return Listed(items, True, None, attempt)
+        shortfall = listing.shortfall()
+        log.warning("%s came incomplete (%s), read %s of %s", what, shortfall, attempt, LISTING_READS)
+    return Listed(items, False, shortfall, LISTING_READS)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ look-ahead), with busy intervals where the API gives them.
 
 One request per company through `GET /company/{id}/staff/schedule` where the API has it; otherwise one
 request per staff member through the documented `GET /schedule/{id}/{staff_id}/{start}/{end}`
-(yclientsru.apib:7477). The window is replaced: a day the API no longer lists as a working day is removed.
+(yclientsru.apib:7477). The window is replaced: a day the API no longer lists as a working day is removed;
+a day served outside the window asked for is quarantined (`sync.windows`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, text
 from ycpipeline.client import NotFoundError, ObjectNotFoundError, YClientsClient
 from ycpipeline.normalize.streams import staff_schedule_row
 from ycpipeline.sync.streams.load import Spec, StreamResult, finish, merge_staged, stage_rows
+from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.streams import StaffScheduleRow
 from ycpipeline.warehouse.schema import staff_schedules
 
@@ -71,9 +73,12 @@ def sync_staff_schedules(
     """Replace the company's schedules over [start, end] with what the API says now."""
     synced_at = datetime.now(UTC)
     rows, how = _read(client, engine, company_id, start, end, synced_at)
+    outside = reject_outside_window(rows, "work_date", start, end)
     # Off days carry no working interval: only working days are stored.
     rows = [r for r in rows if r["problems"] or r["is_working"]]
-    result = StreamResult("staff_schedules", company_id, fetched=len(rows), notes={"endpoint": how})
+    result = StreamResult(
+        "staff_schedules", company_id, fetched=len(rows), outside_window=outside, notes={"endpoint": how}
+    )
     with engine.begin() as conn:
         staged = stage_rows(conn, SPEC, rows)
         result.counts = merge_staged(conn, SPEC, staged)
