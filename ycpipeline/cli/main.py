@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ycpipeline.cli import errors
 from ycpipeline.cli.errors import OneLineErrorsTyper, UserError
+from ycpipeline.cli.loyalty import loyalty_app
 
 if TYPE_CHECKING:
     from ycpipeline.settings import Settings
@@ -31,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(postgres_app, name="postgres")
 webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver and its queue.", no_args_is_help=True)
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(loyalty_app, name="loyalty")
 console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
 
