@@ -302,3 +302,20 @@ def test_calls_outside_read_committed_are_refused(engine: Engine) -> None:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin(), pytest.raises(WalletError, match="READ COMMITTED"):
             wallet.spend(conn, USER, Decimal("1.00"), "order-1")
+
+
+def test_a_lot_is_earned_on_its_visit_date_however_late_it_was_accrued(engine: Engine) -> None:
+    put_user(engine, USER, code="AB12CD")
+    with engine.begin() as conn:
+        for record_id, visit_date in ((20, ANCHOR - timedelta(days=400)), (21, ANCHOR - timedelta(days=10))):
+            conn.execute(
+                text("""
+                    INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds,
+                        comment, attendance, deleted, total_cost, synced_at, raw)
+                    VALUES (1, :r, :d, now(), 3600, 'AB12CD', 1, false, 1000, now(), '{}')"""),
+                {"r": record_id, "d": visit_date},
+            )
+    derive_ledger(engine, RATE)  # both accrue now: the first load of a long history
+    expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR)
+    assert entries(engine, "expiry") == [(1, 20, Decimal("-50.00"))]
+    assert balance(engine).balance == Decimal("50.00")

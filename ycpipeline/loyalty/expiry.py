@@ -82,7 +82,7 @@ def expire_points(
                     INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, run_id)
                     SELECT company_id, record_id, user_id, 'expiry', -free, :run_id FROM loyalty.bonus_lots
                     WHERE user_id = ANY(:users) AND expires_on <= :today AND free > 0
-                    ORDER BY user_id, accrued_at, first_entry_id
+                    ORDER BY user_id, earned_on, first_entry_id
                     RETURNING user_id, amount
                 )
                 SELECT count(*), coalesce(-sum(amount), 0), count(DISTINCT user_id) FROM written"""),

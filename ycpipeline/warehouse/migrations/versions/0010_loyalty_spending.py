@@ -219,27 +219,32 @@ LEFT JOIN LATERAL (
 ) f ON true
 WHERE h.kind = 'hold';
 
--- Lots: what each record accrued to its user (the net of its accrual, adjustments and reversal), oldest
--- first. Spending, captures and expiry consume a user's lots in that order: `remaining` is what is left of a
--- lot, `free` what is left beyond the open holds (which reserve the oldest points). A lot expires
--- BONUS_EXPIRY_MONTHS after the day of its accrual (never when 0).
+-- Lots: what each record accrued to its user (the net of its accrual, adjustments and reversal), earned on
+-- the visit's date (the entry's UTC date if the record is gone). Spending, captures and expiry consume a
+-- user's lots oldest first: `remaining` is what is left of a lot, `free` what is left beyond the open holds
+-- (which reserve the oldest points). A lot expires BONUS_EXPIRY_MONTHS after the day it was earned (never
+-- when 0).
 CREATE OR REPLACE VIEW loyalty.bonus_lots AS
-SELECT p.user_id, p.company_id, p.record_id, p.first_entry_id, p.accrued_at,
-       (p.accrued_at AT TIME ZONE 'UTC')::date AS accrued_on,
+SELECT p.user_id, p.company_id, p.record_id, p.first_entry_id, p.earned_on,
        CASE WHEN coalesce(pol.expiry_months, 0) > 0
-            THEN ((p.accrued_at AT TIME ZONE 'UTC')::date + make_interval(months => pol.expiry_months))::date
+            THEN (p.earned_on + make_interval(months => pol.expiry_months))::date
        END AS expires_on,
        p.points,
        greatest(0, least(p.points, p.through - coalesce(u.used, 0))) AS remaining,
        greatest(0, least(p.points, p.through - coalesce(u.used, 0) - coalesce(h.held, 0))) AS free
 FROM (
-    SELECT g.*, sum(g.points) OVER (PARTITION BY g.user_id ORDER BY g.accrued_at, g.first_entry_id) AS through
+    SELECT d.*, sum(d.points) OVER (PARTITION BY d.user_id ORDER BY d.earned_on, d.first_entry_id) AS through
     FROM (
-        SELECT user_id, company_id, record_id, min(entry_id) AS first_entry_id, min(created_at) AS accrued_at,
-               sum(amount) AS points
-        FROM loyalty.bonus_ledger WHERE kind IN ('accrual', 'adjustment', 'reversal')
-        GROUP BY user_id, company_id, record_id HAVING sum(amount) > 0
-    ) g
+        SELECT g.user_id, g.company_id, g.record_id, g.first_entry_id, g.points,
+               coalesce(r.visit_date, (g.first_at AT TIME ZONE 'UTC')::date) AS earned_on
+        FROM (
+            SELECT user_id, company_id, record_id, min(entry_id) AS first_entry_id, min(created_at) AS first_at,
+                   sum(amount) AS points
+            FROM loyalty.bonus_ledger WHERE kind IN ('accrual', 'adjustment', 'reversal')
+            GROUP BY user_id, company_id, record_id HAVING sum(amount) > 0
+        ) g
+        LEFT JOIN yclients.records r ON r.company_id = g.company_id AND r.record_id = g.record_id
+    ) d
 ) p
 LEFT JOIN (
     SELECT user_id, -sum(amount) AS used FROM loyalty.bonus_ledger
@@ -347,7 +352,7 @@ DECLARE
 BEGIN
     WITH placed AS (
         SELECT company_id, remaining,
-               sum(remaining) OVER (ORDER BY accrued_at, first_entry_id) - remaining AS before
+               sum(remaining) OVER (ORDER BY earned_on, first_entry_id) - remaining AS before
         FROM loyalty.bonus_lots WHERE user_id = p_user_id AND remaining > 0
     ),
     lines AS (
