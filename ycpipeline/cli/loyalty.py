@@ -133,6 +133,6 @@ def expire() -> None:
     finally:
         engine.dispose()
     console.print(
-        f"{OK} expiry ({policy.months or 'never'} months): {result.holds_released} holds released, "
+        f"{OK} expiry ({f'after {policy.months} months' if policy.months else 'never'}): {result.holds_released} holds released, "
         f"{result.lots_expired} lots expired ({result.points_expired} points) of {result.users} users"
     )

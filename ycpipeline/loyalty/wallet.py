@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 # SQLSTATEs the wallet raises: insufficient points, an external id naming another request, no such hold,
 # a hold already closed; then invalid arguments and a wrong isolation level.
 WALLET_ERRORS = {"LY001", "LY002", "LY003", "LY004", "22023", "25001"}
+CENT = Decimal("0.01")
 
 
 class WalletError(RuntimeError):
@@ -108,8 +109,10 @@ def balance(conn: Connection, user_id: int) -> Balance:
         text("SELECT expires_on, amount FROM loyalty.expiring_points WHERE user_id = :u ORDER BY expires_on"),
         {"u": user_id},
     ).all()
-    zero = Decimal("0.00")
-    balance_, available, held, accrued, reversed_, spent, expired = row or (zero,) * 7
+    # In kopecks, whatever scale a sum or a default zero comes with.
+    balance_, available, held, accrued, reversed_, spent, expired = (
+        Decimal(v).quantize(CENT) for v in (row or (0,) * 7)
+    )
     return Balance(
         user_id, balance_, available, held, accrued, reversed_, spent, expired, [(d, a) for d, a in expiring]
     )

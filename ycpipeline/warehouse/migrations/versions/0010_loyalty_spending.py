@@ -264,10 +264,10 @@ SELECT l.user_id,
        coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0 AND l.kind IN ('accrual', 'adjustment', 'reversal')), 0)
            AS reversed_total,
        max(l.created_at) AS last_entry_at,
-       sum(l.amount) - coalesce(h.held, 0) AS available,
-       coalesce(h.held, 0) AS held,
-       coalesce(-sum(l.amount) FILTER (WHERE l.kind IN ('spend', 'capture')), 0) AS spent,
-       coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'expiry'), 0) AS expired
+       (sum(l.amount) - coalesce(h.held, 0))::numeric(12, 2) AS available,
+       coalesce(h.held, 0)::numeric(12, 2) AS held,
+       coalesce(-sum(l.amount) FILTER (WHERE l.kind IN ('spend', 'capture')), 0)::numeric(12, 2) AS spent,
+       coalesce(-sum(l.amount) FILTER (WHERE l.kind = 'expiry'), 0)::numeric(12, 2) AS expired
 FROM loyalty.bonus_ledger l
 LEFT JOIN (
     SELECT user_id, sum(amount) AS held FROM loyalty.bonus_holds WHERE state = 'open' GROUP BY user_id
