@@ -319,3 +319,10 @@ def test_a_lot_is_earned_on_its_visit_date_however_late_it_was_accrued(engine: E
     expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR)
     assert entries(engine, "expiry") == [(1, 20, Decimal("-50.00"))]
     assert balance(engine).balance == Decimal("50.00")
+    # The records are owed what they were: a derivation appends nothing, the expiry stands.
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO loyalty.ledger_queue (company_id, record_id) VALUES (1, 20), (1, 21)"))
+    assert derive_ledger(engine, RATE).entries == 0
+    with engine.connect() as conn:
+        assert ledger_violations(conn, RATE) == 0
+    assert balance(engine).balance == Decimal("50.00")

@@ -168,6 +168,12 @@ def downgrade() -> None:
         END $$""")
     for name, _, _ in reversed(LIABILITY_COLUMNS):
         op.execute(f"ALTER TABLE marts.loyalty_liability DROP COLUMN {name}")
+    op.execute(
+        "COMMENT ON COLUMN marts.loyalty_liability.accrued IS 'points added that day (positive entries)'"
+    )
+    op.execute(
+        "COMMENT ON COLUMN marts.loyalty_liability.reversed IS 'points taken back that day (negative entries, ≥ 0)'"
+    )
     op.execute(QUEUE_LEDGER_ENTRIES_0009)
     for function in reversed(WALLET_FUNCTIONS):
         op.execute(f"DROP FUNCTION loyalty.{function}")
