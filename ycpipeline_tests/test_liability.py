@@ -25,12 +25,13 @@ def _entry(
     with engine.begin() as conn:
         conn.execute(
             text("""
-                INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, base_amount, rate,
-                                                  external_id, created_at)
-                VALUES (:c, :r, 7, :k, :a, :base, :rate, :e, :at)"""),
+                INSERT INTO loyalty.bonus_ledger (company_id, record_id, lot_record_id, user_id, kind, amount,
+                                                  base_amount, rate, external_id, created_at)
+                VALUES (:c, :r, :lot, 7, :k, :a, :base, :rate, :e, :at)"""),
             {
                 "c": company_id,
-                "r": record_id,
+                "r": record_id if record else None,
+                "lot": record_id if kind == "expiry" else None,
                 "k": kind,
                 "a": Decimal(amount),
                 "base": Decimal("1000.00") if record else None,

@@ -51,12 +51,13 @@ def balance(engine: Engine, user_id: int = USER) -> wallet.Balance:
 
 
 def entries(engine: Engine, kind: str) -> list[tuple[int | None, int | None, Decimal]]:
+    """(company, the record or the lot's record of an expiry, amount) of every entry of `kind`."""
     with engine.connect() as conn:
         return [
             (r[0], r[1], r[2])
             for r in conn.execute(
-                text("""SELECT company_id, record_id, amount FROM loyalty.bonus_ledger WHERE kind = :k
-                        ORDER BY entry_id"""),
+                text("""SELECT company_id, coalesce(record_id, lot_record_id), amount FROM loyalty.bonus_ledger
+                        WHERE kind = :k ORDER BY entry_id"""),
                 {"k": kind},
             )
         ]

@@ -79,7 +79,7 @@ def expire_points(
         result.lots_expired, points, result.users = conn.execute(
             text("""
                 WITH written AS (
-                    INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, run_id)
+                    INSERT INTO loyalty.bonus_ledger (company_id, lot_record_id, user_id, kind, amount, run_id)
                     SELECT company_id, record_id, user_id, 'expiry', -free, :run_id FROM loyalty.bonus_lots
                     WHERE user_id = ANY(:users) AND expires_on <= :today AND free > 0
                     ORDER BY user_id, earned_on, first_entry_id

@@ -276,7 +276,7 @@ bonus_ledger = Table(
     metadata,
     Column("entry_id", BigInteger, Identity(), primary_key=True),
     # Every entry but a hold or a release names the company whose points it moves; record entries
-    # (accrual, reversal, adjustment) and expiries also the record (docs/loyalty.md).
+    # (accrual, reversal, adjustment) also the record (docs/loyalty.md).
     Column("company_id", BigInteger),
     Column("record_id", BigInteger),
     Column("user_id", BigInteger, nullable=False),
@@ -291,6 +291,9 @@ bonus_ledger = Table(
     # A hold's reserved points and when it releases itself.
     Column("hold_amount", Money),
     Column("expires_at", TimestampTZ),
+    # The record whose lot an expiry took (record_id stays the records' own: their entries sum to what
+    # they are owed).
+    Column("lot_record_id", BigInteger),
     CheckConstraint(
         "kind IN ('accrual', 'reversal', 'adjustment', 'spend', 'hold', 'capture', 'release', 'expiry')",
         name="kind_known",

@@ -4,9 +4,11 @@ Revision ID: 0010
 Revises: 0009
 
 - `loyalty.bonus_ledger` takes the app's movements beside the records' accruals: `spend`, `hold`,
-  `capture`, `release` (each with the app's `external_id`) and `expiry` (of a record's lot). Spends,
-  captures and expiries name the company whose points they consume; holds and releases move no points
-  (a hold reserves `hold_amount` until `expires_at`). Record columns are required of record entries only.
+  `capture`, `release` (each with the app's `external_id`) and `expiry` (of a record's lot, named by
+  `lot_record_id`: `record_id` stays the records' own, so a record's entries still sum to what it is
+  owed). Spends, captures and expiries name the company whose points they consume; holds and releases
+  move no points (a hold reserves `hold_amount` until `expires_at`). Record columns are required of
+  record entries only.
 - `loyalty.bonus_policy`: the expiry rule the pipeline applies (BONUS_EXPIRY_MONTHS,
   BONUS_EXPIRY_NOTICE_DAYS), written by the nightly expiry, read by `loyalty.expiring_points`.
 - The wallet's views and functions (a frozen copy of ycpipeline/loyalty/sql/wallet.sql as of this
@@ -35,6 +37,7 @@ ALTER TABLE loyalty.bonus_ledger
     ADD COLUMN external_id TEXT,
     ADD COLUMN hold_amount NUMERIC(12, 2),
     ADD COLUMN expires_at TIMESTAMP WITH TIME ZONE,
+    ADD COLUMN lot_record_id BIGINT,
     DROP CONSTRAINT ck_bonus_ledger_kind_known,
     ADD CONSTRAINT ck_bonus_ledger_kind_known CHECK (kind IN ({KINDS})),
     ADD CONSTRAINT ck_bonus_ledger_shape_fits_kind CHECK (
@@ -47,10 +50,11 @@ ALTER TABLE loyalty.bonus_ledger
                 AND amount = 0 AND hold_amount > 0 AND expires_at IS NOT NULL
             WHEN kind = 'release' THEN company_id IS NULL AND record_id IS NULL AND external_id IS NOT NULL
                 AND amount = 0
-            WHEN kind = 'expiry' THEN company_id IS NOT NULL AND record_id IS NOT NULL AND external_id IS NULL
+            WHEN kind = 'expiry' THEN company_id IS NOT NULL AND record_id IS NULL AND external_id IS NULL
                 AND amount < 0
         END
         AND (kind = 'hold') = (hold_amount IS NOT NULL) AND (kind = 'hold') = (expires_at IS NOT NULL)
+        AND (kind = 'expiry') = (lot_record_id IS NOT NULL)
     );
 CREATE UNIQUE INDEX ix_bonus_ledger_external_id_kind_company_id ON loyalty.bonus_ledger (external_id, kind, company_id)
     NULLS NOT DISTINCT WHERE external_id IS NOT NULL;
@@ -187,6 +191,7 @@ def downgrade() -> None:
             DROP CONSTRAINT ck_bonus_ledger_shape_fits_kind,
             DROP CONSTRAINT ck_bonus_ledger_kind_known,
             ADD CONSTRAINT ck_bonus_ledger_kind_known CHECK (kind IN ({RECORD_KINDS})),
+            DROP COLUMN lot_record_id,
             DROP COLUMN expires_at,
             DROP COLUMN hold_amount,
             DROP COLUMN external_id,
