@@ -327,3 +327,22 @@ def test_a_lot_is_earned_on_its_visit_date_however_late_it_was_accrued(engine: E
     with engine.connect() as conn:
         assert ledger_violations(conn, RATE) == 0
     assert balance(engine).balance == Decimal("50.00")
+
+
+def test_a_capture_after_the_visit_was_cancelled_is_insufficient_and_the_hold_can_be_released(
+    engine: Engine,
+) -> None:
+    put_user(engine, USER, code="AB12CD")
+    put_record(engine, 10, "1000.00", comment="AB12CD")
+    derive_ledger(engine, RATE)
+    with engine.begin() as conn:
+        wallet.hold(conn, USER, Decimal("40.00"), "basket-1", in_minutes(30))
+    put_record(engine, 10, "1000.00", deleted=True, comment="AB12CD")
+    derive_ledger(engine, RATE)
+    with engine.begin() as conn, pytest.raises(WalletError, match="insufficient") as refused:
+        wallet.capture(conn, "basket-1")
+    assert refused.value.sqlstate == "LY001"
+    with engine.begin() as conn:
+        wallet.release(conn, "basket-1")
+    b = balance(engine)
+    assert (b.balance, b.available, b.held, b.spent) == (Decimal("0.00"),) * 4
