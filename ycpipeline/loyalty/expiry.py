@@ -55,12 +55,14 @@ def expire_points(
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": LEDGER_LOCK})
         write_policy(conn, policy)
+        # While points never expire, the lots (every user's) need not be read at all.
+        lots = "UNION SELECT user_id FROM loyalty.bonus_lots WHERE expires_on <= :today AND free > 0"
         users = list(
             conn.execute(
-                text("""
+                text(f"""
                     SELECT user_id FROM loyalty.bonus_holds WHERE state IN ('open', 'expired')
                       AND expires_at <= clock_timestamp()
-                    UNION SELECT user_id FROM loyalty.bonus_lots WHERE expires_on <= :today AND free > 0
+                    {lots if policy.months else ""}
                     ORDER BY 1"""),
                 {"today": today},
             ).scalars()
