@@ -85,6 +85,12 @@ def check() -> None:
         ),
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
+        (
+            "BONUS_EXPIRY_MONTHS",
+            f"{s.bonus_expiry_months}{'' if s.bonus_expiry_months else ' (never)'}",
+            True,
+        ),
+        ("BONUS_EXPIRY_NOTICE_DAYS", str(s.bonus_expiry_notice_days), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
     ]
     for name, shown, ok in rows:
