@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     webhook_retention_days: int = Field(default=30, ge=1)
     warehouse_url: str | None = None
     bonus_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    # Points expire this many months after the day of their accrual, oldest first (0: never), and the app
+    # is shown what expires within the notice (docs/loyalty.md).
+    bonus_expiry_months: int = Field(default=0, ge=0, le=120)
+    bonus_expiry_notice_days: int = Field(default=14, ge=0, le=366)
     records_start_date: str = "2024-01-01"
     sync_days_back: int = Field(default=3, ge=0)
     sync_days_ahead: int = Field(default=30, ge=0)

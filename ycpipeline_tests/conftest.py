@@ -49,6 +49,7 @@ TABLES = (
     "loyalty.bonus_ledger",
     "loyalty.ledger_queue",
     "loyalty.ledger_state",
+    "loyalty.bonus_policy",
     "yclients.webhook_events",
     "yclients.api_budget",
     "yclients.api_budget_slots",

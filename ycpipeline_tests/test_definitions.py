@@ -34,6 +34,7 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "yclients_records",
         "yclients_record_changes",
         "bonus_ledger",
+        "bonus_expiry",
         "app_users",
         "rejected_rows",
         "yclients_service_categories",

@@ -95,6 +95,12 @@ def test_the_demo_runs_with_the_example_configuration_filled_in(tmp_path: Path) 
         assert "—" not in marts, marts  # every figure computed
         assert not re.search(r"outstanding points\s*│\s*0\s*│", marts), marts
         assert "users 1000 and 9000 sharing one phone on purpose" in said
+        # The app at the till: a spend and an open hold, through the wallet's SQL functions.
+        assert re.search(r"at the till: user \d+ spends [0-9.]+ points .* holds [0-9.]+", said), said
+        points = said[said.index("What the bonus wallet shows") :]
+        assert re.search(r"points spent\s*│\s*[1-9]", points), points
+        assert re.search(r"points held \(open holds\)\s*│\s*[1-9]", points), points
+        assert re.search(r"points expired\s*│\s*[0-9]", points), points
         assert not (data_dir / "postgres" / "postmaster.pid").exists()  # the cluster was stopped
         assert not (tmp_path / "elsewhere").exists()  # the demo's runs went to its own instance
     finally:

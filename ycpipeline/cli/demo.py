@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy import Engine, create_engine
 
 from ycpipeline.cli.demo_users import AMBIGUOUS_PAIR, seed_demo_users
+from ycpipeline.cli.demo_wallet import DEMO_EXPIRY_MONTHS, visit_the_till, wallet_summary
 from ycpipeline.cli.errors import UserError
 from ycpipeline.cli.report import marts_summary, top_balances, warehouse_summary
 from ycpipeline.cli.runs import run_job, write_local_instance
@@ -79,6 +80,7 @@ def _pin_settings(box: Sandbox, base: str, warehouse_url: str, days_ahead: int, 
             "RECORDS_START_DATE": history_start.isoformat(),
             "SYNC_DAYS_AHEAD": str(days_ahead),
             "CHANGES_DAYS_AHEAD": str(days_ahead),
+            "BONUS_EXPIRY_MONTHS": str(DEMO_EXPIRY_MONTHS),
             "DAGSTER_HOME": str(home),
         }
     )
@@ -137,8 +139,16 @@ def run_demo(
         outcomes = run_tick(warehouse_url, settings.company_ids)
         failed = print_outcomes(console, outcomes)
         if not failed:
+            visit = visit_the_till(engine)
+            if visit:
+                console.print(
+                    f"at the till: user {visit.user_id} spends {visit.spent} points ({visit.spend_id}) and holds "
+                    f"{visit.held} for a checkout ({visit.hold_id}), through loyalty.spend_points and "
+                    "loyalty.hold_points"
+                )
             console.print(
-                "the nightly streams (categories, accounts, clients, cash ledger, staff schedules), then the marts …"
+                "the nightly streams (categories, accounts, clients, cash ledger, staff schedules), the bonus "
+                f"expiry (points of visits older than {DEMO_EXPIRY_MONTHS} months), then the marts …"
             )
             run_job("nightly_streams_job")
         _print_summary(console, engine, box)
@@ -173,6 +183,12 @@ def _print_summary(console: Console, engine: Engine, box: Sandbox) -> None:
     for key, value in marts_summary(engine).items():
         marts.add_row(key, "—" if value is None else str(value))
     console.print(marts)
+    points = Table(title="What the bonus wallet shows (loyalty.bonus_balances, marts.loyalty_liability)")
+    points.add_column("what")
+    points.add_column("value", justify="right")
+    for key, value in wallet_summary(engine).items():
+        points.add_row(key, str(value))
+    console.print(points)
     balances = top_balances(engine)
     if balances:
         console.print("top bonus balances: " + ", ".join(f"user {u}: {b}" for u, b in balances))

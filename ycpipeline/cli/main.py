@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ycpipeline.cli import errors
 from ycpipeline.cli.errors import OneLineErrorsTyper, UserError
+from ycpipeline.cli.loyalty import loyalty_app
 
 if TYPE_CHECKING:
     from ycpipeline.settings import Settings
@@ -33,6 +34,7 @@ webhook_app = OneLineErrorsTyper(help="The YClients webhook receiver and its que
 app.add_typer(webhook_app, name="webhook")
 metrics_app = OneLineErrorsTyper(help="Prometheus metrics of the pipeline.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
+app.add_typer(loyalty_app, name="loyalty")
 console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
 
@@ -85,6 +87,12 @@ def check() -> None:
         ),
         ("WAREHOUSE_URL", _mask_url(s.warehouse_url), bool(s.warehouse_url)),
         ("BONUS_RATE", str(s.bonus_rate), True),
+        (
+            "BONUS_EXPIRY_MONTHS",
+            f"{s.bonus_expiry_months}{'' if s.bonus_expiry_months else ' (never)'}",
+            True,
+        ),
+        ("BONUS_EXPIRY_NOTICE_DAYS", str(s.bonus_expiry_notice_days), True),
         ("YCLIENTS_WEBHOOK_SECRET", mask(s.yclients_webhook_secret), s.yclients_webhook_secret is not None),
     ]
     for name, shown, ok in rows:

@@ -59,8 +59,9 @@ nightly_streams_job = dg.define_asset_job(
         "yclients_clients",
         "yclients_cash_ledger",
         "yclients_staff_schedules",
+        "bonus_expiry",
     )
     | dg.AssetSelection.groups("marts"),
     description="The nightly streams (service categories, payment accounts, clients snapshot, cash ledger, "
-    "staff schedules), then the marts.",
+    "staff schedules) and the bonus expiry, then the marts.",
 )

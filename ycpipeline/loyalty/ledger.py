@@ -56,6 +56,8 @@ LEFT JOIN phones p ON p.phone = r.client_phone
 
 
 OWNERS_SQL = owners_sql()
+# The entries a record's own derivation writes; spends, holds and expiries are the wallet's (wallet.py).
+RECORD_KINDS = "kind IN ('accrual', 'reversal', 'adjustment')"
 CANDIDATES = "(SELECT r.* FROM yclients.records r JOIN ledger_candidates c USING (company_id, record_id))"
 
 
@@ -69,7 +71,8 @@ OWED = f"floor(o.total_cost * {RATE} * 100) / 100"
 def _first_rates(scope: str = "") -> str:
     """The rate each record was first accrued at (it stays with the record)."""
     return f"""SELECT DISTINCT ON (company_id, record_id) company_id, record_id, l.rate
-               FROM loyalty.bonus_ledger l {scope} ORDER BY company_id, record_id, l.entry_id"""
+               FROM loyalty.bonus_ledger l {scope} WHERE {RECORD_KINDS}
+               ORDER BY company_id, record_id, l.entry_id"""
 
 
 def _derive_sql(full: bool) -> list[str]:
@@ -82,7 +85,7 @@ def _derive_sql(full: bool) -> list[str]:
         f"CREATE TEMP TABLE ledger_owners ON COMMIT DROP AS {owners_sql('yclients.records' if full else CANDIDATES)}",
         f"""CREATE TEMP TABLE ledger_held ON COMMIT DROP AS
             SELECT company_id, record_id, l.user_id, sum(l.amount) AS held
-            FROM loyalty.bonus_ledger l {scope} GROUP BY company_id, record_id, l.user_id""",
+            FROM loyalty.bonus_ledger l {scope} WHERE {RECORD_KINDS} GROUP BY company_id, record_id, l.user_id""",
         f"CREATE TEMP TABLE ledger_rates ON COMMIT DROP AS {_first_rates(scope)}",
         f"""CREATE TEMP TABLE ledger_owed ON COMMIT DROP AS
             SELECT o.company_id, o.record_id, o.user_id, o.total_cost AS base, {RATE} AS rate, {OWED} AS owed
@@ -207,7 +210,8 @@ def ledger_violations(conn: Connection, rate: Decimal) -> int:
                 FROM owners o LEFT JOIN rates rate USING (company_id, record_id)
             ),
             held AS (
-                SELECT company_id, record_id, sum(amount) AS held FROM loyalty.bonus_ledger GROUP BY 1, 2
+                SELECT company_id, record_id, sum(amount) AS held FROM loyalty.bonus_ledger
+                WHERE {RECORD_KINDS} GROUP BY 1, 2
             )
             SELECT count(*) FROM owed FULL JOIN held USING (company_id, record_id)
             WHERE coalesce(owed, 0) <> coalesce(held, 0)
@@ -223,9 +227,15 @@ def ambiguous_matches(conn: Connection) -> int:
     ).scalar_one()
 
 
-def negative_balances(conn: Connection) -> int:
-    """Users whose balance is below zero (should never happen)."""
-    return conn.execute(text("SELECT count(*) FROM loyalty.bonus_balances WHERE balance < 0")).scalar_one()
+def users_in_debt(conn: Connection, sample: int = 20) -> tuple[int, list[int]]:
+    """Users whose balance is below zero (a visit reversed after its points were spent: the debt is
+    recovered from their next accruals, docs/loyalty.md), and a few of their ids."""
+    rows = conn.execute(
+        text("""SELECT user_id, count(*) OVER () FROM loyalty.bonus_balances WHERE balance < 0
+                ORDER BY user_id LIMIT :n"""),
+        {"n": sample},
+    ).all()
+    return (rows[0][1] if rows else 0), [r[0] for r in rows]
 
 
 def ledger_totals(conn: Connection) -> dict[str, int | float]:

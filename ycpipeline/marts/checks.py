@@ -177,20 +177,31 @@ def client_lifecycle_mismatches(conn: Connection, scope: Scope | None = None) ->
 
 
 def loyalty_liability_mismatches(conn: Connection) -> int:
-    """Companies whose latest outstanding differs from the ledger's sum, or whose accrued minus reversed
-    over every day differs from it."""
+    """Companies whose latest closing differs from the ledger's sum or whose days do not roll forward: a
+    day's opening is not the day before's closing (0 on the first day), opening + accrued − reversed −
+    spent − expired is not its closing, or its closing is not its outstanding."""
     return conn.execute(
         text("""
-            WITH ledger AS (SELECT company_id, sum(amount) AS total FROM loyalty.bonus_ledger GROUP BY 1),
-            latest AS (
-                SELECT DISTINCT ON (company_id) company_id, outstanding FROM marts.loyalty_liability
-                ORDER BY company_id, date DESC
+            WITH ledger AS (
+                SELECT company_id, sum(amount) AS total FROM loyalty.bonus_ledger
+                WHERE company_id IS NOT NULL GROUP BY 1
             ),
-            flows AS (SELECT company_id, sum(accrued) - sum(reversed) AS net FROM marts.loyalty_liability GROUP BY 1)
+            days AS (
+                SELECT company_id, opening, closing, outstanding, accrued - reversed - spent - expired AS net,
+                       coalesce(lag(closing) OVER (PARTITION BY company_id ORDER BY date), 0) AS before,
+                       row_number() OVER (PARTITION BY company_id ORDER BY date DESC) AS from_end
+                FROM marts.loyalty_liability
+            ),
+            broken AS (
+                SELECT company_id FROM days
+                WHERE opening <> before OR opening + net <> closing OR closing <> outstanding
+            ),
+            latest AS (SELECT company_id, closing FROM days WHERE from_end = 1)
             SELECT count(*) FROM ledger g
-            FULL JOIN latest l USING (company_id) FULL JOIN flows f USING (company_id)
-            WHERE (coalesce(g.total, 0) <> coalesce(l.outstanding, 0) OR coalesce(g.total, 0) <> coalesce(f.net, 0))
+            FULL JOIN latest l USING (company_id)
+            WHERE (coalesce(g.total, 0) <> coalesce(l.closing, 0)
+                   OR coalesce(g.company_id, l.company_id) IN (SELECT company_id FROM broken))
               AND NOT EXISTS (SELECT 1 FROM marts.pending q WHERE q.mart = 'loyalty_liability'
-                              AND q.company_id = coalesce(g.company_id, l.company_id, f.company_id))
+                              AND q.company_id = coalesce(g.company_id, l.company_id))
         """)
     ).scalar_one()

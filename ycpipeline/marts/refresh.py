@@ -71,7 +71,7 @@ FULL_KEYS: dict[MartName, str] = {
     "client_lifecycle": """SELECT DISTINCT company_id, client_id FROM yclients.records
                            WHERE client_id IS NOT NULL""",
     "loyalty_liability": """SELECT company_id, min(created_at AT TIME ZONE 'UTC')::date - 1
-                            FROM loyalty.bonus_ledger GROUP BY 1""",
+                            FROM loyalty.bonus_ledger WHERE company_id IS NOT NULL GROUP BY 1""",
 }
 
 
@@ -129,7 +129,7 @@ def _today_table(conn: Connection, policy: MartPolicy, now: datetime) -> None:
                 UNION SELECT company_id FROM marts.pending
                 UNION SELECT DISTINCT company_id FROM marts.client_lifecycle
                 UNION SELECT DISTINCT company_id FROM marts.loyalty_liability
-                UNION SELECT DISTINCT company_id FROM loyalty.bonus_ledger""")
+                UNION SELECT DISTINCT company_id FROM loyalty.bonus_ledger WHERE company_id IS NOT NULL""")
     ).scalars()
     rows = []
     for company_id in companies:

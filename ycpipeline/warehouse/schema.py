@@ -275,18 +275,54 @@ bonus_ledger = Table(
     "bonus_ledger",
     metadata,
     Column("entry_id", BigInteger, Identity(), primary_key=True),
-    Column("company_id", BigInteger, nullable=False),
-    Column("record_id", BigInteger, nullable=False),
+    # Every entry but a hold or a release names the company whose points it moves; record entries
+    # (accrual, reversal, adjustment) also the record (docs/loyalty.md).
+    Column("company_id", BigInteger),
+    Column("record_id", BigInteger),
     Column("user_id", BigInteger, nullable=False),
     Column("kind", Text, nullable=False),
     Column("amount", Money, nullable=False),
-    Column("base_amount", Money, nullable=False),
-    Column("rate", Numeric(6, 4), nullable=False),
+    Column("base_amount", Money),
+    Column("rate", Numeric(6, 4)),
     Column("created_at", TimestampTZ, nullable=False, server_default=func.now()),
     Column("run_id", Text),
-    CheckConstraint("kind IN ('accrual', 'reversal', 'adjustment')", name="kind_known"),
+    # The app's id of a spend or hold (captures and releases repeat the hold's).
+    Column("external_id", Text),
+    # A hold's reserved points and when it releases itself.
+    Column("hold_amount", Money),
+    Column("expires_at", TimestampTZ),
+    # The record whose lot an expiry took (record_id stays the records' own: their entries sum to what
+    # they are owed).
+    Column("lot_record_id", BigInteger),
+    CheckConstraint(
+        "kind IN ('accrual', 'reversal', 'adjustment', 'spend', 'hold', 'capture', 'release', 'expiry')",
+        name="kind_known",
+    ),
+    # Migration 0010's ck_bonus_ledger_shape_fits_kind says which columns each kind fills.
     Index(None, "company_id", "record_id"),
     Index(None, "user_id"),
+    Index(
+        None,
+        "external_id",
+        "kind",
+        "company_id",
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+        postgresql_where=text("external_id IS NOT NULL"),
+    ),
+    schema="loyalty",
+)
+
+# The expiry rule the pipeline applies, for the app to read (loyalty.expiring_points): one row.
+bonus_policy = Table(
+    "bonus_policy",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("expiry_months", Integer, nullable=False),
+    Column("notice_days", Integer, nullable=False),
+    Column("updated_at", TimestampTZ, nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="one_row"),
+    CheckConstraint("expiry_months >= 0 AND notice_days >= 0", name="not_negative"),
     schema="loyalty",
 )
 
@@ -517,10 +553,28 @@ loyalty_liability = Table(
     metadata,
     Column("company_id", BigInteger, primary_key=True),
     Column("date", Date, primary_key=True),
-    Column("accrued", Money, nullable=False, comment="points added that day (positive entries)"),
-    Column("reversed", Money, nullable=False, comment="points taken back that day (negative entries, ≥ 0)"),
+    Column("accrued", Money, nullable=False, comment="points accrued that day (positive record entries)"),
+    Column(
+        "reversed", Money, nullable=False, comment="points taken back that day (negative record entries, ≥ 0)"
+    ),
     Column("outstanding", Money, nullable=False, comment="Σ of the ledger up to the end of that day"),
     Column("outstanding_roubles", Money, nullable=False, comment="outstanding × the rouble value of a point"),
     Column("refreshed_at", TimestampTZ, nullable=False),
+    Column("opening", Money, nullable=False, comment="outstanding at the end of the day before"),
+    Column("spent", Money, nullable=False, comment="points spent that day (spends and captured holds, ≥ 0)"),
+    Column("expired", Money, nullable=False, comment="points expired that day (≥ 0)"),
+    Column(
+        "closing",
+        Money,
+        nullable=False,
+        comment="opening + accrued − reversed − spent − expired (= outstanding)",
+    ),
+    Column(
+        "redemption_rate",
+        Numeric(6, 4),
+        nullable=False,
+        comment="expected share of outstanding points to be spent (docs/loyalty.md)",
+    ),
+    Column("liability_roubles", Money, nullable=False, comment="closing × point value × redemption_rate"),
     schema="marts",
 )

@@ -2,12 +2,15 @@
 
 import dagster as dg
 
+from ycpipeline.defs.loyalty.resources import LoyaltyResource
 from ycpipeline.defs.metadata import FRESH_WITHIN_30_MINUTES, OWNERS, code_reference, numbers, table_metadata
 from ycpipeline.defs.resources import WarehouseResource
 from ycpipeline.loyalty.app_users import app_users_observation
+from ycpipeline.loyalty.expiry import expire_points
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_totals
 from ycpipeline.warehouse.schema import app_users as app_users_table
 from ycpipeline.warehouse.schema import bonus_ledger as bonus_ledger_table
+from ycpipeline.warehouse.schema import bonus_policy as bonus_policy_table
 
 GROUP = "loyalty"
 
@@ -66,6 +69,40 @@ def bonus_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 "points_reversed": float(result.points_reversed),
                 "users_affected": result.users_affected,
                 **held,
+            }
+        )
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"postgres"},
+    owners=OWNERS,
+    tags={"domain": "loyalty"},
+    pool="bonus_ledger",
+    deps=[bonus_ledger],
+    # Its entries land in loyalty.bonus_ledger; the table of its own is the rule it applied.
+    metadata=table_metadata(bonus_policy_table),
+    description="Nightly: holds past their expires_at are written as released, and points older than "
+    "BONUS_EXPIRY_MONTHS (0: never) as expiry entries of loyalty.bonus_ledger, oldest lots first, what the "
+    "users spent or hold left untouched. Writes the rule to loyalty.bonus_policy, which "
+    "loyalty.expiring_points reads for the app's reminders (BONUS_EXPIRY_NOTICE_DAYS).",
+)
+def bonus_expiry(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, loyalty: LoyaltyResource
+) -> dg.MaterializeResult:
+    """Release expired holds and expire the lots past the rule's months."""
+    policy = loyalty.policy()
+    result = expire_points(warehouse.engine(), policy, run_id=context.run.run_id)
+    context.log.info(f"expiry ({policy}): {result}")
+    return dg.MaterializeResult(
+        metadata=numbers(
+            {
+                "expiry_months": policy.months,
+                "holds_released": result.holds_released,
+                "lots_expired": result.lots_expired,
+                "points_expired": float(result.points_expired),
+                "users_affected": result.users,
             }
         )
     )

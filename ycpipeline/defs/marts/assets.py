@@ -165,10 +165,13 @@ staff_utilization_daily = _mart(
 )
 loyalty_liability = _mart(
     "loyalty_liability",
-    "marts.loyalty_liability: per company and day (the company's local date), bonus points accrued and "
-    "reversed, and outstanding (the ledger's sum up to that day), also in roubles (MARTS_POINT_VALUE per "
-    "point). Rebuilds from the earliest day with new ledger entries to today.",
-    ["bonus_ledger"],
+    "marts.loyalty_liability: per company and day (the company's local date), the bonus points' roll-forward: "
+    "opening, accrued, reversed, spent, expired, closing (= outstanding, the ledger's sum up to that day), "
+    "also in roubles (MARTS_POINT_VALUE per point) and valued at the expected redemption rate estimated "
+    "from the ledger's history (docs/loyalty.md). Rebuilds from the earliest day with new ledger entries "
+    "to today.",
+    ["bonus_ledger", "bonus_expiry"],
     lambda conn, _scope: checks.loyalty_liability_mismatches(conn),  # per company: cheap in full
-    "The latest outstanding and Σ(accrued − reversed) of each company equal the ledger's sum",
+    "Each company's days roll forward (opening = the day before's closing, opening + accrued − reversed − "
+    "spent − expired = closing) and its latest closing equals the ledger's sum",
 )
