@@ -22,6 +22,7 @@ from starlette.routing import Route
 from ycpipeline.sandbox import envelopes
 from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
 from ycpipeline.sandbox.generator import money
+from ycpipeline.sandbox.personal import client_with_personal_fields
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -144,6 +145,8 @@ def routes(box: Sandbox) -> list[Route]:
             data, total = await asyncio.to_thread(search, box.state, company_id, body)
         except (BadSearch, ValueError) as exc:
             return envelopes.bad_filter(str(exc))
+        if box.config.personal_fields:
+            data = [client_with_personal_fields(c) for c in data]
         if not data:
             return list_answer(box, data, {"total_count": total})
         return envelopes.success(data, {"total_count": total})
