@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -59,6 +59,13 @@ def to_money(value: Any) -> Decimal | None:
     return in_kopecks if in_kopecks == amount else amount
 
 
+def money_sum(amounts: Iterable[Decimal]) -> Decimal:
+    """Σ `amounts`: exact for money, and an absurd amount (`1e999999999`) is summed instead of raising
+    decimal.Overflow, so validation rejects the row naming the column it cannot fit."""
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):
+        return sum(amounts, Decimal("0.00"))
+
+
 def to_bool(value: Any) -> bool | None:
     """`1`, `"1"`, `true` → True; `0`, `"0"`, `false`, `""` → False."""
     if isinstance(value, bool):
@@ -103,8 +110,17 @@ def to_date(value: Any) -> date | None:
         return None
 
 
+# Every zone's offset is under a day: a moment between these converts to any zone without overflowing.
+FIRST_MOMENT = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
 def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
-    """ISO 8601 with `+03:00`, `+0300` or (with `tz`) no offset → an aware datetime."""
+    """ISO 8601 with `+03:00`, `+0300` or (with `tz`) no offset → an aware datetime; None when unreadable.
+
+    A moment within a day of the calendar's ends (`0001-01-01T01:00:00+05:00` is in year 0 in UTC) is
+    unreadable too: some zone could not hold it, so converting it would raise OverflowError.
+    """
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -115,7 +131,7 @@ def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
         if tz is None:
             return None
         parsed = parsed.replace(tzinfo=tz)
-    return parsed
+    return parsed if FIRST_MOMENT <= parsed <= LAST_MOMENT else None
 
 
 @lru_cache(maxsize=4096)
