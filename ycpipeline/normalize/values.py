@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 import phonenumbers
 
+from ycpipeline.normalize.personal import mentions_personal, without_personal
+
 CENT = Decimal("0.01")
 T = TypeVar("T")
 
@@ -168,16 +170,21 @@ def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timez
 
 
 def raw_json(obj: Any) -> str:
-    """The source object as JSON text that a `jsonb` column accepts.
+    """The source object as JSON text that a `jsonb` column accepts, without the personal fields of the
+    deny-list (`normalize.personal`).
 
     jsonb holds any JSON number exactly (integers beyond 64 bits included) but no NUL character and no
     lone UTF-16 surrogate. When the object has either, it is cleaned: NUL characters are removed, a lone
     surrogate becomes U+FFFD, and NaN/Infinity (not JSON) become null, in keys and values alike.
     """
     try:
-        text = orjson.dumps(obj).decode()
+        written = orjson.dumps(obj)
     except TypeError:  # lone surrogates, integers beyond 64 bits, keys that are not strings
-        return _clean_json(obj)
+        return _clean_json(without_personal(obj))
+    if mentions_personal(written):  # rare: most objects are written once, without a copy
+        obj = without_personal(obj)
+        written = orjson.dumps(obj)
+    text = written.decode()
     # orjson writes a NUL character as \u0000 (rarer still: a literal backslash-u0000, cleaned harmlessly).
     return _clean_json(obj) if "\\u0000" in text else text
 
