@@ -4,23 +4,30 @@ Contract: when `GET /record/{company_id}/{record_id}` (re-reads by id of a windo
 webhook deletions in change capture) answers with another `id` or another `company_id` than asked, the
 answer is refused with the reason in `yclients.rejected_rows` (entity `records`, keyed by the id asked
 for) and written nowhere: the other record keeps what it holds, and the record asked for is neither
-updated nor marked deleted. The sandbox serves the wrong answer over loopback HTTP (`served_fields`).
+updated nor marked deleted. An answer that is no object at all is refused the same way, never read as
+"gone". The sandbox serves the wrong answers over loopback HTTP (`served_fields`), a tiny API the
+empty one.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.sandbox import Sandbox
+from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
+from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload
+from ycpipeline_tests.hostile_api import HostileApi, record
 
 COMPANY, OTHER_COMPANY = 235564, 235565
 POLICY = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
@@ -92,3 +99,26 @@ def test_a_window_reread_answered_for_another_company_is_refused(
     assert reasons == [
         f"company_id: the answer is of company {OTHER_COMPANY}, not company {COMPANY} asked for"
     ]
+
+
+def test_a_reread_answered_with_no_object_marks_nothing_deleted(engine: Engine) -> None:
+    api = HostileApi(records=[record(301), record(302)])
+    zone = ZoneInfo("Europe/Moscow")
+    day = date.fromisoformat(str(api.records[0]["date"])[:10])
+    with (
+        serve_in_thread(api) as base,
+        YClientsClient(
+            f"{base}/api/v1", SecretStr("partner-token-0000"), options=client_options(backoff_base=0.01)
+        ) as client,
+    ):
+        sync_records(client, engine, COMPANY, zone, day, day)
+        api.records = [record(302)]  # 301 is no longer listed: re-read by id, answered with `data: []`
+        api.answers[301] = []
+        result = sync_records(client, engine, COMPANY, zone, day, day)
+    assert (result.rejected, result.deleted, api.rereads) == (1, 0, 1)
+    with engine.connect() as conn:
+        deleted = conn.execute(
+            text("SELECT deleted FROM yclients.records WHERE record_id = 301")
+        ).scalar_one()
+    assert deleted is False
+    assert _rejected(engine)["301"] == ["the answer [] is not a record object (record 301 was asked for)"]

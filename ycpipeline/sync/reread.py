@@ -1,10 +1,11 @@
 """Records re-read by id (`GET /record/{company_id}/{record_id}`), each answer checked against what was asked.
 
 A window refresh re-reads the records it no longer lists, change capture the ones webhooks report
-deleted. An answer about another record (its `id` is not the id asked for) or another company (its
-`company_id`, when sent, differs) is never written: merged by its own key it would overwrite that other
-record with what may be this one's content. It is refused with the reason, kept in
-`yclients.rejected_rows` (entity `records`, keyed by the id asked for), and the record asked for stays as
+deleted. An answer that is no object, or one about another record (its `id` is not the id asked for)
+or another company (its `company_id`, when sent, differs), is never written: merged by its own key it
+would overwrite that other record with what may be this one's content, and read as "gone" it would mark
+the record asked for deleted. It is refused with the reason, kept in `yclients.rejected_rows` (entity
+`records`, keyed by the id asked for), and the record asked for stays as
 stored: neither updated nor marked deleted.
 """
 
@@ -29,8 +30,10 @@ class Reread:
     requests: int = 0
 
 
-def answer_problems(answer: dict[str, Any], company_id: int, record_id: int) -> list[str]:
+def answer_problems(answer: Any, company_id: int, record_id: int) -> list[str]:
     """Why a one-record answer is not the record asked for (empty when it is)."""
+    if not isinstance(answer, dict):
+        return [f"the answer {show(answer)} is not a record object (record {record_id} was asked for)"]
     problems = []
     if to_int(answer.get("id")) != record_id:
         problems.append(
