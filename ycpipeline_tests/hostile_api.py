@@ -64,6 +64,8 @@ class HostileApi:
         self.services = services or []
         self.staff = staff or []
         self.rereads = 0  # requests for one record by id
+        # One-record answers' `data` served instead of the record, by record id (`[]`, a wrong object).
+        self.answers: dict[int, Any] = {}
         self.app = Starlette(
             routes=[
                 Route("/api/v1/company/{company:int}", self._company),
@@ -109,6 +111,8 @@ class HostileApi:
     async def _record(self, request: Request) -> Response:
         self.rereads += 1
         wanted = request.path_params["record"]
+        if wanted.isdigit() and int(wanted) in self.answers:
+            return _body(self.answers[int(wanted)])
         for obj in self.records:
             if isinstance(obj, dict) and str(obj.get("id")) == wanted:
                 return _body(obj)

@@ -62,6 +62,9 @@ HOSTILE_RECORDS: dict[int, tuple[dict[str, Any], str]] = {
     120: ({"services": [_line(discount="ten")]}, "discount"),
     121: ({"create_date": "вчера"}, "create_date"),
     122: ({"payment_status": "paid_full"}, "payment_status"),
+    # At the calendar's edge: year 0 in UTC, with no readable `date` to fall back on.
+    123: ({"date": None, "datetime": "0001-01-01T01:00:00+05:00"}, "datetime"),
+    124: ({"services": [_line(cost="1e999999999")]}, "cost"),
 }
 # Sound records whose `raw` holds what jsonb cannot: they load, with `raw` cleaned.
 ODD_RAW = record(

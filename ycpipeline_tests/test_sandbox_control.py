@@ -33,6 +33,10 @@ def test_changes_knobs_faults_and_stats(
     assert control.post("/config", json={"company_status": {"235565": {"status": 402}}}).status_code == 200
     assert sandbox_http.get("/records/235565").status_code == 402
     assert control.post("/config", json={"partner_token": "x"}).status_code == 400  # secrets are not knobs
+    wrong = {"served_fields": {"record": {str(record["id"]): {"id": 7}}}, "personal_fields": True}
+    assert control.post("/config", json=wrong).status_code == 200
+    assert sandbox_http.get(f"/record/235564/{record['id']}").json()["data"]["id"] == 7
+    assert "passport_data" in sandbox_http.get("/company/235564/staff").json()["data"][0]["employee"]
 
     assert (
         control.post("/faults", json={"kind": "status", "status": 503, "path": "/records/235564"}).status_code

@@ -308,8 +308,10 @@ class YClientsClient:
 
     def get_record(
         self, company_id: int, record_id: int, *, include_finance_transactions: bool = False
-    ) -> dict[str, Any] | None:
-        """`GET /record/{company_id}/{record_id}`, or None when the record is gone (deleted).
+    ) -> Any:
+        """`GET /record/{company_id}/{record_id}`: the answer's `data` as sent, or None when the record is
+        gone (deleted). Callers check that the answer is the record asked for (`sync.reread`): an answer
+        that is no object, or another record, must not read as "gone".
 
         None only for a record-level 404 while the company itself still answers (`GET /company/{id}`,
         once per client): a company that is unknown, unlicensed or closed to us raises its own error,
@@ -326,7 +328,7 @@ class YClientsClient:
         except ObjectNotFoundError:
             self._confirm_company(company_id)
             return None
-        return data if isinstance(data, dict) else None
+        return data
 
     def _page(self, body: dict[str, Any], number: int, what: str) -> Page:
         """One page of a listing from its envelope (`meta.total_count` when readable)."""

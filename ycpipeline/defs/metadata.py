@@ -9,17 +9,22 @@
   metadata is that partition's own (`context.add_asset_metadata(..., partition_key=…)`), never a
   range's sum repeated on every partition.
 - Checks: `company_check_specs` declares them, `rejected_share_check`, `companies_ok_check` yield them.
+- Companies: any error of one company's part (API or data) is caught per company, reported by
+  `company_failed` in its `companies_ok` check, and never stops the other companies.
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import Table
+
+from ycpipeline.client import YClientsError
 
 KINDS = {"yclients", "postgres", "pandas"}
 OWNERS = ["team:data"]
@@ -99,6 +104,19 @@ def rejected_share_check(
         metadata={"rejected": rejected, "total": total, "share": round(share, 4)},
         description="see yclients.rejected_rows for the reasons" if rejected else None,
     )
+
+
+def company_failed(
+    log: logging.Logger, failures: dict[int, str], company_id: int, what: str, exc: Exception
+) -> None:
+    """Record one company's failed part in `failures` (for `companies_ok_check`) and log it.
+
+    An API error is reported by its own message (it says what to do); any other error (data of that
+    company no loader foresaw) by its type and message, with its traceback in the log.
+    """
+    unforeseen = not isinstance(exc, YClientsError)
+    failures[company_id] = f"{type(exc).__name__}: {exc}" if unforeseen else str(exc)
+    log.error(f"{what} of company {company_id} failed: {failures[company_id]}", exc_info=unforeseen)
 
 
 def companies_ok_check(check_name: str, asset_key: str, failures: dict[int, str]) -> dg.AssetCheckResult:

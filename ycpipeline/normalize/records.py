@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
-from decimal import Decimal
 from typing import Any
 
 from ycpipeline.normalize.values import (
     is_zero_date,
+    money_sum,
     optional,
     raw_json,
     show,
@@ -24,8 +24,6 @@ from ycpipeline.normalize.values import (
     to_money,
     to_text,
 )
-
-ZERO = Decimal("0.00")
 
 
 def visit_date(obj: Mapping[str, Any], tz: tzinfo | None) -> date | None:
@@ -103,10 +101,12 @@ def service_lines(
             continue
         if service_id in merged:
             row = merged[service_id]
-            row["cost"] += cost
+            row["cost"] = money_sum((row["cost"], cost))
             row["amount"] += amount
             row["first_cost"] = (
-                None if row["first_cost"] is None or first_cost is None else row["first_cost"] + first_cost
+                None
+                if row["first_cost"] is None or first_cost is None
+                else money_sum((row["first_cost"], first_cost))
             )
         else:
             merged[service_id] = {
@@ -161,6 +161,8 @@ def record_row(
     problems: list[str] = [] if isinstance(raw, dict) else [f"record: {show(raw)} is not an object"]
     record_id = to_int(obj.get("id"))
     starts_at = to_datetime(obj.get("datetime"), tz) or to_datetime(obj.get("date"), tz)
+    if starts_at is None and obj.get("datetime") not in (None, ""):
+        problems.append(f"datetime: {show(obj.get('datetime'))} is not a date and time")
     client_obj = obj.get("client")
     client: dict[str, Any] = client_obj if isinstance(client_obj, dict) else {}
     lines = service_lines(obj.get("services"), company_id, record_id, problems)
@@ -178,7 +180,7 @@ def record_row(
         "comment": to_text(obj.get("comment")) or "",
         "attendance": to_int(obj.get("attendance")),
         "deleted": to_bool(obj.get("deleted", False)),
-        "total_cost": sum((line["cost"] for line in lines), ZERO) if lines is not None else None,
+        "total_cost": money_sum(line["cost"] for line in lines) if lines is not None else None,
         "created_at": _moment(obj, "create_date", tz, problems),
         "changed_at": _moment(obj, "last_change_date", tz, problems),
         "synced_at": synced_at,

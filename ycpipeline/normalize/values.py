@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import phonenumbers
+
+from ycpipeline.normalize.personal import mentions_personal, without_personal
 
 CENT = Decimal("0.01")
 T = TypeVar("T")
@@ -57,6 +59,13 @@ def to_money(value: Any) -> Decimal | None:
     except InvalidOperation:
         return amount
     return in_kopecks if in_kopecks == amount else amount
+
+
+def money_sum(amounts: Iterable[Decimal]) -> Decimal:
+    """Σ `amounts`: exact for money, and an absurd amount (`1e999999999`) is summed instead of raising
+    decimal.Overflow, so validation rejects the row naming the column it cannot fit."""
+    with localcontext(Emax=MAX_EMAX, Emin=MIN_EMIN):
+        return sum(amounts, Decimal("0.00"))
 
 
 def to_bool(value: Any) -> bool | None:
@@ -103,8 +112,17 @@ def to_date(value: Any) -> date | None:
         return None
 
 
+# Every zone's offset is under a day: a moment between these converts to any zone without overflowing.
+FIRST_MOMENT = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LAST_MOMENT = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
 def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
-    """ISO 8601 with `+03:00`, `+0300` or (with `tz`) no offset → an aware datetime."""
+    """ISO 8601 with `+03:00`, `+0300` or (with `tz`) no offset → an aware datetime; None when unreadable.
+
+    A moment within a day of the calendar's ends (`0001-01-01T01:00:00+05:00` is in year 0 in UTC) is
+    unreadable too: some zone could not hold it, so converting it would raise OverflowError.
+    """
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -115,7 +133,7 @@ def to_datetime(value: Any, tz: tzinfo | None = None) -> datetime | None:
         if tz is None:
             return None
         parsed = parsed.replace(tzinfo=tz)
-    return parsed
+    return parsed if FIRST_MOMENT <= parsed <= LAST_MOMENT else None
 
 
 @lru_cache(maxsize=4096)
@@ -152,16 +170,21 @@ def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timez
 
 
 def raw_json(obj: Any) -> str:
-    """The source object as JSON text that a `jsonb` column accepts.
+    """The source object as JSON text that a `jsonb` column accepts, without the personal fields of the
+    deny-list (`normalize.personal`).
 
     jsonb holds any JSON number exactly (integers beyond 64 bits included) but no NUL character and no
     lone UTF-16 surrogate. When the object has either, it is cleaned: NUL characters are removed, a lone
     surrogate becomes U+FFFD, and NaN/Infinity (not JSON) become null, in keys and values alike.
     """
     try:
-        text = orjson.dumps(obj).decode()
+        written = orjson.dumps(obj)
     except TypeError:  # lone surrogates, integers beyond 64 bits, keys that are not strings
-        return _clean_json(obj)
+        return _clean_json(without_personal(obj))
+    if mentions_personal(written):  # rare: most objects are written once, without a copy
+        obj = without_personal(obj)
+        written = orjson.dumps(obj)
+    text = written.decode()
     # orjson writes a NUL character as \u0000 (rarer still: a literal backslash-u0000, cleaned harmlessly).
     return _clean_json(obj) if "\\u0000" in text else text
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ycpipeline.sandbox.tokens import (
     DEFAULT_PARTNER_TOKEN,
@@ -11,6 +11,8 @@ from ycpipeline.sandbox.tokens import (
     DEFAULT_USER_PASSWORD,
     DEFAULT_USER_TOKEN,
 )
+
+ServedRoute = Literal["records", "record", "transactions"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,23 @@ class SandboxConfig:
     company_staff_schedule: bool = True
     # The `resource` of company webhooks: "company" (the description) or "salon" (its settings key).
     company_webhook_resource: Literal["company", "salon"] = "company"
+    # Fields replaced in objects as served, by route and object id: "records" (`GET /records/{company_id}`
+    # lists), "record" (the one-record answer `GET /record/{company_id}/{record_id}`), "transactions"
+    # (`GET /transactions/{company_id}` lists). Hostile values in a sound page (a `datetime` at the
+    # calendar's edge), or a one-record answer about another record than the one asked for.
+    served_fields: dict[ServedRoute, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    # Whether staff and client objects carry the personal fields third-party client schemas show
+    # (passport, tax and insurance numbers, birth dates), which the warehouse must not keep.
+    personal_fields: bool = False
+
+    def served(self, route: ServedRoute, obj: dict[str, Any]) -> dict[str, Any]:
+        """`obj` as `route` serves it: with the fields `served_fields` replaces for its id, if any."""
+        by_id = self.served_fields.get(route)
+        if not by_id:
+            return obj
+        # Ids are served as numbers or numeric strings (and hostile ones as anything): compare their text.
+        changes = next((c for i, c in by_id.items() if str(i) == str(obj.get("id"))), None)
+        return {**obj, **changes} if changes else obj
 
     def page_cap(self, listing: str, default: int | None = None) -> int:
         """The largest page `listing` serves (`listing_page_caps`, else `default` or `page_size_cap`)."""

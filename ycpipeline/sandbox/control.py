@@ -74,6 +74,11 @@ def routes(box: Sandbox) -> list[Route]:
             return JSONResponse({"error": f"unknown knobs {sorted(unknown)}"}, status_code=400)
         if "company_status" in body:
             body["company_status"] = {int(c): CompanyStatus(**s) for c, s in body["company_status"].items()}
+        if "served_fields" in body:
+            body["served_fields"] = {
+                route: {int(i): fields for i, fields in by_id.items()}
+                for route, by_id in body["served_fields"].items()
+            }
         box.reconfigure(**body)
         return JSONResponse({"ok": True})
 

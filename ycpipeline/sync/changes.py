@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
 
@@ -32,6 +32,7 @@ from ycpipeline.sync.records import (
     lock_company_records,
     refresh_window,
 )
+from ycpipeline.sync.reread import reread_records
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 
 log = logging.getLogger(__name__)
@@ -283,19 +284,12 @@ def _reread(
             text(f"SELECT record_id FROM {stager.seen} WHERE record_id = ANY(:ids)"), {"ids": wanted}
         ).scalars()
     )
-    found: list[Any] = []
-    gone: list[int] = []
-    for record_id in wanted:
-        if record_id in staged:
-            continue
-        fresh = client.get_record(company_id, record_id, include_finance_transactions=True)
-        result.reread += 1
-        if fresh is None:
-            gone.append(record_id)
-        else:
-            found.append(fresh)
-    if found:
-        stager.stage(found)
+    reread = reread_records(client, company_id, [r for r in wanted if r not in staged])
+    result.reread += reread.requests
+    stager.rejected.extend(reread.refused)
+    if reread.found:
+        stager.stage(reread.found)
+    gone = reread.gone
     if gone:
         days = conn.execute(
             text("""

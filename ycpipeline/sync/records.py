@@ -21,6 +21,7 @@ from ycpipeline.client.paging import identity
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.sync.payments import PaymentsStage, without_payments
+from ycpipeline.sync.reread import reread_records
 from ycpipeline.sync.windows import reject_outside_window
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
 from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
@@ -345,18 +346,13 @@ def refresh_window(
         .scalars()
         .all()
     )
-    gone: list[int] = []
-    reread: list[Any] = []
-    for record_id in vanished:
-        # None only when the record itself is gone and the company still answers; a company-level
-        # 404/403/402 raises, so the window is left as it was instead of marked deleted.
-        fresh = client.get_record(company_id, record_id, include_finance_transactions=True)
-        if fresh is None:
-            gone.append(record_id)
-        else:
-            reread.append(fresh)
-    if reread:
-        stager.stage(reread)
+    # Gone only when the record itself is gone and the company still answers; a company-level
+    # 404/403/402 raises, so the window is left as it was instead of marked deleted.
+    reread = reread_records(client, company_id, vanished)
+    stager.rejected.extend(reread.refused)
+    if reread.found:
+        stager.stage(reread.found)
+    gone = reread.gone
     result.counts = stager.counts
     result.deleted = conn.execute(
         text("""

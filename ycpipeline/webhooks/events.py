@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ycpipeline.normalize.personal import without_personal
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 
 MAX_DEPTH = 64  # nesting of a body's JSON; YClients objects are a few levels deep
@@ -143,7 +144,8 @@ def parse_body(body: Any) -> tuple[ParsedBody | None, str | None]:
         return None, "empty list of events"
     parsed = ParsedBody()
     for position, item in enumerate(items):
-        cleaned = clean(item)
+        # Stored bodies keep what the event sent, minus the personal fields of the deny-list.
+        cleaned = without_personal(clean(item))
         try:
             event = WebhookEvent.model_validate(cleaned)
         except ValidationError as exc:

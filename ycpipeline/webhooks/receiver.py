@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ycpipeline.metrics.collector import LastRuns, metrics_route
+from ycpipeline.normalize.personal import scrub_text, without_personal
 from ycpipeline.webhooks import queue
 from ycpipeline.webhooks.events import ParsedBody, clean, parse_body
 
@@ -55,7 +56,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _as_text(body: bytes) -> dict[str, str]:
-    return {"unparsed": clean(body[:DEAD_LETTER_HEAD].decode("utf-8", "replace"))}
+    # Unparsed text cannot be cut like an object: the values of the deny-list's fields are masked.
+    return {"unparsed": scrub_text(clean(body[:DEAD_LETTER_HEAD].decode("utf-8", "replace")))}
 
 
 def create_receiver(
@@ -122,7 +124,12 @@ def create_receiver(
         parsed, problem = parse_body(document)
         if parsed is None:
             problem = problem or "malformed events"
-            raw = clean(document) if len(body) <= DEAD_LETTER_HEAD else _as_text(body)
+            kept = without_personal(clean(document))
+            raw = (
+                kept
+                if len(body) <= DEAD_LETTER_HEAD
+                else _as_text(json.dumps(kept, ensure_ascii=False).encode())
+            )
             return await write(refuse, problem, raw) or JSONResponse({"error": problem}, status_code=422)
         return await write(store, parsed) or JSONResponse(
             {"accepted": len(parsed.accepted), "rejected": len(parsed.refused)}

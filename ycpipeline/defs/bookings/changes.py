@@ -5,7 +5,6 @@ from datetime import date
 import dagster as dg
 from pydantic import Field
 
-from ycpipeline.client import YClientsError
 from ycpipeline.defs.bookings.assets import GROUP
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.metadata import (
@@ -14,6 +13,7 @@ from ycpipeline.defs.metadata import (
     OWNERS,
     companies_ok_check,
     company_check_specs,
+    company_failed,
     markdown_table,
     numbers,
     rejected_share_check,
@@ -103,7 +103,7 @@ def yclients_record_changes(
     warehouse: WarehouseResource,
     freshness: FreshnessResource,
 ) -> dg.MaterializeResult:
-    """Run one change-capture pass per company; a company's API error is reported, never raised."""
+    """Run one change-capture pass per company; any error of a company is reported, never raised."""
     client = yclients.client()
     requests_before = client.stats.requests
     configured = yclients.companies()
@@ -127,9 +127,10 @@ def yclients_record_changes(
                 reread_ids=config.reread_record_ids.get(str(company_id), []),
                 run_id=context.run.run_id,
             )
-        except YClientsError as exc:
-            failures[company_id] = str(exc)
-            context.log.error(f"change capture of company {company_id} failed: {exc}")
+        except Exception as exc:
+            # Any error of one company's part (a rejected token, an outage, data no loader foresaw) fails
+            # that part only: never the other companies, the catalogue or the ledger.
+            company_failed(context.log, failures, company_id, "change capture", exc)
             continue
         context.log.info(
             f"{result.mode} pass of company {company_id} (changed_after {result.changed_after}): "

@@ -3,13 +3,13 @@
 import dagster as dg
 from sqlalchemy import Table
 
-from ycpipeline.client import YClientsError
 from ycpipeline.defs.metadata import (
     FRESH_WITHIN_30_MINUTES,
     KINDS,
     OWNERS,
     companies_ok_check,
     company_check_specs,
+    company_failed,
     markdown_table,
     numbers,
     rejected_share_check,
@@ -46,10 +46,10 @@ def _materialize(
                 link_template=template,
                 run_id=context.run.run_id,
             )
-        except YClientsError as exc:
-            # One company's rejected token or outage must not stop the others (or the records and ledger).
-            failures[company_id] = str(exc)
-            context.log.error(f"{entity} of company {company_id} failed: {exc}")
+        except Exception as exc:
+            # Any error of one company's part (a rejected token, an outage, data no loader foresaw) fails
+            # that part only: never the other companies, the catalogue or the ledger.
+            company_failed(context.log, failures, company_id, entity, exc)
             continue
         context.log.info(f"{entity} of company {company_id}: {result.as_dict()}")
         results.append(result)

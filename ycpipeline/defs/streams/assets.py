@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from ycpipeline.client import YClientsClient, YClientsError
+from ycpipeline.client import YClientsClient
 from ycpipeline.defs.metadata import (
     KINDS,
     OWNERS,
     companies_ok_check,
     company_check_specs,
+    company_failed,
     markdown_table,
     rejected_share_check,
     summed,
@@ -48,7 +49,7 @@ def _materialize(
     asset: str,
     load: Load,
 ) -> dg.MaterializeResult:
-    """Run `load` per company; one company's API error fails its part only (the companies_ok check)."""
+    """Run `load` per company; any error of one company fails its part only (the companies_ok check)."""
     client = yclients.client()
     requests_before = client.stats.requests
     results: list[StreamResult] = []
@@ -56,9 +57,10 @@ def _materialize(
     for company_id in companies:
         try:
             result = load(client, company_id)
-        except YClientsError as exc:
-            failures[company_id] = str(exc)
-            context.log.error(f"{asset} of company {company_id} failed: {exc}")
+        except Exception as exc:
+            # Any error of one company's part (a rejected token, an outage, data no loader foresaw) fails
+            # that part only: never the other companies, the catalogue or the ledger.
+            company_failed(context.log, failures, company_id, asset, exc)
             continue
         context.log.info(f"{asset} of company {company_id}: {result.as_dict()} {result.notes}")
         results.append(result)

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
 from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer, path_int
+from ycpipeline.sandbox.personal import staff_with_personal_fields
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -102,7 +103,8 @@ def routes(box: Sandbox) -> list[Route]:
         return found if found is not None else envelopes.failure(404, envelopes.SERVICE_NOT_FOUND)
 
     def staff(company_id: int, request: Request) -> list[dict[str, Any]]:
-        return box.state.staff(company_id)
+        members = box.state.staff(company_id)
+        return [staff_with_personal_fields(m) for m in members] if box.config.personal_fields else members
 
     def staff_member(company_id: int, staff_id: int | None) -> dict[str, Any] | Response:
         if staff_id is None:
@@ -111,7 +113,7 @@ def routes(box: Sandbox) -> list[Route]:
         if found is None:
             message = envelopes.STAFF_NOT_FOUND.format(staff_id=staff_id, company_id=company_id)
             return envelopes.failure(404, message)
-        return found
+        return staff_with_personal_fields(found) if box.config.personal_fields else found
 
     def legacy_staff_list(company_id: int, request: Request) -> list[dict[str, Any]]:
         return [legacy_staff(m) for m in box.state.staff(company_id)]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from ycpipeline.sandbox import envelopes
 from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, path_int
+from ycpipeline.sandbox.personal import client_with_personal_fields
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -26,6 +27,6 @@ def routes(box: Sandbox) -> list[Route]:
         found = None if client_id is None else box.state.client(company_id, client_id)
         if found is None:
             return envelopes.failure(404, envelopes.CLIENT_NOT_FOUND)
-        return envelopes.success(found)
+        return envelopes.success(client_with_personal_fields(found) if box.config.personal_fields else found)
 
     return [Route(API_PREFIX + "/client/{company_id}/{client_id}", client)]

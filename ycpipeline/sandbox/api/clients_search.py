@@ -22,6 +22,7 @@ from starlette.routing import Route
 from ycpipeline.sandbox import envelopes
 from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
 from ycpipeline.sandbox.generator import money
+from ycpipeline.sandbox.personal import client_with_personal_fields
 
 if TYPE_CHECKING:
     from ycpipeline.sandbox.app import Sandbox
@@ -150,6 +151,8 @@ def routes(box: Sandbox) -> list[Route]:
             return envelopes.bad_filter(str(exc))
         if getattr(request.state, "empty_page", False):
             data = []  # the `empty_page` fault: no rows, the real total
+        if box.config.personal_fields:
+            data = [client_with_personal_fields(c) for c in data]
         if not data:
             return list_answer(box, data, {"total_count": total})
         return envelopes.success(data, {"total_count": total})

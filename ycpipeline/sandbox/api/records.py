@@ -239,7 +239,7 @@ def routes(box: Sandbox) -> list[Route]:
         page, total = await asyncio.to_thread(list_records, box.state, company_id, query)
         if getattr(request.state, "empty_page", False):
             page = []
-        data = [present(r, query) for r in page]
+        data = [box.config.served("records", present(r, query)) for r in page]
         if total == 0:
             return list_answer(box, data, {"page": query.page.page, "total_count": 0})
         return envelopes.success(data, {"page": query.page.page, "total_count": total})
@@ -255,7 +255,7 @@ def routes(box: Sandbox) -> list[Route]:
         found = None if record_id is None else box.state.get_record(company_id, record_id)
         if found is None:
             return envelopes.failure(404, envelopes.RECORD_NOT_FOUND)
-        return envelopes.success(present(found, query))
+        return envelopes.success(box.config.served("record", present(found, query)))
 
     async def no_company(request: Request) -> Response:
         if (denied := await box.gate.admit(request, needs_user=True)) is not None:

@@ -71,7 +71,7 @@ def routes(box: Sandbox) -> list[Route]:
                 continue
             if "client_id" in wanted and (not item["client"] or item["client"]["id"] != wanted["client_id"]):
                 continue
-            found.append(item)
+            found.append(box.config.served("transactions", item))
         return found, PageRequest.parse(query, box.config.page_cap("transactions"))
 
     async def transactions(request: Request) -> Response:
