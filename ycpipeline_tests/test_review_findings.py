@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
+from ycpipeline.client.paging import Page, Pager
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.clients import client_options
@@ -56,3 +57,17 @@ def test_ids_of_odd_digits_are_quarantined_and_the_sound_record_loads(
     assert any("visit_id" in reason for reason in rejected["301"])
     assert any("visit_id" in reason for reason in rejected["302"])
     assert any("visit_id" in reason for reason in rejected["304"])
+
+
+@pytest.mark.parametrize("announced", [0, -1, 3])
+def test_a_total_count_below_what_the_first_page_brought_is_not_trusted(announced: int) -> None:
+    # A full first page of 10 while total_count says fewer: the count is wrong, so the listing must page on
+    # to a short page, not stop after page 1 and call itself complete (which retires everything after it).
+    pager = Pager(10)
+    first = Page(1, [{"id": n} for n in range(10)], announced)
+    assert pager.plan(first) is None
+    assert not pager.complete
+    assert pager.next_page(first) == 2
+    last = Page(2, [{"id": n} for n in range(10, 14)], announced)
+    assert pager.next_page(last) is None
+    assert pager.complete

@@ -159,9 +159,18 @@ class Pager:
 
     def plan(self, first: Page) -> range | None:
         """The page numbers after the first one to read, or None to page one by one."""
-        self.total_count = first.total_count
         self._take(first)
         received = len(first.items)
+        if first.total_count is not None and first.total_count < self.distinct:
+            # Fewer announced than page 1 already brought: the count is wrong, and trusting it would end
+            # the listing "complete" after page 1. Paged as if there were none, until a short page.
+            log.warning(
+                "total_count %s but page 1 brought %s distinct objects: paging until a short page",
+                first.total_count,
+                self.distinct,
+            )
+            first = Page(first.number, first.items, None)
+        self.total_count = first.total_count
         if first.total_count is None:
             if 0 < received < self.requested_size:
                 # Short: the end, or a server cap. Only the next page tells: paged by this size.
