@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.client.paging import Page, Pager
+from ycpipeline.normalize.values import raw_json
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
 from ycpipeline_tests.clients import client_options
@@ -71,3 +72,10 @@ def test_a_total_count_below_what_the_first_page_brought_is_not_trusted(announce
     last = Page(2, [{"id": n} for n in range(10, 14)], announced)
     assert pager.next_page(last) is None
     assert pager.complete
+
+
+def test_a_denied_key_hiding_a_nul_is_cut_from_raw() -> None:
+    # raw_json removes NUL characters from keys, which turned "inn\x00" into "inn" after the deny-list ran.
+    kept = raw_json({"id": 1, "employee": {"inn\x00": "7707083893", "PASSPORT\x00_DATA": "4510 123456"}})
+    assert "7707083893" not in kept
+    assert "4510 123456" not in kept

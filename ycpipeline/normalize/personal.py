@@ -53,8 +53,8 @@ _KEY_AND_VALUE = re.compile(rf'("(?:{_DENIED_KEY})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[
 
 
 def is_denied(key: Any) -> bool:
-    """Whether `key` names a denied field."""
-    return isinstance(key, str) and key.lower() in DENIED_FIELDS
+    """Whether `key` names a denied field (NUL characters aside: raw drops them, so `"inn\\x00"` is `inn`)."""
+    return isinstance(key, str) and key.replace("\x00", "").lower() in DENIED_FIELDS
 
 
 def without_personal(obj: Any) -> Any:
