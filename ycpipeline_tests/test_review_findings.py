@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
@@ -16,6 +17,7 @@ from ycpipeline.client.paging import Page, Pager
 from ycpipeline.normalize.values import raw_json
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
+from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.hostile_api import HostileApi, record
 
@@ -79,3 +81,37 @@ def test_a_denied_key_hiding_a_nul_is_cut_from_raw() -> None:
     kept = raw_json({"id": 1, "employee": {"inn\x00": "7707083893", "PASSPORT\x00_DATA": "4510 123456"}})
     assert "7707083893" not in kept
     assert "4510 123456" not in kept
+
+
+@pytest.fixture
+def receiver(engine: Engine) -> Iterator[str]:
+    secret = "hook-secret-1a2b3c4d5e6f"
+    with serve_in_thread(create_receiver(engine, secret)) as base:
+        yield f"{base}{WEBHOOK_PATH}/{secret}"
+
+
+def test_a_body_that_is_no_json_keeps_no_denied_value(engine: Engine, receiver: str) -> None:
+    # Only a string or bare value after a quoted key was masked: an object's or a list's contents, single
+    # quotes and a form's `inn=` were kept as sent.
+    cut_off = '{"resource": "staff", "data": {"name": "Анна", "passport_data": {"series": "4510", "number": "123456"}'
+    bodies = [
+        cut_off,
+        '{"resource": "staff", "snils": ["112-233-445 95"], "data": {"name": "Анна"}, ',
+        "{'resource': 'staff', 'inn': '771234567890'}",
+        "resource=staff&inn=771234567890&name=Anna",
+    ]
+    for body in bodies:
+        answer = httpx.post(receiver, content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400
+    with engine.connect() as conn:
+        heads = (
+            conn.execute(text("SELECT raw->>'unparsed' FROM yclients.rejected_rows ORDER BY 1"))
+            .scalars()
+            .all()
+        )
+    assert len(heads) == len(bodies)
+    for head in heads:
+        assert not [value for value in ("4510", "123456", "112-233-445", "771234567890") if value in head], (
+            head
+        )
+    assert any("Анна" in head for head in heads)
