@@ -12,6 +12,7 @@ beside 2 records (yclientsru.apib:5466-5642), so what `total_count` counts is un
   server-side cap: with the same `count` the server keeps serving its capped pages);
 - paging stops at the last page `total_count` allows, at an empty or short page, or at a page that
   brings no object not seen before (a server that ignores `page`): never an endless loop;
+- a `total_count` below the distinct objects page 1 already brought is wrong, and read as none;
 - a listing is **complete** only when the distinct ids received reach `total_count` (duplicates never
   count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
   from an incomplete listing.
