@@ -115,3 +115,20 @@ def test_a_body_that_is_no_json_keeps_no_denied_value(engine: Engine, receiver: 
             head
         )
     assert any("Анна" in head for head in heads)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"id": 1}, "not an object", {"id": 3}],
+        [{"id": 1}, {"name": "no id"}, {"id": 3}],
+        [{"id": 1}, {"id": "1"}, {"id": 3}],
+    ],
+)
+def test_a_slot_taken_by_no_object_or_the_same_id_leaves_the_listing_incomplete(items: list[object]) -> None:
+    # total_count 3 and three items, but only two objects arrived: the third one (id 2) is missing, so
+    # nothing may be retired. A non-object, an object without id and "1" beside 1 each counted as one more.
+    pager = Pager(10)
+    assert pager.plan(Page(1, items, 3)) == range(0)
+    assert not pager.complete
+    assert pager.shortfall() == "total_count 3 but 2 distinct objects arrived (3 rows)"

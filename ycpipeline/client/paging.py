@@ -13,8 +13,8 @@ beside 2 records (yclientsru.apib:5466-5642), so what `total_count` counts is un
 - paging stops at the last page `total_count` allows, at an empty or short page, or at a page that
   brings no object not seen before (a server that ignores `page`): never an endless loop;
 - a `total_count` below the distinct objects page 1 already brought is wrong, and read as none;
-- a listing is **complete** only when the distinct ids received reach `total_count` (duplicates never
-  count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
+- a listing is **complete** only when the distinct ids received reach `total_count` (duplicates,
+  non-objects and objects without id never count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
   from an incomplete listing.
 """
 
@@ -145,7 +145,11 @@ class Pager:
         return self.stopped_early or "the last page was full"
 
     def _take(self, page: Page) -> set[str]:
-        ids = {identity(item) for item in page.items}
+        # Only objects with an id count, by the id's text: a non-object or an object without id stands
+        # for no object the listing holds, and "1" beside 1 is one object (the load merges them).
+        ids = {
+            str(item["id"]) for item in page.items if isinstance(item, dict) and item.get("id") is not None
+        }
         new = ids - self._seen
         self._seen |= ids
         self.received += len(page.items)
