@@ -12,8 +12,9 @@ beside 2 records (yclientsru.apib:5466-5642), so what `total_count` counts is un
   server-side cap: with the same `count` the server keeps serving its capped pages);
 - paging stops at the last page `total_count` allows, at an empty or short page, or at a page that
   brings no object not seen before (a server that ignores `page`): never an endless loop;
-- a listing is **complete** only when the distinct ids received reach `total_count` (duplicates never
-  count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
+- a `total_count` below the distinct objects page 1 already brought is wrong, and read as none;
+- a listing is **complete** only when the distinct ids received reach `total_count` (duplicates,
+  non-objects and objects without id never count), or, without `total_count`, when it ended at an empty or short page. A caller retires nothing
   from an incomplete listing.
 """
 
@@ -144,7 +145,11 @@ class Pager:
         return self.stopped_early or "the last page was full"
 
     def _take(self, page: Page) -> set[str]:
-        ids = {identity(item) for item in page.items}
+        # Only objects with an id count, by the id's text: a non-object or an object without id stands
+        # for no object the listing holds, and "1" beside 1 is one object (the load merges them).
+        ids = {
+            str(item["id"]) for item in page.items if isinstance(item, dict) and item.get("id") is not None
+        }
         new = ids - self._seen
         self._seen |= ids
         self.received += len(page.items)
@@ -159,9 +164,18 @@ class Pager:
 
     def plan(self, first: Page) -> range | None:
         """The page numbers after the first one to read, or None to page one by one."""
-        self.total_count = first.total_count
         self._take(first)
         received = len(first.items)
+        if first.total_count is not None and first.total_count < self.distinct:
+            # Fewer announced than page 1 already brought: the count is wrong, and trusting it would end
+            # the listing "complete" after page 1. Paged as if there were none, until a short page.
+            log.warning(
+                "total_count %s but page 1 brought %s distinct objects: paging until a short page",
+                first.total_count,
+                self.distinct,
+            )
+            first = Page(first.number, first.items, None)
+        self.total_count = first.total_count
         if first.total_count is None:
             if 0 < received < self.requested_size:
                 # Short: the end, or a server cap. Only the next page tells: paged by this size.

@@ -47,14 +47,16 @@ DENIED_FIELDS = frozenset(
 )
 # Each denied name as JSON writes it, for a test of plain substrings (far cheaper than a regex).
 _QUOTED = tuple(f'"{name}"'.encode() for name in sorted(DENIED_FIELDS))
-# A denied field as a key of JSON text (`"inn":` or `"inn" :`), with the value that follows it.
+# A denied field as a key of text that is no JSON: `"inn":`, `'inn':` or a form's `inn=` (not `dinner:`).
 _DENIED_KEY = "|".join(re.escape(name) for name in sorted(DENIED_FIELDS))
-_KEY_AND_VALUE = re.compile(rf'("(?:{_DENIED_KEY})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}}\]\s]*)', re.IGNORECASE)
+_KEY = re.compile(rf"(?<![\w\\])([\"']?)(?:{_DENIED_KEY})\1\s*[:=]\s*", re.IGNORECASE)
+# Where a bare value (a number, a word, a form's value) ends.
+_BARE_END = re.compile(r"[,}\]&;\s\"']")
 
 
 def is_denied(key: Any) -> bool:
-    """Whether `key` names a denied field."""
-    return isinstance(key, str) and key.lower() in DENIED_FIELDS
+    """Whether `key` names a denied field (NUL characters aside: raw drops them, so `"inn\\x00"` is `inn`)."""
+    return isinstance(key, str) and key.replace("\x00", "").lower() in DENIED_FIELDS
 
 
 def without_personal(obj: Any) -> Any:
@@ -75,5 +77,52 @@ def mentions_personal(json_bytes: bytes) -> bool:
 
 def scrub_text(text: str) -> str:
     """Text kept because it could not be parsed (the head of a refused body), with the value of each
-    denied field it shows replaced by null."""
-    return _KEY_AND_VALUE.sub(r"\1null", text)
+    denied field it shows replaced by null: a string, a bare word, or a whole object or list (to the end
+    of the text when it is cut off), in JSON-like or form-encoded text."""
+    kept: list[str] = []
+    done = 0
+    for key in _KEY.finditer(text):
+        if key.start() < done:  # inside a value already masked
+            continue
+        kept.append(text[done : key.end()])
+        kept.append("null")
+        done = _value_end(text, key.end())
+    kept.append(text[done:])
+    return "".join(kept)
+
+
+def _value_end(text: str, start: int) -> int:
+    """Where the value that begins at `start` ends: after its closing quote or bracket (strings inside
+    skipped), or at the first delimiter of a bare value; the end of the text when it is cut off."""
+    opening = text[start : start + 1]
+    if opening in ('"', "'"):
+        position = start + 1
+        while position < len(text):
+            if text[position] == "\\":
+                position += 2
+                continue
+            if text[position] == opening:
+                return position + 1
+            position += 1
+        return len(text)
+    if opening in ("{", "["):
+        depth, position, quoted = 0, start, False
+        while position < len(text):
+            char = text[position]
+            if quoted:
+                if char == "\\":
+                    position += 1
+                elif char == '"':
+                    quoted = False
+            elif char == '"':
+                quoted = True
+            elif char in "{[":
+                depth += 1
+            elif char in "}]":
+                depth -= 1
+                if depth == 0:
+                    return position + 1
+            position += 1
+        return len(text)
+    bare = _BARE_END.search(text, start)
+    return bare.start() if bare else len(text)

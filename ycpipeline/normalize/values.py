@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
@@ -21,6 +22,10 @@ import phonenumbers
 
 from ycpipeline.normalize.personal import mentions_personal, without_personal
 
+# ASCII digits only (str.isdigit() also accepts "²", which int() refuses), and no more than int() reads
+# from text (sys.get_int_max_str_digits()): anything else would raise instead of being quarantined.
+_INTEGER = re.compile(r"-?[0-9]{1,4300}", re.ASCII)
+
 CENT = Decimal("0.01")
 T = TypeVar("T")
 
@@ -31,7 +36,7 @@ def to_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return int(value.strip())
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -186,7 +191,8 @@ def raw_json(obj: Any) -> str:
         written = orjson.dumps(obj)
     text = written.decode()
     # orjson writes a NUL character as \u0000 (rarer still: a literal backslash-u0000, cleaned harmlessly).
-    return _clean_json(obj) if "\\u0000" in text else text
+    # Cut again: a key becomes a denied name once its NUL is removed, unseen by the test above.
+    return _clean_json(without_personal(obj)) if "\\u0000" in text else text
 
 
 def _clean_json(obj: Any) -> str:
