@@ -20,8 +20,9 @@ class RunFailedError(RuntimeError):
     """A Dagster run failed; the message carries the step's own error message."""
 
 
-# The project-local instance: sqlite storage (Dagster's default), with the run queue and pools of the
-# production dagster.yaml, so `dagster dev` runs schedule, sensor and manual runs as production does.
+# The project-local instance: sqlite storage (Dagster's default), with the run queue, pools, run
+# monitoring and run retries of the production dagster.yaml (its comments say why), so `dagster dev`
+# runs schedule, sensor and manual runs as production does.
 LOCAL_INSTANCE: dict[str, Any] = {
     "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"},
     "concurrency": {
@@ -31,8 +32,20 @@ LOCAL_INSTANCE: dict[str, Any] = {
         },
         "pools": {"default_limit": 1},
     },
+    "run_monitoring": {
+        "enabled": True,
+        "start_timeout_seconds": 180,
+        "cancel_timeout_seconds": 180,
+        "max_resume_run_attempts": 0,
+        "poll_interval_seconds": 60,
+        "free_slots_after_run_end_seconds": 60,
+    },
+    "run_retries": {"enabled": True, "max_retries": 0, "retry_on_asset_or_op_failure": True},
     "telemetry": {"enabled": False},
 }
+# A run executed in this process has no code location the daemon could relaunch it from: its
+# failure is the caller's to retry (as `webhook drain` does), never the daemon's.
+IN_PROCESS_TAGS = {"dagster/max_retries": "0"}
 
 
 def _with_local_defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +135,11 @@ def run_job(
     """Execute a job of the code location; raise `RunFailedError` with the failing step's message."""
     from ycpipeline.defs.partitions import range_tags
 
-    tags = {**(tags or {}), **(range_tags(*partition_range) if partition_range is not None else {})}
+    tags = {
+        **(tags or {}),
+        **(range_tags(*partition_range) if partition_range is not None else {}),
+        **IN_PROCESS_TAGS,
+    }
     with dagster_instance() as instance:
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)
