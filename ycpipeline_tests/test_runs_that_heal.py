@@ -118,7 +118,7 @@ def test_the_instance_the_cli_writes_heals_runs_as_dagster_yaml_does() -> None:
     monitoring = production["run_monitoring"]
     assert monitoring["enabled"] and monitoring["max_resume_run_attempts"] == 0
     # Within minutes: a dead run's slots are freed at most this long after it failed.
-    assert monitoring["free_slots_after_run_end_seconds"] + monitoring["poll_interval_seconds"] <= 180
+    assert monitoring["free_slots_after_run_end_seconds"] + monitoring["poll_interval_seconds"] <= 120
     assert production["run_retries"]["enabled"] and production["run_retries"]["max_retries"] == 0
 
 
