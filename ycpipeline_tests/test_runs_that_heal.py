@@ -35,12 +35,11 @@ from ycpipeline_tests.helpers import definitions, event, preload, requests_of, s
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "heal-secret-1a2b3c4d5e"
 COMPANY = 235564
-RECORDS_STEP = "yclients_record_changes"  # the change-capture step, in the `yclients_records` pool
 # The daemon test's bound, from the SIGKILL to the event done: mostly the retry's whole run (a
 # change-capture run of some 15 steps, each in its own process: two minutes and more on a busy
-# 2-core machine).
-# Production's bound is larger by dagster.yaml's polling intervals (run monitoring every 60 s, slots
-# freed 60 s after a run ends): within 2 minutes of the worker's death its slot is free.
+# 2-core machine). Production's bound is larger by dagster.yaml's polling intervals (run monitoring
+# every 60 s, slots freed 60 s after a run ends): within 2 minutes of the worker's death its slot is
+# free.
 DEAD_RUN_BOUND_SECONDS = 300
 
 
