@@ -1,5 +1,6 @@
-"""Runs that heal: a dead run worker frees its pool slots and is retried, a killed `webhook drain` is
-cleaned up by the next one, and a webhook batch whose run never ends is released after a bound.
+"""Runs that heal: a dead run worker frees its pool slots and is retried, a killed `webhook drain` or
+`sync` is cleaned up by the next command, and a webhook batch whose run never ends is released after a
+bound.
 
 The dead worker is reproduced with the real `dagster-daemon` on the instance configuration the CLI
 writes, with only its polling intervals shortened."""
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,37 @@ def test_a_drain_killed_mid_run_is_cleaned_up_by_the_next_drain(
         assert any("`webhook drain` process that executed run" in m for m in messages), messages
         info = instance.event_log_storage.get_concurrency_info("yclients_records")
         assert not info.claimed_slots and not info.pending_steps
+
+
+def test_a_sync_killed_mid_run_does_not_hold_the_records_pool_from_the_next_one(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    _local_instance(dagster_env)  # the CLI's instance: the `yclients_records` pool has one slot
+    day = (ANCHOR - timedelta(days=2)).isoformat()
+    command = [sys.executable, "-m", "ycpipeline.cli.main", "sync", "--company", str(COMPANY)]
+    command += ["--from", day, "--to", day]
+    sandbox.faults.add(Fault("timeout", path=f"/records/{COMPANY}", delay=20))
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: sandbox.faults.injected >= 1, 180, "the sync's run reached the records step")
+    finally:
+        _kill_tree(first.pid)
+        first.wait()
+    # Without its process the run would stay STARTED, holding the slot: this sync would wait for ever.
+    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert second.returncode == 0, second.stdout + second.stderr
+    with dg.DagsterInstance.get() as instance:
+        dead, done = sorted(instance.get_runs(), key=lambda r: r.status.value)
+        assert (dead.status, done.status) == (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS)
+        messages = [
+            e.message for e in instance.all_logs(dead.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
+        assert any("`ycpipeline` process that executed run" in m for m in messages), messages
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM yclients.records WHERE company_id = :c"), {"c": COMPANY}
+        ).scalar_one()
+    assert stored == len(sandbox.state.day_records(COMPANY, date.fromisoformat(day)))
 
 
 @pytest.mark.slow

@@ -1,9 +1,9 @@
 """`ycpipeline webhook drain`: every pending webhook event once, through the sensor's own code, with the
 runs executed in-process (for operators when the daemon is down, and for tests).
 
-A drain holds each batch's lock while its run executes (ycpipeline.webhooks.ownership): when a drain
-is killed mid-run, the next drain (or the sensor) finds the lock free, fails the dead run, frees its
-pool slots and runs the batch's events again."""
+Each run holds its lock in the warehouse while it executes (`run_job`): when a drain is killed mid-run,
+the next drain (or the sensor) finds the lock free, fails the dead run, frees its pool slots and runs
+the batch's events again."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import dagster as dg
 from sqlalchemy import create_engine
 
 from ycpipeline.cli.runs import RunFailedError, run_job
-from ycpipeline.webhooks.ownership import running_batch
 from ycpipeline.webhooks.processing import Batch, RunOutcome, claim_batch, release_if_orphaned, settle
 from ycpipeline.webhooks.queue import counts_by_status
 
@@ -56,8 +55,7 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
                 run = batch_run(batch, in_process="webhook drain")
                 error = None
                 try:
-                    with running_batch(engine, batch.batch_id):
-                        run_job(run.job_name, tags=run.tags, run_config=run.run_config)
+                    run_job(run.job_name, tags=run.tags, run_config=run.run_config)
                 except RunFailedError as exc:
                     error = str(exc)
                 settle_ended()

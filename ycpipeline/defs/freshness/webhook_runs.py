@@ -10,13 +10,10 @@ from sqlalchemy import Engine
 
 from ycpipeline.defs.freshness.planning import PlannedRun, changes_run
 from ycpipeline.defs.healing import CHANGES_MAX_RUNTIME
-from ycpipeline.webhooks.ownership import batch_runner_alive
+from ycpipeline.defs.in_process import IN_PROCESS_TAG, abandon_run, abandoned
 from ycpipeline.webhooks.processing import Batch, RunOutcome
 
 BATCH_TAG = "ycpipeline/webhook-batch"
-# Set on a run executed in-process by a command (its value names the command): the run lives only as
-# long as that process, which holds the batch's lock (ycpipeline.webhooks.ownership) meanwhile.
-IN_PROCESS_TAG = "ycpipeline/in-process"
 # Dagster's own tag on a failed run the daemon is about to launch again (run retries).
 WILL_RETRY_TAG = "dagster/will_retry"
 # A batch whose run has not ended this long after it started is released: run monitoring fails a
@@ -75,13 +72,6 @@ def _since(record: dg.RunRecord) -> datetime:
     return record.create_timestamp
 
 
-def abandon_run(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: str) -> None:
-    """Fail a run whose process is gone, and free the pool slots it held (nothing else would)."""
-    instance.report_run_failed(run, reason)
-    if instance.event_log_storage.supports_global_concurrency_limits:
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-
-
 def run_outcome(instance: dg.DagsterInstance, batch_id: str, engine: Engine) -> RunOutcome | None:
     """The batch's run as Dagster knows it (found by its tag), or None when it does not exist yet.
 
@@ -108,9 +98,7 @@ def run_outcome(instance: dg.DagsterInstance, batch_id: str, engine: Engine) -> 
             ended = datetime.fromtimestamp(latest.end_time, UTC) if latest.end_time else _since(latest)
             return RunOutcome(run.run_id, "running", since=ended)
         return RunOutcome(run.run_id, "failed", error=_error(instance, run.run_id))
-    command = run.tags.get(IN_PROCESS_TAG)
-    if command and not batch_runner_alive(engine, batch_id):
-        reason = f"the `{command}` process that executed run {run.run_id} ended before the run did"
+    if (reason := abandoned(run, engine)) is not None:
         abandon_run(instance, run, reason)
         return RunOutcome(run.run_id, "failed", error=reason)
     return RunOutcome(run.run_id, "running", since=_since(latest))
