@@ -24,7 +24,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, text
 
-from ycpipeline.cli.runs import LOCAL_INSTANCE
+from ycpipeline.cli.runs import LOCAL_INSTANCE, dagster_instance
 from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, BATCH_TAG, run_outcome
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.serving import serve_in_thread
@@ -248,6 +248,8 @@ def test_a_dead_run_worker_frees_the_records_pool_and_its_retry_finishes_the_bat
     preload(sandbox_url, engine, (COMPANY,))
     first_id, first_new = _changed_visit(sandbox, 4)
     sandbox.faults.add(Fault("timeout", path=f"/records/{COMPANY}", delay=20))
+    with dagster_instance():  # the fresh storage created once, before the daemon's processes race to
+        pass
     log = (dagster_env / "daemon.log").open("wb")
     daemon = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
