@@ -105,7 +105,8 @@ def test_an_older_project_local_file_is_completed_not_clobbered(
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     ensure_dagster_home(home)
     upgraded = yaml.safe_load((home / "dagster.yaml").read_text())
-    assert upgraded["telemetry"] == {"enabled": True} and upgraded["run_monitoring"] == {"enabled": True}
+    assert upgraded["telemetry"] == {"enabled": True}
+    assert upgraded["run_monitoring"] == {**LOCAL_INSTANCE["run_monitoring"], "enabled": True}
     assert upgraded["concurrency"] == {"runs": {"max_concurrent_runs": 1}, "pools": {"default_limit": 1}}
     assert upgraded["run_coordinator"] == LOCAL_INSTANCE["run_coordinator"]
     # A DAGSTER_HOME the user set is theirs: left as it is.

@@ -1,5 +1,9 @@
 """`ycpipeline webhook drain`: every pending webhook event once, through the sensor's own code, with the
-runs executed in-process (for operators when the daemon is down, and for tests)."""
+runs executed in-process (for operators when the daemon is down, and for tests).
+
+Each run holds its lock in the warehouse while it executes (`run_job`): when a drain is killed mid-run,
+the next drain (or the sensor) finds the lock free, fails the dead run, frees its pool slots and runs
+the batch's events again."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from ycpipeline.webhooks.queue import counts_by_status
 def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | None = None) -> dict[str, int]:
     """Settle, then claim and run batch after batch until every event was tried once; counts by status."""
     from ycpipeline.defs.freshness.resources import freshness_resource
-    from ycpipeline.defs.freshness.webhook_runs import batch_run, run_outcome
+    from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
     from ycpipeline.settings import load_settings
 
     settings = load_settings()
@@ -28,9 +32,12 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
         with dg.DagsterInstance.get() as instance:
 
             def lookup(batch_id: str) -> RunOutcome | None:
-                return run_outcome(instance, batch_id)
+                return run_outcome(instance, batch_id, engine)
 
-            settle(engine, lookup, max_attempts=freshness.webhook_max_attempts)
+            def settle_ended() -> None:
+                settle(engine, lookup, max_attempts=freshness.webhook_max_attempts, run_bound=BATCH_RUN_BOUND)
+
+            settle_ended()
             while True:
                 # Backoffs are not waited for: each event gets one try in this drain, and one only.
                 batch, claimed = claim_batch(
@@ -45,13 +52,13 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
                 attempted.update(claimed)
                 if batch is None:
                     continue
-                run = batch_run(batch)
+                run = batch_run(batch, in_process="webhook drain")
                 error = None
                 try:
                     run_job(run.job_name, tags=run.tags, run_config=run.run_config)
                 except RunFailedError as exc:
                     error = str(exc)
-                settle(engine, lookup, max_attempts=freshness.webhook_max_attempts)
+                settle_ended()
                 release_if_orphaned(engine, batch.batch_id, lookup)
                 if on_batch is not None:
                     on_batch(batch, error)

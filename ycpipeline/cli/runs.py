@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import yaml
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import OperationalError
 
 from ycpipeline.client.errors import YClientsError
 
@@ -20,8 +23,9 @@ class RunFailedError(RuntimeError):
     """A Dagster run failed; the message carries the step's own error message."""
 
 
-# The project-local instance: sqlite storage (Dagster's default), with the run queue and pools of the
-# production dagster.yaml, so `dagster dev` runs schedule, sensor and manual runs as production does.
+# The project-local instance: sqlite storage (Dagster's default), with the run queue, pools, run
+# monitoring and run retries of the production dagster.yaml (its comments say why), so `dagster dev`
+# runs schedule, sensor and manual runs as production does.
 LOCAL_INSTANCE: dict[str, Any] = {
     "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"},
     "concurrency": {
@@ -31,8 +35,20 @@ LOCAL_INSTANCE: dict[str, Any] = {
         },
         "pools": {"default_limit": 1},
     },
+    "run_monitoring": {
+        "enabled": True,
+        "start_timeout_seconds": 180,
+        "cancel_timeout_seconds": 180,
+        "max_resume_run_attempts": 0,
+        "poll_interval_seconds": 60,
+        "free_slots_after_run_end_seconds": 60,
+    },
+    "run_retries": {"enabled": True, "max_retries": 0, "retry_on_asset_or_op_failure": True},
     "telemetry": {"enabled": False},
 }
+# A run executed in this process has no code location the daemon could relaunch it from: its
+# failure is the caller's to retry (running the command again), never the daemon's.
+NO_DAEMON_RETRY = {"dagster/max_retries": "0"}
 
 
 def _with_local_defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +128,30 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "the run failed (see the Dagster UI for the logs)"
 
 
+@contextmanager
+def _owning(run_id: str) -> Iterator[Engine | None]:
+    """Hold the run's lock in the warehouse while it executes; None when there is no warehouse to
+    hold it in (unset or unreachable: the run then reports the warehouse's error itself)."""
+    from ycpipeline.settings import load_settings
+    from ycpipeline.warehouse.run_locks import holding_run
+
+    url = load_settings().warehouse_url
+    if url is None:
+        yield None
+        return
+    engine = create_engine(url, hide_parameters=True)
+    try:
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(holding_run(engine, run_id))
+                owned = True
+            except OperationalError:
+                owned = False
+            yield engine if owned else None
+    finally:
+        engine.dispose()
+
+
 def run_job(
     name: str,
     *,
@@ -119,16 +159,33 @@ def run_job(
     tags: Mapping[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute a job of the code location; raise `RunFailedError` with the failing step's message."""
+    """Execute a job of the code location; raise `RunFailedError` with the failing step's message.
+
+    The run holds its lock in the warehouse while it executes; first, the runs of earlier commands
+    whose process died mid-run are failed and their pool slots freed (else this run could wait for
+    a slot for ever).
+    """
+    from ycpipeline.defs.in_process import IN_PROCESS_TAG, end_abandoned_runs
     from ycpipeline.defs.partitions import range_tags
 
-    tags = {**(tags or {}), **(range_tags(*partition_range) if partition_range is not None else {})}
-    with dagster_instance() as instance:
+    tags = {
+        IN_PROCESS_TAG: "ycpipeline",
+        **(tags or {}),
+        **(range_tags(*partition_range) if partition_range is not None else {}),
+        **NO_DAEMON_RETRY,
+    }
+    run_id = str(uuid.uuid4())
+    with dagster_instance() as instance, _owning(run_id) as engine:
+        if engine is not None:
+            end_abandoned_runs(instance, engine)
+        else:  # no lock held: never mistake this run for one whose process died
+            del tags[IN_PROCESS_TAG]
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)
         try:
             result = job.execute_in_process(
                 instance=instance,
+                run_id=run_id,
                 tags=tags,
                 raise_on_error=False,
                 # Step logs stay in the run's event log (the UI); the terminal gets warnings only.

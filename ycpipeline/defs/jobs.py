@@ -2,16 +2,26 @@
 
 import dagster as dg
 
+from ycpipeline.defs.healing import (
+    CATALOG_MAX_RUNTIME,
+    CHANGES_MAX_RUNTIME,
+    LEDGER_MAX_RUNTIME,
+    NIGHTLY_MAX_RUNTIME,
+    WINDOW_MAX_RUNTIME,
+    healing_tags,
+)
 from ycpipeline.defs.partitions import records_partitions
 
 catalog_job = dg.define_asset_job(
     "catalog_job",
+    run_tags=healing_tags(CATALOG_MAX_RUNTIME),
     selection=dg.AssetSelection.groups("yclients_catalog") | dg.AssetSelection.assets("rejected_rows"),
     description="Refresh services and staff of every configured company.",
 )
 
 sync_job = dg.define_asset_job(
     "sync_job",
+    run_tags=healing_tags(WINDOW_MAX_RUNTIME),
     selection=dg.AssetSelection.assets(
         "yclients_services",
         "yclients_staff",
@@ -31,12 +41,14 @@ sync_job = dg.define_asset_job(
 
 ledger_job = dg.define_asset_job(
     "ledger_job",
+    run_tags=healing_tags(LEDGER_MAX_RUNTIME),
     selection=dg.AssetSelection.assets("app_users", "bonus_ledger"),
     description="Derive the bonus ledger from what the warehouse holds.",
 )
 
 changes_job = dg.define_asset_job(
     "changes_job",
+    run_tags=healing_tags(CHANGES_MAX_RUNTIME),
     selection=dg.AssetSelection.groups("yclients_catalog")
     | dg.AssetSelection.assets(
         "yclients_record_changes",
@@ -53,6 +65,7 @@ changes_job = dg.define_asset_job(
 
 nightly_streams_job = dg.define_asset_job(
     "nightly_streams_job",
+    run_tags=healing_tags(NIGHTLY_MAX_RUNTIME),
     selection=dg.AssetSelection.assets(
         "yclients_service_categories",
         "yclients_payment_accounts",

@@ -38,6 +38,8 @@ class RunOutcome:
     state: Literal["running", "succeeded", "failed"]
     error: str | None = None
     failed_companies: dict[int, str] = field(default_factory=dict)
+    # While running: since when (its start, or the failure its retry follows).
+    since: datetime | None = None
 
 
 RunLookup = Callable[[str], RunOutcome | None]
@@ -67,9 +69,19 @@ class Batch:
 
 
 def settle(
-    engine: Engine, lookup: RunLookup, *, max_attempts: int, now: datetime | None = None
+    engine: Engine,
+    lookup: RunLookup,
+    *,
+    max_attempts: int,
+    run_bound: timedelta,
+    now: datetime | None = None,
 ) -> SettleCounts:
-    """Close the batches whose runs ended: done, back to pending (an attempt counted), or released."""
+    """Close the batches whose runs ended: done, back to pending (an attempt counted), or released.
+
+    A run still running `run_bound` after it started counts as failed: whatever holds it, its events
+    go back to the queue for a new run (a late success of the old one does no harm: runs are
+    idempotent).
+    """
     counts = SettleCounts()
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
@@ -82,8 +94,12 @@ def settle(
                     counts.released += queue.unclaim(conn, batch_id)
                 continue
             if outcome.state == "running":
-                continue
-            if outcome.state == "failed":
+                if outcome.since is None or outcome.since >= now - run_bound:
+                    continue
+                minutes = int((now - outcome.since).total_seconds() // 60)
+                reason = f"run {outcome.run_id} still not ended after {minutes} minutes: released"
+                retried, failed = queue.retry_later(conn, batch_id, outcome.run_id, reason, max_attempts)
+            elif outcome.state == "failed":
                 reason = f"run {outcome.run_id} failed: {outcome.error or 'see the run in Dagster'}"
                 retried, failed = queue.retry_later(conn, batch_id, outcome.run_id, reason, max_attempts)
             else:

@@ -7,7 +7,7 @@ import dagster as dg
 
 from ycpipeline.defs.freshness.planning import tick_skip_reason
 from ycpipeline.defs.freshness.resources import FreshnessResource
-from ycpipeline.defs.freshness.webhook_runs import batch_run, run_outcome
+from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
 from ycpipeline.defs.jobs import changes_job
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.webhooks.processing import claim_batch, prune, settle
@@ -21,8 +21,9 @@ from ycpipeline.webhooks.processing import claim_batch, prune, settle
     description="Turns queued YClients webhook events (yclients.webhook_events) into one change-capture "
     "run per tick for the companies they touch. An event stays pending until a run covering it "
     "succeeds; a failed run puts its events back with a backoff (WEBHOOK_MAX_ATTEMPTS, then failed and "
-    "retried less often). Events of other companies, resources we do not sync and visits before "
-    "RECORDS_START_DATE are ignored with the reason. Prunes old done/ignored events.",
+    "retried less often), and so does a run not ended long after its maximum run time. Events of "
+    "other companies, resources we do not sync and visits before RECORDS_START_DATE are ignored with "
+    "the reason. Prunes old done/ignored events.",
 )
 def yclients_webhook_sensor(
     context: dg.SensorEvaluationContext,
@@ -36,8 +37,9 @@ def yclients_webhook_sensor(
     engine = warehouse.engine()
     settled = settle(
         engine,
-        lambda batch_id: run_outcome(context.instance, batch_id),
+        lambda batch_id: run_outcome(context.instance, batch_id, engine),
         max_attempts=freshness.webhook_max_attempts,
+        run_bound=BATCH_RUN_BOUND,
     )
     batch, claimed = claim_batch(
         engine,

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from sqlalchemy import Engine
 
 from ycpipeline.defs.freshness.planning import PlannedRun, changes_run
+from ycpipeline.defs.healing import CHANGES_MAX_RUNTIME
+from ycpipeline.defs.in_process import IN_PROCESS_TAG, abandon_run, abandoned
 from ycpipeline.webhooks.processing import Batch, RunOutcome
 
 BATCH_TAG = "ycpipeline/webhook-batch"
+# Dagster's own tag on a failed run the daemon is about to launch again (run retries).
+WILL_RETRY_TAG = "dagster/will_retry"
+# A batch whose run has not ended this long after it started is released: run monitoring fails a
+# change-capture run at CHANGES_MAX_RUNTIME, and checks every few minutes.
+BATCH_RUN_BOUND = CHANGES_MAX_RUNTIME + timedelta(minutes=15)
 _FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
-def batch_run(batch: Batch) -> PlannedRun:
-    """One change-capture run for the batch's companies, re-reading its deleted records by id."""
+def batch_run(batch: Batch, in_process: str | None = None) -> PlannedRun:
+    """One change-capture run for the batch's companies, re-reading its deleted records by id
+    (`in_process`: the command that executes it in its own process)."""
     return changes_run(
         batch.companies,
         "webhook",
         batch.reread_record_ids,
-        extra_tags={BATCH_TAG: batch.batch_id},
+        extra_tags={BATCH_TAG: batch.batch_id, **({IN_PROCESS_TAG: in_process} if in_process else {})},
         client_ids=batch.client_ids,
     )
 
@@ -56,13 +66,25 @@ def run_error(instance: dg.DagsterInstance, run_id: str) -> str | None:
     return failures[0].message if failures else None
 
 
-def run_outcome(instance: dg.DagsterInstance, batch_id: str) -> RunOutcome | None:
-    """The batch's run as Dagster knows it (found by its tag), or None when it does not exist yet."""
+def _since(record: dg.RunRecord) -> datetime:
+    """When the run started (or was created, while it waits in the queue)."""
+    if record.start_time is not None:
+        return datetime.fromtimestamp(record.start_time, UTC)
+    return record.create_timestamp
+
+
+def run_outcome(instance: dg.DagsterInstance, batch_id: str, engine: Engine) -> RunOutcome | None:
+    """The batch's run as Dagster knows it (found by its tag), or None when it does not exist yet.
+
+    A failed run the daemon will retry is still running (its retry carries the batch's tag); an
+    in-process run whose process is gone is failed here, its pool slots freed.
+    """
     records = instance.get_run_records(dg.RunsFilter(tags={BATCH_TAG: batch_id}), limit=5)
-    runs = [r.dagster_run for r in records]
-    if not runs:
+    if not records:
         return None
-    succeeded = next((r for r in runs if r.status == dg.DagsterRunStatus.SUCCESS), None)
+    succeeded = next(
+        (r.dagster_run for r in records if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS), None
+    )
     if succeeded is not None:
         evaluations = [
             e.event_specific_data
@@ -70,7 +92,14 @@ def run_outcome(instance: dg.DagsterInstance, batch_id: str) -> RunOutcome | Non
             if isinstance(e.event_specific_data, dg.AssetCheckEvaluation)
         ]
         return RunOutcome(succeeded.run_id, "succeeded", failed_companies=failed_companies(evaluations))
-    latest = runs[0]
-    if latest.status in _FAILED:
-        return RunOutcome(latest.run_id, "failed", error=run_error(instance, latest.run_id))
-    return RunOutcome(latest.run_id, "running")
+    latest = records[0]
+    run = latest.dagster_run
+    if run.status in _FAILED:
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            ended = datetime.fromtimestamp(latest.end_time, UTC) if latest.end_time else _since(latest)
+            return RunOutcome(run.run_id, "running", since=ended)
+        return RunOutcome(run.run_id, "failed", error=run_error(instance, run.run_id))
+    if (reason := abandoned(run, engine)) is not None:
+        abandon_run(instance, run, reason)
+        return RunOutcome(run.run_id, "failed", error=reason)
+    return RunOutcome(run.run_id, "running", since=_since(latest))
