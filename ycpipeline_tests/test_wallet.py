@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from ycpipeline.loyalty import wallet
@@ -110,6 +111,28 @@ def test_more_than_available_is_insufficient_and_writes_nothing(engine: Engine) 
     assert entries(engine, "spend") == []
     spend(engine, "70.00", "order-3")
     assert balance(engine).available == Decimal("0.00")
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "1e20"])
+def test_an_amount_that_is_no_finite_sum_of_points_is_refused_as_invalid(engine: Engine, amount: str) -> None:
+    """NaN and Infinity sort above every number: without an upper bound they passed as "positive"."""
+    accrue(engine, 1, "100.00")
+    for call in (
+        lambda conn: wallet.spend(conn, USER, Decimal(amount), "order-odd"),
+        lambda conn: wallet.hold(conn, USER, Decimal(amount), "basket-odd", in_minutes(30)),
+    ):
+        with pytest.raises(WalletError, match="positive") as refused, engine.begin() as conn:
+            call(conn)
+        assert refused.value.sqlstate == "22023"
+    assert entries(engine, "spend") == entries(engine, "hold") == []
+
+
+def test_a_hold_that_never_expires_is_refused(engine: Engine) -> None:
+    """`infinity` is later than any moment: accepted, it reserved points for ever."""
+    accrue(engine, 1, "100.00")
+    with pytest.raises(DBAPIError, match="future"), engine.begin() as conn:
+        conn.execute(text("SELECT loyalty.hold_points(:u, 10.00, 'basket-inf', 'infinity')"), {"u": USER})
+    assert entries(engine, "hold") == []
 
 
 def test_fifty_concurrent_spends_and_holds_never_overdraw(engine: Engine) -> None:

@@ -122,8 +122,10 @@ BEGIN
     IF p_user_id IS NULL THEN
         RAISE EXCEPTION 'user_id is required' USING ERRCODE = '22023';
     END IF;
-    IF p_amount IS NULL OR p_amount <= 0 OR p_amount <> round(p_amount, 2) THEN
-        RAISE EXCEPTION 'amount must be positive with at most 2 decimals, got %', p_amount USING ERRCODE = '22023';
+    -- NaN and Infinity sort above every number: the upper bound (numeric(12,2)'s) refuses them too.
+    IF p_amount IS NULL OR p_amount <= 0 OR p_amount >= 10000000000 OR p_amount <> round(p_amount, 2) THEN
+        RAISE EXCEPTION 'amount must be positive, below 10000000000, with at most 2 decimals, got %', p_amount
+            USING ERRCODE = '22023';
     END IF;
 END $$;
 
@@ -244,8 +246,8 @@ BEGIN
     IF v_entry_id IS NOT NULL THEN
         RETURN v_entry_id;
     END IF;
-    IF p_expires_at IS NULL OR p_expires_at <= clock_timestamp() THEN
-        RAISE EXCEPTION 'expires_at must be in the future, got %', p_expires_at USING ERRCODE = '22023';
+    IF p_expires_at IS NULL OR p_expires_at <= clock_timestamp() OR p_expires_at = 'infinity' THEN
+        RAISE EXCEPTION 'expires_at must be a moment in the future, got %', p_expires_at USING ERRCODE = '22023';
     END IF;
     PERFORM loyalty.release_expired_holds(p_user_id);
     SELECT coalesce(sum(amount), 0) - loyalty.held_points(p_user_id) INTO v_available
