@@ -215,3 +215,16 @@ def test_an_unusable_retry_after_falls_back_to_backoff(retry_after: str) -> None
     with _client(handler) as client:
         assert client.get_company(4564)["id"] == 4564
         assert client.stats.rate_limited == 1 and client.stats.retries == 1
+
+
+def test_no_answer_names_the_address_asked_and_no_secret() -> None:
+    """A network error said "ConnectError" alone: the user could not tell which host was tried."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with _client(handler, max_attempts=2) as client, pytest.raises(TransientApiError) as raised:
+        client.get_company(4564)
+    message = str(raised.value)
+    assert "api.example:443" in message and "ConnectError" in message and "YCLIENTS_API_URL" in message
+    assert not any(secret in message for secret in (PARTNER, USER))

@@ -102,6 +102,9 @@ class _CountedBudget:
         self._budget.hold_off(seconds)
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _api_message(body: Any) -> str | None:
     """The error text of either documented error shape."""
     if not isinstance(body, dict):
@@ -207,9 +210,12 @@ class YClientsClient:
             response = self._http.request(method, path.lstrip("/"), params=params, json=json_body)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             self.stats.answered("timeout" if isinstance(exc, httpx.TimeoutException) else "transport_error")
-            # httpx messages carry the URL at most, never headers; keep only the exception type.
+            # httpx messages carry the URL at most, never headers; keep the exception type and the
+            # address asked (host and port: no path, query or credentials), which is what the user checks.
+            url = self._http.base_url
             raise TransientApiError(
-                f"YClients did not answer while reading {what}: {type(exc).__name__}."
+                f"YClients at {url.host}:{url.port or _DEFAULT_PORTS.get(url.scheme, '')} did not answer "
+                f"while reading {what}: {type(exc).__name__}. Check YCLIENTS_API_URL and the network."
             ) from None
         try:
             body = response.json()
