@@ -190,6 +190,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "staff_companies_ok",
         "record_changes_companies_ok",
         "record_changes_rejected_share",
+        "record_changes_watermark_advanced",
         "records_rejected_share",
         "records_catalogue_integrity",
         "records_count_matches_api",

@@ -42,6 +42,27 @@ class RecordChangesConfig(dg.Config):
     )
 
 
+WATERMARK_CHECK = "record_changes_watermark_advanced"
+
+
+def watermark_check(check_name: str, asset_key: str, results: list[ChangesResult]) -> dg.AssetCheckResult:
+    """Warns naming each company whose pass stayed inconsistent in every re-read, so its watermark held."""
+    held = sorted(r.company_id for r in results if r.watermark_held)
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset_key,
+        passed=not held,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"held_companies": dg.MetadataValue.json([str(c) for c in held])},
+        description=(
+            f"watermark held for companies {', '.join(map(str, held))}: their records kept moving across "
+            "pages in every re-read; the next pass reads the same changes again"
+            if held
+            else None
+        ),
+    )
+
+
 def _partition_dates() -> tuple[date, date]:
     """The first and last visit dates that exist as partitions right now."""
     dates = records_partitions.get_partitions_def_for_dimension("date")
@@ -94,7 +115,16 @@ def _log_partition_materializations(
     "visit date; moved records are updated in place. The first pass of a company is the full load of its "
     "history. Logs a materialization of yclients_records for each partition whose content changed. One "
     "company's failure fails only its part (see the companies_ok check).",
-    check_specs=company_check_specs("record_changes", ASSET, "changed records"),
+    check_specs=[
+        *company_check_specs("record_changes", ASSET, "changed records"),
+        dg.AssetCheckSpec(
+            WATERMARK_CHECK,
+            asset=ASSET,
+            description="Every company's watermark moved past what the pass read; a company whose listing "
+            "kept changing under its pages in every re-read keeps its watermark (nothing is skipped: the "
+            "next pass reads the same changes again) and is named here",
+        ),
+    ],
 )
 def yclients_record_changes(
     context: dg.AssetExecutionContext,
@@ -169,5 +199,6 @@ def yclients_record_changes(
             rejected_share_check(
                 "record_changes_rejected_share", ASSET, totals.get("rejected", 0), totals.get("fetched", 0)
             ),
+            watermark_check(WATERMARK_CHECK, ASSET, results),
         ],
     )
