@@ -25,7 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ycpipeline.client.usage import requests_by_status
-from ycpipeline.webhooks.backlog import counts_by_status, oldest_pending_seconds
+from ycpipeline.webhooks.backlog import oldest_pending_seconds
+from ycpipeline.webhooks.queue import counts_by_status
 
 log = logging.getLogger(__name__)
 LastRuns = Callable[[], dict[str, float]]

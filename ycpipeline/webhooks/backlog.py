@@ -1,4 +1,5 @@
-"""How the webhook queue stands: counts by status, the oldest pending event, and each company's backlog.
+"""How the webhook queue stands: the oldest pending event and each company's backlog (counts by status:
+`ycpipeline.webhooks.queue.counts_by_status`).
 
 Read by the alert sensor and the `/metrics` collector every few seconds, so each query is one pass over
 the partial index of unsettled events plus a count by status.
@@ -10,8 +11,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-STATUSES = ("pending", "done", "ignored", "failed")
-
 
 @dataclass(frozen=True)
 class CompanyBacklog:
@@ -22,13 +21,6 @@ class CompanyBacklog:
     oldest_pending_seconds: float
     failed: int
     last_failure: str | None
-
-
-def counts_by_status(conn: Connection) -> dict[str, int]:
-    """Events by status, every status present (0 when none)."""
-    rows = conn.execute(text("SELECT status, count(*) FROM yclients.webhook_events GROUP BY status")).all()
-    found = {status: int(n) for status, n in rows}
-    return {status: found.get(status, 0) for status in STATUSES}
 
 
 def oldest_pending_seconds(conn: Connection) -> float:
