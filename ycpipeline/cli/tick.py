@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy import create_engine
 
 from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window, window_counts
+from ycpipeline.defs.metadata import named_failures
 
 
 @dataclass
@@ -31,13 +32,8 @@ def failed_companies(result: dg.ExecuteInProcessResult) -> dict[int, list[str]]:
     """Companies named by the run's failed ERROR checks (the `*_companies_ok` checks), with the errors."""
     failed: dict[int, list[str]] = {}
     for evaluation in result.get_asset_check_evaluations():
-        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
-            continue
-        named = evaluation.metadata.get("failed_companies")
-        if named is None or not isinstance(named.value, dict):
-            continue
-        for company, message in named.value.items():
-            failed.setdefault(int(company), []).append(str(message))
+        for company, message in named_failures(evaluation).items():
+            failed.setdefault(company, []).append(message)
     return failed
 
 

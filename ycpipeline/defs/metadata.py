@@ -119,6 +119,20 @@ def company_failed(
     log.error(f"{what} of company {company_id} failed: {failures[company_id]}", exc_info=unforeseen)
 
 
+# Where `companies_ok_check` names the failed companies; read back by `named_failures`.
+FAILED_COMPANIES = "failed_companies"
+
+
+def named_failures(evaluation: dg.AssetCheckEvaluation) -> dict[int, str]:
+    """The companies a failed ERROR check named (`companies_ok_check`), with their errors; {} otherwise."""
+    if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+        return {}
+    named = evaluation.metadata.get(FAILED_COMPANIES)
+    if named is None or not isinstance(named.value, dict):
+        return {}
+    return {int(company): str(message) for company, message in named.value.items()}
+
+
 def companies_ok_check(check_name: str, asset_key: str, failures: dict[int, str]) -> dg.AssetCheckResult:
     """Fails (severity ERROR) naming each company whose part of the run failed, with its error."""
     return dg.AssetCheckResult(
@@ -126,9 +140,7 @@ def companies_ok_check(check_name: str, asset_key: str, failures: dict[int, str]
         asset_key=asset_key,
         passed=not failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "failed_companies": dg.MetadataValue.json({str(c): m for c, m in sorted(failures.items())})
-        },
+        metadata={FAILED_COMPANIES: dg.MetadataValue.json({str(c): m for c, m in sorted(failures.items())})},
         description="; ".join(f"company {c}: {m}" for c, m in sorted(failures.items())) or None,
     )
 

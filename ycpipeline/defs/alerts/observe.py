@@ -13,11 +13,10 @@ import dagster as dg
 from ycpipeline.alerts import Alert, first_line
 from ycpipeline.defs.bookings.assets import RECONCILE_TAG
 from ycpipeline.defs.freshness.planning import CHANGES_ASSET
+from ycpipeline.defs.metadata import named_failures
 from ycpipeline.defs.partitions import RANGE_END, RANGE_START
 from ycpipeline.settings import Settings
 
-# The companies' own checks name the failed ones in this metadata entry (`companies_ok_check`).
-FAILED_COMPANIES = "failed_companies"
 NEXT_STEP = (
     "What to do: fix the cause the error names; then re-execute the run or backfill the failed partitions "
     "from the UI (or `ycpipeline sync`), or wait for the next tick, which retries on its own."
@@ -95,23 +94,23 @@ def _failed_check_alerts(
 ) -> dict[str, Alert]:
     asset = check_key.asset_key.to_user_string()
     prefix = f"check:{asset}:{check_key.name}"
-    named = evaluation.metadata.get(FAILED_COMPANIES)
-    if named is not None and isinstance(named.value, dict) and named.value:
+    named = named_failures(evaluation)
+    if named:
         return {
             f"{prefix}:{company}": Alert(
                 severity="critical",
                 title=f"Check failed: {check_key.name} for company {company}",
                 text=(
                     f"The check {check_key.name} of {asset} failed for company {company}. "
-                    f"First error: {first_line(str(message))} {NEXT_STEP}"
+                    f"First error: {first_line(message)} {NEXT_STEP}"
                 ),
-                company_id=int(company),
+                company_id=company,
                 asset=asset,
                 check=check_key.name,
                 run_id=run_id,
                 url=url,
             )
-            for company, message in named.value.items()
+            for company, message in named.items()
         }
     return {
         f"{prefix}:*": Alert(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from ycpipeline.defs.freshness.planning import PlannedRun, changes_run
 from ycpipeline.defs.healing import CHANGES_MAX_RUNTIME
 from ycpipeline.defs.in_process import IN_PROCESS_TAG, abandon_run, abandoned
+from ycpipeline.defs.metadata import named_failures
 from ycpipeline.webhooks.processing import Batch, RunOutcome
 
 BATCH_TAG = "ycpipeline/webhook-batch"
@@ -38,12 +39,8 @@ def failed_companies(evaluations: Iterable[dg.AssetCheckEvaluation]) -> dict[int
     """Companies named by failed ERROR checks (the `*_companies_ok` checks), with their first error."""
     failed: dict[int, str] = {}
     for evaluation in evaluations:
-        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
-            continue
-        named = evaluation.metadata.get("failed_companies")
-        if named is not None and isinstance(named.value, dict):
-            for company, message in named.value.items():
-                failed.setdefault(int(company), str(message))
+        for company, message in named_failures(evaluation).items():
+            failed.setdefault(company, message)
     return failed
 
 
