@@ -55,6 +55,7 @@ TABLES = (
     "yclients.api_budget_slots",
     "yclients.sync_state",
     "yclients.companies",
+    "yclients.tracked_companies",
     "yclients.service_categories",
     "yclients.payment_accounts",
     "yclients.record_payments",

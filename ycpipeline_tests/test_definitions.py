@@ -12,8 +12,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.cli.runs import RunFailedError, check_metadata, materializations, run_job
-from ycpipeline.defs.partitions import partition_key
+from ycpipeline.cli.runs import RunFailedError, check_metadata, failure_message, materializations, run_job
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
@@ -27,12 +26,12 @@ def _defs() -> dg.Definitions:
 def test_code_location_loads_whole(dagster_env: Path) -> None:
     defs = _defs()
     dg.Definitions.validate_loadable(defs)
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
         "yclients_services",
         "yclients_staff",
         "yclients_records",
-        "yclients_record_changes",
         "bonus_ledger",
         "bonus_expiry",
         "app_users",
@@ -48,8 +47,23 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "client_lifecycle",
         "loyalty_liability",
     }
+    # One records asset, partitioned by company (salon), like every asset that reads the API.
+    per_company = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def}
+    assert per_company == {k for k in keys if k.startswith("yclients_")}
+    for key in per_company:
+        assert graph.get(dg.AssetKey(key)).partitions_def == dg.DynamicPartitionsDefinition(name="companies")
     for name in ("catalog_job", "sync_job", "ledger_job", "changes_job", "nightly_streams_job"):
         assert defs.resolve_job_def(name).description
+
+
+def test_partitions_are_the_tracked_companies(dagster_env: Path, engine: Engine) -> None:
+    from ycpipeline.cli.runs import company_partition_keys
+
+    assert company_partition_keys() == ["235564", "235565"]  # seeded from YCLIENTS_COMPANY_ID
+    with dg.DagsterInstance.get() as instance:
+        partitions = _defs().resolve_assets_def("yclients_records").partitions_def
+        assert partitions is not None
+        assert partitions.get_partition_keys(dynamic_partitions_store=instance) == ["235564", "235565"]
 
 
 def test_dg_check_defs_passes(dagster_env: Path) -> None:
@@ -76,43 +90,107 @@ def test_catalog_job_materializes_both_assets(dagster_env: Path, engine: Engine,
         assert instance.get_run_by_id(result.run_id) is not None
 
 
-def test_partition_range_run_then_backfill_after_token_failure(
-    dagster_env: Path, engine: Engine, sandbox: Sandbox
-) -> None:
-    first, last = ANCHOR - timedelta(days=9), ANCHOR
-    sandbox.faults.add(Fault("status", status=401, path="/records/235564"))
-    with pytest.raises(RunFailedError, match="YCLIENTS_USER_TOKEN"):
-        run_job("sync_job", partition_range=(partition_key(235564, first), partition_key(235564, last)))
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM yclients.records")).scalar_one() == 0
-    # Token fixed: the same range again, one paged query for the whole window.
-    result = run_job("sync_job", partition_range=(partition_key(235564, first), partition_key(235564, last)))
-    meta = check_metadata(result, "records_count_matches_api")
-    days = [first + timedelta(days=i) for i in range(10)]
-    expected = sum(len(sandbox.state.day_records(235564, day)) for day in days)
-    assert meta["created"] == expected and meta["pages"] == -(-expected // 50)
-    # Each partition reports its own date's records, not the range's total on every partition.
-    per_partition = {
-        event.materialization.partition: event.materialization.metadata["records"].value
-        for event in result.get_asset_materialization_events()
-        if event.materialization.asset_key == dg.AssetKey("yclients_records")
-    }
-    assert per_partition == {
-        partition_key(235564, day): len(sandbox.state.day_records(235564, day)) for day in days
-    }
-    assert len(set(per_partition.values())) > 1
+def _statuses(company_ids: list[int]) -> dict[str, dg.AssetPartitionStatus]:
     with dg.DagsterInstance.get() as instance:
-        status = instance.get_status_by_partition(
+        return instance.get_status_by_partition(
             dg.AssetKey("yclients_records"),
-            [partition_key(235564, last)],
+            [str(c) for c in company_ids],
             _defs().resolve_assets_def("yclients_records").partitions_def,
         )
-    assert set(status.values()) == {dg.AssetPartitionStatus.MATERIALIZED}
+
+
+def test_a_revoked_token_fails_its_salons_partition_and_a_backfill_repairs_it(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    """One of two salons has its token revoked: its partition fails (red), the other's materializes, the
+    run says which; the ledger still runs for the healthy one. Token fixed: a run of the failed partition
+    alone (what "backfill failed partitions" launches) repairs it."""
+    sandbox.faults.add(Fault("status", status=401, path="/records/235565"))
+    result = run_job("changes_job", raise_on_error=False)
+    assert not result.success
+    failure = failure_message(result)
+    assert "company 235565" in failure and "YCLIENTS_USER_TOKEN" in failure and "backfill" in failure
+    assert "235564" not in failure.split("companies failed")[1].split(")")[0]
+    assert _statuses([235564, 235565]) == {
+        "235564": dg.AssetPartitionStatus.MATERIALIZED,
+        "235565": dg.AssetPartitionStatus.FAILED,
+    }
+    assert check_metadata(result, "records_companies_ok")["failed_companies"] == {
+        "235565": check_metadata(result, "records_companies_ok")["failed_companies"]["235565"]
+    }
+    with engine.connect() as conn:
+        by_company = dict(
+            conn.execute(text("SELECT company_id, count(*) FROM yclients.records GROUP BY 1")).all()
+        )
+    assert by_company.get(235564, 0) > 0 and 235565 not in by_company
+    # The derived assets were skipped in that run; the follow-up (the daemon's sensor, the CLI's tick)
+    # derives them for the healthy salon.
+    run_job("ledger_job")
+    sandbox.faults.clear()
+    repaired = run_job("changes_job", tags={"dagster/partition": "235565"})
+    assert repaired.success
+    assert _statuses([235564, 235565]) == {
+        "235564": dg.AssetPartitionStatus.MATERIALIZED,
+        "235565": dg.AssetPartitionStatus.MATERIALIZED,
+    }
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")
+        ).scalar_one()
+    created = check_metadata(repaired, "records_companies_ok")["by_company_json"]["235565"]["created"]
+    assert stored == created > 0
+
+
+def test_a_window_refresh_reports_each_salons_own_counts(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    from ycpipeline.cli.runs import sync_window
+
+    first, last = ANCHOR - timedelta(days=9), ANCHOR
+    totals = sync_window([235564], first, last)
+    days = [first + timedelta(days=i) for i in range(10)]
+    expected = sum(len(sandbox.state.day_records(235564, day)) for day in days)
+    assert totals["created"] == expected
+    assert _statuses([235564])["235564"] == dg.AssetPartitionStatus.MATERIALIZED
     with engine.connect() as conn:  # the other company of the chain was not touched
         assert (
             conn.execute(text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")).scalar_one()
             == 0
         )
+
+
+def test_a_company_added_by_the_cli_is_loaded_by_the_next_tick_without_a_reload(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ycpipeline.cli.main import app
+    from ycpipeline.cli.tick import run_tick
+
+    monkeypatch.setenv("YCLIENTS_COMPANY_ID", "235564")
+    defs = _defs()  # the code location is loaded once, before the company exists
+    assert set(run_tick()) == {235564}
+    added = CliRunner().invoke(app, ["companies", "add", "235565"])
+    assert added.exit_code == 0, added.output
+    assert "company 235565: added" in added.output
+    listed = CliRunner().invoke(app, ["companies", "list"])
+    assert "235565  tracked" in listed.output and "by cli" in listed.output
+    with dg.DagsterInstance.get() as instance:
+        schedule = defs.resolve_schedule_def("yclients_sync_every_30_minutes")
+        with dg.build_schedule_context(instance=instance, resources=defs.resources) as context:
+            requests = schedule(context)
+    assert isinstance(requests, list) and len(requests) == 1
+    assert requests[0].tags["dagster/asset_partition_range_start"] == "235564"
+    assert requests[0].tags["dagster/asset_partition_range_end"] == "235565"
+    outcomes = run_tick()
+    assert outcomes[235565].counts["changes"]["created"] > 0 and not outcomes[235565].errors
+    removed = CliRunner().invoke(app, ["companies", "remove", "235565"])
+    assert removed.exit_code == 0 and "company 235565: removed" in removed.output
+    assert set(run_tick()) == {235564}
+    with engine.connect() as conn:  # its rows stay
+        assert conn.execute(
+            text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")
+        ).scalar_one() > 0
 
 
 def test_ledger_invariant_holds_through_a_sequence_of_mutations(

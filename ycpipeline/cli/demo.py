@@ -133,10 +133,11 @@ def run_demo(
             "ambiguous_user_matches warns about them"
         )
         console.print(
-            f"ycpipeline sync through Dagster (DAGSTER_HOME={home}): change capture's first pass is the "
-            f"full load of {settings.records_start_date} … {days_ahead} days ahead …"
+            f"ycpipeline sync-catalog, then ycpipeline sync through Dagster (DAGSTER_HOME={home}): change "
+            f"capture's first pass is the full load of {settings.records_start_date} … {days_ahead} days ahead …"
         )
-        outcomes = run_tick(warehouse_url, settings.company_ids)
+        run_job("catalog_job")
+        outcomes = run_tick()
         failed = print_outcomes(console, outcomes)
         if not failed:
             visit = visit_the_till(engine)

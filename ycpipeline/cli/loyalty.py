@@ -13,9 +13,10 @@ import typer
 from rich.console import Console
 
 from ycpipeline.cli.errors import OneLineErrorsTyper, UserError
+from ycpipeline.cli.warehouse import warehouse_engine
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import Connection
 
 # The database libraries are imported by the commands that use them: `ycpipeline --help` stays quick.
 
@@ -32,23 +33,12 @@ EXTERNAL_ID = Annotated[
 ]
 
 
-def _engine() -> Engine:
-    from sqlalchemy import create_engine
-
-    from ycpipeline.settings import load_settings
-
-    url = load_settings().warehouse_url
-    if not url:
-        raise UserError("missing setting(s): WAREHOUSE_URL (set it in .env; see .env.example)")
-    return create_engine(url, hide_parameters=True)
-
-
 @contextmanager
 def _transaction() -> Iterator[Connection]:
     """One transaction on the warehouse; a refusal of the wallet becomes the command's error."""
     from ycpipeline.loyalty.wallet import WalletError
 
-    engine = _engine()
+    engine = warehouse_engine()
     try:
         with engine.begin() as conn:
             yield conn
@@ -126,7 +116,7 @@ def expire() -> None:
     from ycpipeline.settings import load_settings
 
     settings = load_settings()
-    engine = _engine()
+    engine = warehouse_engine()
     policy = ExpiryPolicy(settings.bonus_expiry_months, settings.bonus_expiry_notice_days)
     try:
         result = expire_points(engine, policy)

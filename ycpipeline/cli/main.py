@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ycpipeline.cli import errors
+from ycpipeline.cli.companies import companies_app
 from ycpipeline.cli.errors import OneLineErrorsTyper, UserError
 from ycpipeline.cli.loyalty import loyalty_app
 
@@ -35,6 +37,7 @@ app.add_typer(webhook_app, name="webhook")
 metrics_app = OneLineErrorsTyper(help="Prometheus metrics of the pipeline.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
 app.add_typer(loyalty_app, name="loyalty")
+app.add_typer(companies_app, name="companies")
 console = Console(highlight=False, soft_wrap=True)
 OK, BAD = "✅", "❌"
 
@@ -159,18 +162,47 @@ def _prepare_dagster() -> None:
 
 
 @app.command("sync-catalog")
-def sync_catalog_command() -> None:
+def sync_catalog_command(
+    company: Annotated[
+        list[int] | None, typer.Option(help="Only these companies (default: all tracked)")
+    ] = None,
+) -> None:
     """Refresh services and staff through Dagster (the run shows in the UI)."""
-    from ycpipeline.cli.runs import materializations, run_job
+    from ycpipeline.cli.runs import RunFailedError, company_counts, groups_of, run_job
+    from ycpipeline.defs.freshness.planning import partition_tags
 
     _prepare_dagster()
-    result = run_job("catalog_job")
-    for entity in ("services", "staff"):
-        for meta in materializations(result, f"yclients_{entity}"):
-            console.print(
-                f"{entity} synced: created {meta['created']}, updated {meta['updated']}, "
-                f"unchanged {meta['unchanged']}, removed {meta['removed']}, rejected {meta['rejected']}"
+    failed = False
+    for group in _groups(groups_of, company):
+        try:
+            result = run_job(
+                "catalog_job", tags=partition_tags(group) if company else None, raise_on_error=False
             )
+        except RunFailedError as exc:
+            raise UserError(str(exc)) from None
+        for entity in ("services", "staff"):
+            for company_id, c in company_counts(result, f"{entity}_companies_ok").items():
+                console.print(
+                    f"{entity} of company {company_id}: created {c['created']}, updated {c['updated']}, "
+                    f"unchanged {c['unchanged']}, removed {c['removed']}, rejected {c['rejected']}"
+                )
+        if not result.success:
+            from ycpipeline.cli.runs import failure_message
+
+            console.print(f"{BAD} {failure_message(result)}")
+            failed = True
+    if failed:
+        raise UserError("some companies failed (see above); the others were synced")
+
+
+def _groups(grouping: Callable[[list[int]], list[list[int]]], company: list[int] | None) -> list[list[int]]:
+    """The companies asked for in groups of neighbouring partitions ([[]]: every tracked company)."""
+    if not company:
+        return [[]]
+    try:
+        return grouping(company)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 @app.command()
@@ -179,24 +211,29 @@ def sync(
         datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First visit date")
     ] = None,
     to: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last visit date")] = None,
-    company: Annotated[list[int] | None, typer.Option(help="Only these companies (default: all)")] = None,
+    company: Annotated[
+        list[int] | None, typer.Option(help="Only these companies (default: all tracked)")
+    ] = None,
 ) -> None:
-    """Without dates: what the 30-minute schedules run (catalogue, change capture, ledger, and a
-    reconciliation where due). With --from/--to: catalogue, records of that window, ledger. Through Dagster."""
+    """Without dates: what the 30-minute schedule runs (change capture, a reconciliation where due, the
+    ledger and the marts); it also repairs a company whose partition failed. With --from/--to: the
+    catalogue, the records of that window, the ledger. Through Dagster."""
+    from ycpipeline.cli.runs import company_partition_keys
     from ycpipeline.cli.tick import print_outcomes, run_tick, run_window
 
     _prepare_dagster()
     s = _settings()
-    companies = company or s.company_ids
+    tracked = [int(k) for k in company_partition_keys()]
+    companies = company or tracked
+    _check_companies(companies, tracked)
     if from_ is None and to is None:
-        _check_companies(companies)
         console.print(f"change capture for companies {', '.join(map(str, companies))} …")
-        outcomes = run_tick(_warehouse_url(s), companies)
+        outcomes = run_tick(companies)
     else:
         today = date.today()
         start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
         end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
-        _check_window(start, end, companies)
+        _check_window(start, end, s.records_start_date)
         total_days = (end - start + timedelta(days=1)).days * len(companies)
         with Progress(
             TextColumn("{task.description}"),
@@ -216,35 +253,25 @@ def sync(
         raise UserError("some companies failed (see above); the others were synced")
 
 
-def _check_window(start: date, end: date, companies: list[int]) -> None:
-    """Refuse a window or company the records' partitions do not have, saying which setting decides."""
-    from ycpipeline.defs.partitions import records_partitions
-
-    dates = records_partitions.get_partitions_def_for_dimension("date").get_partition_keys()
-    first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
+def _check_window(start: date, end: date, records_start_date: str) -> None:
+    """Refuse a reversed window, or one before the history starts, saying which setting decides."""
+    first = date.fromisoformat(records_start_date)
     if end < start:
         raise UserError(f"--to {end} is before --from {start}")
     if start < first:
         raise UserError(
-            f"--from {start} is before the first partition {first} (RECORDS_START_DATE): "
+            f"--from {start} is before RECORDS_START_DATE {first}: "
             "choose a later --from or set an earlier RECORDS_START_DATE"
         )
-    if end > last:
-        raise UserError(
-            f"--to {end} is after the last partition {last} (today + SYNC_DAYS_AHEAD): "
-            "choose an earlier --to or raise SYNC_DAYS_AHEAD"
-        )
-    _check_companies(companies)
 
 
-def _check_companies(companies: list[int]) -> None:
-    """Refuse a company that is not configured (the partitions and the schedules know only those)."""
-    from ycpipeline.defs.partitions import COMPANY_KEYS
-
-    unknown = [c for c in companies if str(c) not in COMPANY_KEYS]
+def _check_companies(companies: list[int], tracked: list[int]) -> None:
+    """Refuse a company that is not tracked (the partitions and the schedules know only those)."""
+    unknown = [c for c in companies if c not in tracked]
     if unknown:
         raise UserError(
-            f"company {', '.join(map(str, unknown))} is not in YCLIENTS_COMPANY_ID ({', '.join(COMPANY_KEYS)})"
+            f"company {', '.join(map(str, unknown))} is not tracked ({', '.join(map(str, tracked)) or 'none'}): "
+            f"ycpipeline companies add {' '.join(map(str, unknown))}"
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
@@ -152,28 +152,59 @@ def _owning(run_id: str) -> Iterator[Engine | None]:
         engine.dispose()
 
 
+def _company_partitions(instance: dg.DagsterInstance, engine: Engine | None) -> list[str]:
+    """Make the company partitions equal the warehouse's tracked companies; their keys in order."""
+    from ycpipeline.defs.partitions import keep_partitions_in_step, partition_keys
+    from ycpipeline.settings import load_settings
+    from ycpipeline.warehouse.tracked_companies import tracked
+
+    if engine is not None:
+        keep_partitions_in_step(instance, tracked(engine, load_settings().company_ids))
+    return partition_keys(instance)
+
+
+def company_partition_keys() -> list[str]:
+    """The company partitions, first made equal to the warehouse's tracked companies (seeded from
+    YCLIENTS_COMPANY_ID), in their order."""
+    from ycpipeline.settings import load_settings
+
+    url = load_settings().warehouse_url
+    engine = create_engine(url, hide_parameters=True) if url else None
+    try:
+        with dagster_instance() as instance:
+            return _company_partitions(instance, engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def groups_of(company_ids: Sequence[int]) -> list[list[int]]:
+    """The companies in groups of neighbouring partitions (one run each), after keeping the partitions
+    in step; ValueError naming a company that is not tracked."""
+    from ycpipeline.defs.partitions import group_keys
+
+    return group_keys(company_partition_keys(), company_ids)
+
+
 def run_job(
     name: str,
     *,
-    partition_range: tuple[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
     run_config: Mapping[str, Any] | None = None,
+    raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
-    """Execute a job of the code location; raise `RunFailedError` with the failing step's message.
+    """Execute a job of the code location; raise `RunFailedError` with the failing step's message
+    (unless `raise_on_error` is False: the caller reads the failed result).
 
+    A job over the company partitions covers the partitions its tags name, else every tracked company.
     The run holds its lock in the warehouse while it executes; first, the runs of earlier commands
     whose process died mid-run are failed and their pool slots freed (else this run could wait for
     a slot for ever).
     """
     from ycpipeline.defs.in_process import IN_PROCESS_TAG, end_abandoned_runs
-    from ycpipeline.defs.partitions import range_tags
+    from ycpipeline.defs.partitions import PARTITION_TAG, RANGE_START, range_tags
 
-    tags = {
-        IN_PROCESS_TAG: "ycpipeline",
-        **(tags or {}),
-        **(range_tags(*partition_range) if partition_range is not None else {}),
-        **NO_DAEMON_RETRY,
-    }
+    tags = {IN_PROCESS_TAG: "ycpipeline", **(tags or {}), **NO_DAEMON_RETRY}
     run_id = str(uuid.uuid4())
     with dagster_instance() as instance, _owning(run_id) as engine:
         if engine is not None:
@@ -182,6 +213,14 @@ def run_job(
             del tags[IN_PROCESS_TAG]
         # Loaded while the instance is open: loading reads the instance's definitions state.
         job = _definitions().resolve_job_def(name)
+        if job.partitions_def is not None:
+            keys = _company_partitions(instance, engine)
+            if PARTITION_TAG not in tags and RANGE_START not in tags:
+                if not keys:
+                    raise RunFailedError(
+                        "no company is tracked: ycpipeline companies add ID (or YCLIENTS_COMPANY_ID)"
+                    )
+                tags.update(range_tags(keys[0], keys[-1]))
         try:
             result = job.execute_in_process(
                 instance=instance,
@@ -196,9 +235,14 @@ def run_job(
             )
         except YClientsError as exc:
             raise RunFailedError(str(exc)) from None
-    if not result.success:
+    if not result.success and raise_on_error:
         raise RunFailedError(_failure_message(result))
     return result
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The failing step's own error message of a failed run."""
+    return _failure_message(result)
 
 
 def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict[str, Any]]:
@@ -219,16 +263,6 @@ def check_metadata(result: dg.ExecuteInProcessResult, check_name: str) -> dict[s
     return {}
 
 
-def window_counts(result: dg.ExecuteInProcessResult) -> dict[int, dict[str, int]]:
-    """What a `sync_job` run did to the records, by company: the run-wide counts no single partition
-    holds, reported with the `records_count_matches_api` check."""
-    by_company = check_metadata(result, "records_count_matches_api").get("by_company_json") or {}
-    return {
-        int(company): {k: v for k, v in row.items() if isinstance(v, int)}
-        for company, row in by_company.items()
-    }
-
-
 def sync_window(
     company_ids: list[int],
     start: date,
@@ -236,25 +270,35 @@ def sync_window(
     *,
     on_progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, int]:
-    """Run `sync_job` over [start, end] for the companies: one run, or one per group of companies that
-    are not neighbours in the partitions (`contiguous_company_groups`); returns summed counts.
+    """Run `sync_job` over visit dates [start, end] for the companies: one run per group of neighbouring
+    partitions; returns summed counts of the records' window. Raises `RunFailedError` when a run failed.
 
     One run pays Dagster's start-up once; memory stays bounded because each company's pages stream
     into the warehouse's staging tables in chunks.
     """
-    from ycpipeline.defs.partitions import contiguous_company_groups, partition_key
+    from ycpipeline.defs.freshness.planning import window_runs
 
+    groups = groups_of(company_ids)
     totals: dict[str, int] = {}
     days = (end - start).days + 1
-    for group in contiguous_company_groups(company_ids):
-        result = run_job(
-            "sync_job",
-            partition_range=(partition_key(group[0], start), partition_key(group[-1], end)),
-        )
-        for counts in window_counts(result).values():
+    for run in window_runs(groups, start, end, "cli"):
+        result = run_job(run.job_name, tags=run.tags, run_config=run.run_config)
+        for counts in company_counts(result).values():
             for key in ("fetched", "created", "updated", "unchanged", "deleted", "rejected"):
-                totals[key] = totals.get(key, 0) + counts.get(key, 0)
+                totals[key] = totals.get(key, 0) + counts.get(f"window_{key}", 0)
         if on_progress:
-            for company_id in group:
+            for company_id in run.companies:
                 on_progress(company_id, days, days)
     return totals
+
+
+def company_counts(
+    result: dg.ExecuteInProcessResult, check_name: str = "records_companies_ok"
+) -> dict[int, dict[str, int]]:
+    """What a run did by company, from a per-company asset's `*_companies_ok` check (reported whether
+    the run succeeded or a company failed)."""
+    by_company = check_metadata(result, check_name).get("by_company_json") or {}
+    return {
+        int(company): {k: v for k, v in row.items() if isinstance(v, int) and not isinstance(v, bool)}
+        for company, row in by_company.items()
+    }

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import dagster as dg
 from rich.console import Console
-from sqlalchemy import create_engine
 
-from ycpipeline.cli.runs import RunFailedError, materializations, run_job, sync_window, window_counts
+from ycpipeline.cli.runs import (
+    RunFailedError,
+    company_counts,
+    company_partition_keys,
+    failure_message,
+    run_job,
+    sync_window,
+)
 from ycpipeline.defs.metadata import named_failures
+from ycpipeline.defs.partitions import group_keys
 
 
 @dataclass
@@ -43,45 +50,30 @@ def _int_counts(row: dict[str, object]) -> dict[str, int]:
     }
 
 
-def run_tick(
-    warehouse_url: str, companies: Sequence[int], now: datetime | None = None
-) -> dict[int, CompanyOutcome]:
-    """Plan the tick as the schedules do (`plan_tick`) and execute each planned run in-process."""
-    from ycpipeline.defs.freshness.planning import plan_tick
-    from ycpipeline.defs.freshness.resources import freshness_resource
-    from ycpipeline.settings import load_settings
+def run_tick(companies: Sequence[int] | None = None) -> dict[int, CompanyOutcome]:
+    """What the 30-minute schedule runs, in-process: change capture (reconciling those due) for the
+    companies (default: every tracked one), then the ledger and the marts. When a company failed, its
+    partition is failed and `ledger_job` derives the others' points, as the daemon's follow-up does."""
+    from ycpipeline.defs.freshness.planning import changes_runs
 
-    settings = load_settings()
-    engine = create_engine(warehouse_url, hide_parameters=True)
-    try:
-        plan = plan_tick(
-            engine,
-            companies,
-            freshness_resource(),
-            now or datetime.now(UTC),
-            settings.yclients_partition_timezone,
-            trigger="cli",
-        )
-    finally:
-        engine.dispose()
-    outcomes = {c: CompanyOutcome() for c in companies}
-    for run in plan:
-        try:
-            result = run_job(run.job_name, tags=run.tags, run_config=run.run_config)
-        except RunFailedError as exc:
-            for company in run.companies:
-                outcomes[company].add_error(f"{run.kind}: {exc}")
-            continue
-        if run.kind == "changes":
-            for meta in materializations(result, "yclients_record_changes"):
-                for company, row in meta["by_company_json"]["results"].items():
-                    outcomes[int(company)].counts["changes"] = _int_counts(row)
-        else:
-            for company, counts in window_counts(result).items():
-                outcomes.setdefault(company, CompanyOutcome()).counts["reconciliation"] = counts
-        for company, messages in failed_companies(result).items():
+    keys = company_partition_keys()
+    wanted = list(companies) if companies is not None else [int(k) for k in keys]
+    groups = group_keys(keys, wanted)
+    outcomes = {c: CompanyOutcome() for c in wanted}
+    for run in changes_runs(groups, "cli"):
+        result = run_job(run.job_name, tags=run.tags, run_config=run.run_config, raise_on_error=False)
+        for company, counts in company_counts(result).items():
+            outcomes.setdefault(company, CompanyOutcome()).counts["changes"] = counts
+        failed = failed_companies(result)
+        for company, messages in failed.items():
             for message in messages:
                 outcomes.setdefault(company, CompanyOutcome()).add_error(message)
+        if result.success:
+            continue
+        if not failed:  # the run failed as a whole (the warehouse, the code): every company did
+            for company in run.companies:
+                outcomes[company].add_error(failure_message(result))
+        run_job("ledger_job", raise_on_error=False)
     return outcomes
 
 

@@ -1,4 +1,6 @@
-"""Jobs the CLI, the schedule and the sensor launch."""
+"""Jobs the CLI, the schedules and the sensors launch. Every job that reads the API runs over a range of
+company partitions (a tick: all of them); the derived assets (quarantine counts, app users, bonus
+ledger, marts) are unpartitioned and follow in the same run."""
 
 import dagster as dg
 
@@ -10,13 +12,17 @@ from ycpipeline.defs.healing import (
     WINDOW_MAX_RUNTIME,
     healing_tags,
 )
-from ycpipeline.defs.partitions import records_partitions
+
+DERIVED = dg.AssetSelection.assets("rejected_rows", "app_users", "bonus_ledger") | dg.AssetSelection.groups(
+    "marts"
+)
 
 catalog_job = dg.define_asset_job(
     "catalog_job",
     run_tags=healing_tags(CATALOG_MAX_RUNTIME),
     selection=dg.AssetSelection.groups("yclients_catalog") | dg.AssetSelection.assets("rejected_rows"),
-    description="Refresh services and staff of every configured company.",
+    description="Refresh services and staff of the run's companies: daily, on the `service` and `staff` "
+    "webhooks, and on demand (`ycpipeline sync-catalog`).",
 )
 
 sync_job = dg.define_asset_job(
@@ -28,39 +34,39 @@ sync_job = dg.define_asset_job(
         "yclients_service_categories",
         "yclients_payment_accounts",
         "yclients_records",
-        "rejected_rows",
-        "app_users",
-        "bonus_ledger",
     )
-    | dg.AssetSelection.groups("marts"),
-    partitions_def=records_partitions,
-    description="Catalogue (with service categories and payment accounts), then records for a range of one "
-    "company's dates, then the quarantine's counts, an observation of the app's users, the bonus ledger and "
-    "the marts' changed dates.",
-)
-
-ledger_job = dg.define_asset_job(
-    "ledger_job",
-    run_tags=healing_tags(LEDGER_MAX_RUNTIME),
-    selection=dg.AssetSelection.assets("app_users", "bonus_ledger"),
-    description="Derive the bonus ledger from what the warehouse holds.",
+    | DERIVED,
+    description="A window refresh: the catalogue (with service categories and payment accounts), then the "
+    "records of the window of visit dates the run's config names (without one: change capture), then the "
+    "quarantine's counts, the app's users, the bonus ledger and the marts.",
 )
 
 changes_job = dg.define_asset_job(
     "changes_job",
     run_tags=healing_tags(CHANGES_MAX_RUNTIME),
+    selection=dg.AssetSelection.assets("yclients_records", "yclients_client_changes") | DERIVED,
+    description="Change capture for the run's companies (one request per company on a quiet tick; a "
+    "reconciliation where due), the clients webhooks named, then the bonus ledger and the marts' changed "
+    "keys. What the 30-minute schedule and the webhook sensor request.",
+)
+
+changes_and_catalog_job = dg.define_asset_job(
+    "changes_and_catalog_job",
+    run_tags=healing_tags(CHANGES_MAX_RUNTIME),
     selection=dg.AssetSelection.groups("yclients_catalog")
-    | dg.AssetSelection.assets(
-        "yclients_record_changes",
-        "yclients_client_changes",
-        "rejected_rows",
-        "app_users",
-        "bonus_ledger",
-    )
-    | dg.AssetSelection.groups("marts"),
-    description="Catalogue, then change capture for the run's companies (every configured one by default), "
-    "then the bonus ledger and the marts' changed keys. What the 30-minute schedule and the webhook sensor "
-    "request.",
+    | dg.AssetSelection.assets("yclients_records", "yclients_client_changes")
+    | DERIVED,
+    description="changes_job with the catalogue (services, staff) refreshed first: what a webhook batch "
+    "holding a `service` or `staff` event requests.",
+)
+
+ledger_job = dg.define_asset_job(
+    "ledger_job",
+    run_tags=healing_tags(LEDGER_MAX_RUNTIME),
+    selection=DERIVED,
+    description="Derive the quarantine's counts, the app's users, the bonus ledger and the marts from what "
+    "the warehouse holds; launched after a run in which a company failed (which skips them), so the others' "
+    "points and marts are never held back by it.",
 )
 
 nightly_streams_job = dg.define_asset_job(

@@ -1,36 +1,21 @@
-"""Partitions of the records: company × visit date (the date in that company's own time zone)."""
+"""Partitions of every per-company asset: one per salon (company), kept in step with the warehouse's list
+of tracked companies (`yclients.tracked_companies`) by the companies sensor, the tick and the CLI.
+
+One run covers a range of companies (a tick: all of them); visit dates are not partitions: a company's
+records are one partition, whatever the date (change capture works per company).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 
 import dagster as dg
 
-from ycpipeline.settings import load_settings
+COMPANIES = "companies"
+company_partitions = dg.DynamicPartitionsDefinition(name=COMPANIES)
 
-_settings = load_settings()
-# Without a configured company the code location still loads, with no partitions (and the schedules
-# and the sensor skip their ticks saying what to set). Sorted: a range of this dimension runs from one
-# key's position to another's, so one run over "every company" (first key to last) needs the keys in
-# the order the CLI and schedule pick them.
-COMPANY_KEYS = [str(c) for c in sorted(set(_settings.company_ids))]
-
-# Partition keys are local visit dates of each company; the zone below only decides which dates
-# exist yet, and the look-ahead keeps future bookings' dates available.
-records_partitions = dg.MultiPartitionsDefinition(
-    {
-        "company": dg.StaticPartitionsDefinition(COMPANY_KEYS),
-        "date": dg.DailyPartitionsDefinition(
-            start_date=_settings.records_start_date,
-            timezone=_settings.yclients_partition_timezone,
-            end_offset=_settings.sync_days_ahead + 1,
-        ),
-    }
-)
-
-
+# Dagster's run tag of a run over one partition.
+PARTITION_TAG = "dagster/partition"
 # Dagster's run tags for a single run over a range of partitions (what a single-run backfill sets).
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -41,38 +26,59 @@ def range_tags(start_key: str, end_key: str) -> dict[str, str]:
     return {RANGE_START: start_key, RANGE_END: end_key}
 
 
-def partition_key(company_id: int | str, day: date) -> str:
-    """The multi-partition key of one company's date (`235564|2026-11-20`)."""
-    return dg.MultiPartitionKey({"company": str(company_id), "date": day.isoformat()})
+def partition_keys(instance: dg.DagsterInstance) -> list[str]:
+    """The company partitions as Dagster holds them, in their order (a range runs along it)."""
+    return list(instance.get_dynamic_partitions(COMPANIES))
 
 
-def contiguous_company_groups(company_ids: Sequence[int]) -> list[list[int]]:
-    """Group companies into runs of neighbours in `COMPANY_KEYS`: each group is one partition range.
+def partition_changes(held: Sequence[str], tracked: Sequence[int]) -> tuple[list[str], list[str]]:
+    """The keys to add and to delete so the partitions equal the tracked companies."""
+    wanted = [str(c) for c in sorted(set(tracked))]
+    return [k for k in wanted if k not in set(held)], [k for k in held if k not in set(wanted)]
 
-    A range over the company dimension takes every key between its ends, so companies that are not
-    neighbours (a chain's first and third, without the second) need separate ranges.
+
+def keep_partitions_in_step(
+    instance: dg.DagsterInstance, tracked: Sequence[int]
+) -> tuple[list[str], list[str]]:
+    """Add and delete company partitions so they equal `tracked`; returns (added, deleted).
+
+    Deleting a partition keeps its history in Dagster's storage; a company added back gets it again.
+    """
+    added, deleted = partition_changes(partition_keys(instance), tracked)
+    if added:
+        instance.add_dynamic_partitions(COMPANIES, added)
+    for key in deleted:
+        instance.delete_dynamic_partition(COMPANIES, key)
+    return added, deleted
+
+
+def group_keys(keys: Sequence[str], company_ids: Sequence[int]) -> list[list[int]]:
+    """Group companies into runs of neighbours along the partition keys `keys`: each group is one range.
+
+    A range takes every key between its ends, so companies that are not neighbours (a chain's first and
+    third, without the second) need separate ranges. A company without a partition raises ValueError.
     """
     wanted = {str(c) for c in company_ids}
+    unknown = wanted - set(keys)
+    if unknown:
+        raise ValueError(f"company {', '.join(sorted(unknown))} is not tracked (ycpipeline companies add ID)")
     groups: list[list[int]] = []
     previous_taken = False
-    for key in COMPANY_KEYS:
+    for key in keys:
         taken = key in wanted
-        if taken:
-            if previous_taken:
-                groups[-1].append(int(key))
-            else:
-                groups.append([int(key)])
+        if taken and previous_taken:
+            groups[-1].append(int(key))
+        elif taken:
+            groups.append([int(key)])
         previous_taken = taken
-    unknown = wanted - set(COMPANY_KEYS)
-    if unknown:
-        raise ValueError(f"companies {', '.join(sorted(unknown))} are not in YCLIENTS_COMPANY_ID")
     return groups
 
 
-def windows_by_company(keys: Sequence[str]) -> dict[int, tuple[date, date]]:
-    """Group a run's partition keys into one [first, last] date window per company."""
-    days: dict[int, list[date]] = defaultdict(list)
-    for key in keys:
-        company, day = key.split("|")
-        days[int(company)].append(date.fromisoformat(day))
-    return {company: (min(ds), max(ds)) for company, ds in days.items()}
+def company_groups(instance: dg.DagsterInstance, company_ids: Sequence[int]) -> list[list[int]]:
+    """`group_keys` along the instance's company partitions."""
+    return group_keys(partition_keys(instance), company_ids)
+
+
+def run_companies(context: dg.AssetExecutionContext) -> list[int]:
+    """The companies a run of a per-company asset covers (its partition keys), sorted."""
+    return sorted(int(k) for k in context.partition_keys)

@@ -63,9 +63,10 @@ class YClientsResource(dg.ConfigurableResource):
 
     _client: YClientsClient | None = PrivateAttr(default=None)
 
-    def companies(self) -> list[int]:
-        """The configured company ids."""
-        return parse_company_ids(_required(self.company_ids, "YCLIENTS_COMPANY_ID"))
+    def seed_companies(self) -> list[int]:
+        """The company ids YCLIENTS_COMPANY_ID names: they seed the warehouse's list of tracked companies
+        (`ycpipeline.warehouse.tracked_companies`), which says what is synced."""
+        return parse_company_ids(self.company_ids) if self.company_ids else []
 
     def budget(self) -> ApiBudget:
         """The deployment's shared API budget (process-local only when no warehouse is configured)."""

@@ -228,6 +228,23 @@ companies = Table(
     schema="yclients",
 )
 
+# The salons the pipeline syncs (`ycpipeline companies`); a removed one keeps its rows elsewhere.
+tracked_companies = Table(
+    "tracked_companies",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True, comment="The YClients company (salon) id"),
+    Column("added_at", TimestampTZ, nullable=False, server_default=func.now(), comment="When it was added"),
+    Column(
+        "added_by",
+        Text,
+        nullable=False,
+        comment="What added it: settings (YCLIENTS_COMPANY_ID), cli, upgrade (it had a watermark)",
+    ),
+    Column("removed_at", TimestampTZ, comment="Set by `ycpipeline companies remove`; null while synced"),
+    CheckConstraint("company_id > 0", name="id"),
+    schema="yclients",
+)
+
 # Not in the contract's list: the YClients API budget shared by every process (ycpipeline.client.budget).
 api_budget = Table(
     "api_budget",

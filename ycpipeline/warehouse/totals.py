@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, func, select, text
 
 from ycpipeline.warehouse.rules import completed_visit
 
@@ -79,3 +79,10 @@ def rejected_totals(conn: Connection) -> tuple[dict[str, int], list[dict[str, ob
         """)
     ).all()
     return by_entity, [{"entity": r.entity, "field": r.field, "rows": r.rows} for r in reasons]
+
+
+def company_rows(conn: Connection, table: Table, company_id: int) -> int:
+    """Rows of one company in a per-company table (its partition's `dagster/row_count`)."""
+    return conn.execute(
+        select(func.count()).select_from(table).where(table.c.company_id == company_id)
+    ).scalar_one()

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 BATCH_LIMIT = 5_000  # events claimed per round: a tick stays well inside Dagster's 60 s
 SETTLE_LIMIT = 100  # batches settled per round
 PRUNE_LIMIT = 10_000  # rows pruned per round
+# Batches (one per company) started per round: a tick stays short; the rest wait for the next.
+COMPANIES_PER_ROUND = 50
+# Events that change the catalogue: their batch's run refreshes services and staff as well.
+CATALOG_RESOURCES = frozenset({"service", "service_category", "staff", "master"})
 # A claimed batch whose run has not appeared after this long was never requested (the tick failed
 # after claiming): its events go back to the queue.
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -66,6 +70,8 @@ class Batch:
     ignored: int
     # Clients named by `client` events: re-read by id (yclients.clients).
     client_ids: dict[int, list[int]] = field(default_factory=dict)
+    # True when an event changed the catalogue (services, staff): the run refreshes it too.
+    catalog: bool = False
 
 
 def settle(
@@ -119,7 +125,7 @@ def settle(
 def ignore_reason(event: queue.QueuedEvent, companies: Collection[int], records_start: date) -> str | None:
     """Why an event needs no run, or None when it does."""
     if event.company_id not in companies:
-        return f"company {event.company_id} not in YCLIENTS_COMPANY_ID"
+        return f"company {event.company_id} is not tracked (ycpipeline companies add {event.company_id})"
     if event.resource not in SYNCED_RESOURCES:
         return f"resource {event.resource!r} is not synced"
     if event.resource == "record":
@@ -139,12 +145,14 @@ def claim_batch(
     ready_by: datetime | None,
     exclude: Collection[int] = (),
     limit: int = BATCH_LIMIT,
+    company_id: int | None = None,
 ) -> tuple[Batch | None, list[int]]:
-    """Claim ready events; mark the ones that need no run `ignored`. Returns the batch that needs a
-    run (None when nothing does) and the ids of every event claimed."""
+    """Claim ready events (of `company_id` only, when given; never of a company whose batch is still
+    open); mark the ones that need no run `ignored`. Returns the batch that needs a run (None when
+    nothing does) and the ids of every event claimed."""
     batch_id = f"webhooks-{uuid.uuid4().hex}"
     with engine.begin() as conn:
-        events = queue.claim(conn, batch_id, limit, ready_by=ready_by, exclude=exclude)
+        events = queue.claim(conn, batch_id, limit, ready_by=ready_by, exclude=exclude, company_id=company_id)
         reasons = {e.id: r for e in events if (r := ignore_reason(e, companies, records_start)) is not None}
         queue.ignore(conn, reasons)
     wanted = [e for e in events if e.id not in reasons]
@@ -164,8 +172,15 @@ def claim_batch(
         len(wanted),
         len(reasons),
         {c: sorted(ids) for c, ids in named_clients.items()},
+        catalog=any(e.resource in CATALOG_RESOURCES for e in wanted),
     )
     return batch, [e.id for e in events]
+
+
+def ready_companies(engine: Engine, ready_by: datetime | None, limit: int = COMPANIES_PER_ROUND) -> list[int]:
+    """Companies with events ready for a batch (none of their batches open), the longest waiting first."""
+    with engine.connect() as conn:
+        return queue.ready_companies(conn, ready_by, limit)
 
 
 def prune(engine: Engine, retention_days: int) -> int:

@@ -95,8 +95,14 @@ def claim(
     *,
     ready_by: datetime | None,
     exclude: Collection[int] = (),
+    company_id: int | None = None,
 ) -> list[QueuedEvent]:
-    """Claim up to `limit` ready events (due by `ready_by`; None: whatever their backoff) for a batch."""
+    """Claim up to `limit` ready events (due by `ready_by`; None: whatever their backoff) for a batch:
+    of `company_id` only when given, and never of a company whose previous batch is still open (its
+    run queued or running): events arriving meanwhile wait for the next batch, so a company has at most
+    one change-capture run from the queue at a time."""
+    # Claims are serialised (the sensor, a drain): two could otherwise both see no open batch.
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('yclients.webhook_events claim'))"))
     rows = conn.execute(
         text(f"""
             UPDATE yclients.webhook_events e SET batch_id = :batch, claimed_at = clock_timestamp()
@@ -105,14 +111,43 @@ def claim(
                 WHERE {READY}
                   AND (CAST(:ready_by AS timestamptz) IS NULL OR next_attempt_at <= CAST(:ready_by AS timestamptz))
                   AND NOT (id = ANY(CAST(:exclude AS bigint[])))
+                  AND (CAST(:company AS bigint) IS NULL OR company_id = CAST(:company AS bigint))
+                  AND company_id NOT IN (
+                      SELECT o.company_id FROM yclients.webhook_events o
+                      WHERE o.batch_id IS NOT NULL AND o.status IN ('pending', 'failed'))
                 ORDER BY next_attempt_at, id
                 LIMIT :limit
                 FOR UPDATE SKIP LOCKED)
             RETURNING e.id, e.company_id, e.resource, e.resource_id, e.action, e.body, e.attempts
         """),
-        {"batch": batch_id, "ready_by": ready_by, "exclude": list(exclude), "limit": limit},
+        {
+            "batch": batch_id,
+            "ready_by": ready_by,
+            "exclude": list(exclude),
+            "limit": limit,
+            "company": company_id,
+        },
     ).all()
     return sorted((QueuedEvent(*row) for row in rows), key=lambda e: e.id)
+
+
+def ready_companies(conn: Connection, ready_by: datetime | None, limit: int) -> list[int]:
+    """Companies with ready events (due by `ready_by`) and no open batch, the longest waiting first."""
+    return list(
+        conn.execute(
+            text(f"""
+                SELECT company_id FROM yclients.webhook_events e
+                WHERE {READY}
+                  AND (CAST(:ready_by AS timestamptz) IS NULL OR next_attempt_at <= CAST(:ready_by AS timestamptz))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM yclients.webhook_events o
+                      WHERE o.company_id = e.company_id AND o.batch_id IS NOT NULL
+                        AND o.status IN ('pending', 'failed'))
+                GROUP BY company_id ORDER BY min(next_attempt_at), company_id LIMIT :limit
+            """),
+            {"ready_by": ready_by, "limit": limit},
+        ).scalars()
+    )
 
 
 def ignore(conn: Connection, reasons: Mapping[int, str]) -> int:

@@ -11,10 +11,8 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from ycpipeline.alerts import Alert, first_line
-from ycpipeline.defs.bookings.assets import RECONCILE_TAG
-from ycpipeline.defs.freshness.planning import CHANGES_ASSET
 from ycpipeline.defs.metadata import named_failures
-from ycpipeline.defs.partitions import RANGE_END, RANGE_START
+from ycpipeline.defs.partitions import PARTITION_TAG, RANGE_END, RANGE_START
 from ycpipeline.settings import Settings
 
 NEXT_STEP = (
@@ -24,19 +22,12 @@ NEXT_STEP = (
 
 
 def covered_companies(run: dg.DagsterRun) -> frozenset[int] | None:
-    """The companies a run worked on, from its tags and config; None when it covered every one."""
-    if RECONCILE_TAG in run.tags:
-        return frozenset({int(run.tags[RECONCILE_TAG])})
-    if RANGE_START in run.tags and RANGE_END in run.tags:
-        first, last = (run.tags[t].split("|")[0] for t in (RANGE_START, RANGE_END))
-        if first == last and first.isdigit():
-            return frozenset({int(first)})
-        return None
-    ops = run.run_config.get("ops")
-    asset = ops.get(CHANGES_ASSET) if isinstance(ops, dict) else None
-    config = asset.get("config") if isinstance(asset, dict) else None
-    companies = config.get("companies") if isinstance(config, dict) else None
-    return frozenset(int(c) for c in companies) if companies else None
+    """The company a run worked on when it covered one (its partition, or a range of one); None when it
+    covered a range of several (a tick: every company)."""
+    single = run.tags.get(PARTITION_TAG)
+    if single is None and run.tags.get(RANGE_START) == run.tags.get(RANGE_END):
+        single = run.tags.get(RANGE_START)
+    return frozenset({int(single)}) if single is not None and single.isdigit() else None
 
 
 def links(settings: Settings) -> tuple[Callable[[str], str | None], Callable[[dg.AssetKey], str | None]]:

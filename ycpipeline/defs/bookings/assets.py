@@ -1,78 +1,150 @@
-"""The records asset: bookings per company and visit date, refreshed a range of partitions per run."""
+"""The records asset: one partition per company, materialized by change capture (every record changed
+since the company's watermark, whatever its visit date), with a reconciliation of a wide window when it
+is due, or a window of visit dates when the run's config asks for one."""
 
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import text
+from pydantic import Field
+from sqlalchemy import Engine, text
 
+from ycpipeline.defs.freshness.planning import due_for_reconciliation, reconcile_window
+from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.metadata import (
+    FRESH_WITHIN_30_MINUTES,
     KINDS,
     OWNERS,
+    companies_ok_check,
     markdown_table,
-    numbers,
     rejected_share_check,
     summed,
     table_metadata,
 )
-from ycpipeline.defs.partitions import partition_key, records_partitions, windows_by_company
+from ycpipeline.defs.partitions import company_partitions
+from ycpipeline.defs.per_company import Outcome, finish, load_each_company, partition_metadata
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
-from ycpipeline.sync.changes import mark_reconciled
+from ycpipeline.sync.changes import ChangesResult, capture_changes, mark_reconciled, read_states
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import RecordsResult, sync_records
 from ycpipeline.warehouse.schema import records
-from ycpipeline.warehouse.totals import records_by_date
 
 GROUP = "yclients_bookings"
-# Two companies page at once: with each company's own page threads that keeps the budget busy while
+ASSET = "yclients_records"
+# Two companies load at once: with each company's own page threads that keeps the budget busy while
 # staying within the warehouse engine's connection pool.
 COMPANIES_AT_ONCE = 2
-# Set by the reconciliation planner (`defs/freshness/planning.py`) on the run reconciling a company.
-RECONCILE_TAG = "ycpipeline/reconcile"
+WATERMARK_CHECK = "records_watermark_advanced"
+COUNT_CHECK = "records_count_matches_api"
+COMPANIES_CHECK = "records_companies_ok"
 
 
-def _missing_catalogue(
-    warehouse: WarehouseResource, company_id: int, start: date, end: date
-) -> dict[str, list[int]]:
-    with warehouse.engine().connect() as conn:
-        staff_ids = (
-            conn.execute(
-                text("""
-            SELECT DISTINCT r.staff_id FROM yclients.records r
-            WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e AND r.staff_id IS NOT NULL AND r.staff_id <> 0
-              AND NOT EXISTS (SELECT 1 FROM yclients.staff t WHERE t.company_id = r.company_id AND t.staff_id = r.staff_id)
-        """),
-                {"c": company_id, "s": start, "e": end},
-            )
-            .scalars()
-            .all()
-        )
-        service_ids = (
-            conn.execute(
-                text("""
-            SELECT DISTINCT l.service_id FROM yclients.record_services l
-            JOIN yclients.records r USING (company_id, record_id)
-            WHERE r.company_id = :c AND r.visit_date BETWEEN :s AND :e
-              AND NOT EXISTS (SELECT 1 FROM yclients.services s
-                              WHERE s.company_id = l.company_id AND s.service_id = l.service_id)
-        """),
-                {"c": company_id, "s": start, "e": end},
-            )
-            .scalars()
-            .all()
-        )
-    return {"staff": sorted(staff_ids), "services": sorted(service_ids)}
+class RecordsConfig(dg.Config):
+    """What a run of the records does besides change capture."""
+
+    reread_record_ids: dict[str, list[int]] = Field(
+        default_factory=dict, description="Per company id, records to re-read by id (webhook deletions)"
+    )
+    window_start: str | None = Field(
+        default=None,
+        description="With window_end: re-read every record of these visit dates (YYYY-MM-DD) instead of "
+        "capturing changes (a window refresh; records the API no longer lists are re-read by id)",
+    )
+    window_end: str | None = Field(default=None, description="The window's last visit date (YYYY-MM-DD)")
+    reconcile_when_due: bool = Field(
+        default=True,
+        description="Also re-read RECONCILE_DAYS_BACK days back to SYNC_DAYS_AHEAD ahead for a company last "
+        "reconciled more than RECONCILE_EVERY_HOURS ago",
+    )
+
+    def window(self) -> tuple[date, date] | None:
+        """The window asked for, or None; ValueError when only one end is given or it is reversed."""
+        if self.window_start is None and self.window_end is None:
+            return None
+        if self.window_start is None or self.window_end is None:
+            raise ValueError("a window needs both window_start and window_end")
+        start, end = date.fromisoformat(self.window_start), date.fromisoformat(self.window_end)
+        if end < start:
+            raise ValueError(f"window_end {end} is before window_start {start}")
+        return start, end
 
 
-def _stored_count(warehouse: WarehouseResource, company_id: int, start: date, end: date) -> int:
-    with warehouse.engine().connect() as conn:
+@dataclass
+class CompanyRecords:
+    """What one run did to one company's records."""
+
+    company_id: int
+    changes: ChangesResult | None = None
+    window: RecordsResult | None = None  # a window refresh or a reconciliation
+    reconciled: bool = False
+
+    def counts(self) -> dict[str, int]:
+        """The company's counts for its partition's metadata (what changed, what was re-read)."""
+        counts: dict[str, int] = {}
+        if self.changes is not None:
+            counts.update(self.changes.as_dict())
+        if self.window is not None:
+            for key, value in self.window.as_dict().items():
+                counts[f"window_{key}"] = value
+        counts["reconciled"] = int(self.reconciled)
+        return counts
+
+    def fetched_and_rejected(self) -> tuple[int, int]:
+        """Records received and quarantined, over change capture and the window."""
+        parts = [p for p in (self.changes, self.window) if p is not None]
+        return sum(p.fetched for p in parts), sum(p.rejected for p in parts)
+
+
+def _missing_catalogue(engine: Engine, company_id: int, since: datetime) -> dict[str, list[int]]:
+    """Staff and services the company's records stored since `since` name but the catalogue lacks."""
+    with engine.connect() as conn:
+        staff_ids = conn.execute(
+            text("""
+                SELECT DISTINCT r.staff_id FROM yclients.records r
+                WHERE r.company_id = :c AND r.synced_at >= :since AND r.staff_id IS NOT NULL AND r.staff_id <> 0
+                  AND NOT EXISTS (SELECT 1 FROM yclients.staff t
+                                  WHERE t.company_id = r.company_id AND t.staff_id = r.staff_id)
+            """),
+            {"c": company_id, "since": since},
+        ).scalars()
+        service_ids = conn.execute(
+            text("""
+                SELECT DISTINCT l.service_id FROM yclients.record_services l
+                JOIN yclients.records r USING (company_id, record_id)
+                WHERE r.company_id = :c AND r.synced_at >= :since
+                  AND NOT EXISTS (SELECT 1 FROM yclients.services s
+                                  WHERE s.company_id = l.company_id AND s.service_id = l.service_id)
+            """),
+            {"c": company_id, "since": since},
+        ).scalars()
+        return {"staff": sorted(staff_ids), "services": sorted(service_ids)}
+
+
+def _stored_count(engine: Engine, company_id: int, start: date, end: date) -> int:
+    with engine.connect() as conn:
         return conn.execute(
             text(
                 "SELECT count(*) FROM yclients.records WHERE company_id = :c AND visit_date BETWEEN :s AND :e"
             ),
             {"c": company_id, "s": start, "e": end},
         ).scalar_one()
+
+
+def _count_mismatch(engine: Engine, result: RecordsResult) -> dict[str, Any] | None:
+    """How a window's stored records disagree with what the API listed, or None when they agree."""
+    stored = _stored_count(engine, result.company_id, result.start, result.end)
+    expected = result.fetched - result.moved_out - result.rejected
+    if stored >= expected and not result.count_mismatch:
+        return None
+    return {
+        "company_id": result.company_id,
+        "window": f"{result.start}..{result.end}",
+        "api_total_count": result.api_total_count,
+        "received": result.fetched,
+        "stored": stored,
+        "paging": result.count_mismatch or "consistent",
+    }
 
 
 def _count_mismatch_text(m: dict[str, Any]) -> str:
@@ -86,139 +158,165 @@ def _count_mismatch_text(m: dict[str, Any]) -> str:
     )
 
 
+def watermark_check(check_name: str, asset_key: str, held: list[int]) -> dg.AssetCheckResult:
+    """Warns naming each company whose pass stayed inconsistent in every re-read, so its watermark held."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset_key,
+        passed=not held,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"held_companies": dg.MetadataValue.json([str(c) for c in held])},
+        description=(
+            f"watermark held for companies {', '.join(map(str, held))}: their records kept moving across "
+            "pages in every re-read; the next pass reads the same changes again"
+            if held
+            else None
+        ),
+    )
+
+
 @dg.asset(
+    name=ASSET,
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
     tags={"source": "yclients", "domain": "bookings"},
-    partitions_def=records_partitions,
+    partitions_def=company_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="yclients_records",
     deps=["yclients_services", "yclients_staff"],
     metadata=table_metadata(records),
-    description="Records (appointments) per company and local visit date: yclients.records and "
-    "yclients.record_services. Each partition is a full refresh: records the API no longer returns are "
-    "re-read by id (moved → new date, gone → deleted). One run covers a whole range with one paged query. "
-    "Each partition's metadata is its own: the records stored for that date, its completed visits and "
-    "deletions (change capture adds what it changed there); what a run did over its whole range is in "
-    "the records_count_matches_api check.",
+    freshness_policy=FRESH_WITHIN_30_MINUTES,
+    description="Records (appointments) of each company: yclients.records, yclients.record_services and "
+    "yclients.record_payments. One partition per company. A run captures every record changed since the "
+    "company's watermark (yclients.sync_state), deleted ones included, whatever their visit date (the first "
+    "run of a company is the full load of its history); when the company's reconciliation is due it also "
+    "re-reads a wide window of visit dates; a run whose config names a window re-reads that window instead. "
+    "Each partition's metadata holds what the run did to that company and its rows; one company's failure "
+    "fails its own partition only.",
     check_specs=[
         dg.AssetCheckSpec(
             "records_rejected_share",
-            asset="yclients_records",
+            asset=ASSET,
             description="Share of records that failed validation (warn > 1%, error > 10%)",
         ),
         dg.AssetCheckSpec(
             "records_catalogue_integrity",
-            asset="yclients_records",
-            description="Every record's staff and services exist in the catalogue",
+            asset=ASSET,
+            description="Every record the run stored names staff and services the catalogue has",
         ),
         dg.AssetCheckSpec(
-            "records_count_matches_api",
-            asset="yclients_records",
-            description="Records stored for the window equal what the API listed (total_count); its "
+            COUNT_CHECK,
+            asset=ASSET,
+            description="Records stored for a re-read window equal what the API listed (total_count)",
+        ),
+        dg.AssetCheckSpec(
+            COMPANIES_CHECK,
+            asset=ASSET,
+            description="Every company's part succeeded; a failure names the company and the error. Its "
             "metadata holds what the run did, by company",
+        ),
+        dg.AssetCheckSpec(
+            WATERMARK_CHECK,
+            asset=ASSET,
+            description="Every company's watermark moved past what the pass read; a company whose listing "
+            "kept changing under its pages in every re-read keeps its watermark (nothing is skipped: the "
+            "next pass reads the same changes again) and is named here",
         ),
     ],
 )
 def yclients_records(
-    context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """Refresh the records of the run's partitions (a range of dates per company)."""
+    context: dg.AssetExecutionContext,
+    config: RecordsConfig,
+    yclients: YClientsResource,
+    warehouse: WarehouseResource,
+    freshness: FreshnessResource,
+) -> Outcome:
+    """Capture each company's changes (or re-read the window asked for), reconciling where due."""
     client = yclients.client()
-    requests_before, pages_before = client.stats.requests, client.stats.pages
-    results: list[RecordsResult] = []
-    missing: dict[str, set[int]] = {"staff": set(), "services": set()}
-    count_mismatches = []
-    windows = sorted(windows_by_company(context.partition_keys).items())
-    reconciling = context.run.tags.get(RECONCILE_TAG)
+    engine = warehouse.engine()
+    requests_before = client.stats.requests
+    window = config.window()
+    policy = freshness.change_policy()
+    started = datetime.now(UTC)
 
-    def refresh(company_id: int, start: date, end: date) -> RecordsResult:
-        tz = company_timezone(client, warehouse.engine(), company_id)
-        started = datetime.now(UTC)
-        result = sync_records(
-            client, warehouse.engine(), company_id, tz, start, end, run_id=context.run.run_id
+    def load(company_id: int) -> CompanyRecords:
+        tz = company_timezone(client, engine, company_id)
+        outcome = CompanyRecords(company_id)
+        if window is not None:
+            outcome.window = sync_records(client, engine, company_id, tz, *window, run_id=context.run.run_id)
+            return outcome
+        outcome.changes = capture_changes(
+            client,
+            engine,
+            company_id,
+            tz,
+            policy,
+            reread_ids=config.reread_record_ids.get(str(company_id), []),
+            run_id=context.run.run_id,
         )
-        # A window whose pages kept changing while read may have skipped a record: not reconciled.
-        if reconciling == str(company_id) and result.count_mismatch != "drift":
-            mark_reconciled(warehouse.engine(), company_id, started)
-        return result
-
-    # Companies load side by side: the shared API budget sets the pace either way, and one company's
-    # final merge then overlaps another's paging instead of leaving the budget idle. A company that
-    # fails does not stop the others; its error fails the step once they are done.
-    with ThreadPoolExecutor(max_workers=COMPANIES_AT_ONCE, thread_name_prefix="records") as pool:
-        futures = [pool.submit(refresh, company_id, start, end) for company_id, (start, end) in windows]
-    failures = [error for f in futures if (error := f.exception()) is not None]
-    for future in futures:
-        if future.exception() is not None:
-            continue
-        result = future.result()
-        company_id, start, end = result.company_id, result.start, result.end
-        context.log.info(f"records of company {company_id} {start}..{end}: {result.as_dict()}")
-        results.append(result)
-        for kind, ids in _missing_catalogue(warehouse, company_id, start, end).items():
-            missing[kind].update(ids)
-        stored = _stored_count(warehouse, company_id, start, end)
-        expected = result.fetched - result.moved_out - result.rejected
-        if stored < expected or result.count_mismatch:
-            count_mismatches.append(
-                {
-                    "company_id": company_id,
-                    "window": f"{start}..{end}",
-                    "api_total_count": result.api_total_count,
-                    "received": result.fetched,
-                    "stored": stored,
-                    "paging": result.count_mismatch or "consistent",
-                }
+        if not config.reconcile_when_due:
+            return outcome
+        now = datetime.now(UTC)
+        with engine.connect() as conn:
+            states = read_states(conn, [company_id])
+        every = timedelta(hours=freshness.reconcile_every_hours)
+        if due_for_reconciliation(states, [company_id], now, every):
+            start, end = reconcile_window(now.astimezone(tz).date(), freshness)
+            outcome.window = sync_records(
+                client, engine, company_id, tz, start, end, run_id=context.run.run_id
             )
-    if failures:
-        raise failures[0]
-    _add_partition_counts(context, warehouse, results)
-    totals = summed([r.as_dict() for r in results])
-    by_company = {str(r.company_id): {"window": f"{r.start}..{r.end}", **r.as_dict()} for r in results}
-    return dg.MaterializeResult(
-        check_results=[
-            rejected_share_check(
-                "records_rejected_share", "yclients_records", totals["rejected"], totals["fetched"]
-            ),
-            dg.AssetCheckResult(
-                check_name="records_catalogue_integrity",
-                asset_key="yclients_records",
-                passed=not (missing["staff"] or missing["services"]),
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={
-                    "missing_staff_ids": str(sorted(missing["staff"])[:50]),
-                    "missing_service_ids": str(sorted(missing["services"])[:50]),
-                },
-            ),
-            dg.AssetCheckResult(
-                check_name="records_count_matches_api",
-                asset_key="yclients_records",
-                passed=not count_mismatches,
-                metadata={
-                    "mismatches": markdown_table(count_mismatches),
-                    **numbers(totals),
-                    "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
-                    "pages": dg.MetadataValue.int(client.stats.pages - pages_before),
-                    "by_company": markdown_table([{"company_id": c, **row} for c, row in by_company.items()]),
-                    "by_company_json": dg.MetadataValue.json(by_company),
-                },
-                description="; ".join(_count_mismatch_text(m) for m in count_mismatches) or None,
-            ),
-        ],
-    )
+            # A window whose pages kept changing while read may have skipped a record: not reconciled.
+            if outcome.window.count_mismatch != "drift":
+                mark_reconciled(engine, company_id, now)
+                outcome.reconciled = True
+        return outcome
 
-
-def _add_partition_counts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, results: list[RecordsResult]
-) -> None:
-    """Give each partition of the run its own counts (records, completed visits, deletions of that
-    date), instead of the range's totals repeated on every partition."""
-    with warehouse.engine().connect() as conn:
-        for result in results:
-            days = [result.start + timedelta(days=i) for i in range((result.end - result.start).days + 1)]
-            for day, counts in records_by_date(conn, result.company_id, days).items():
-                context.add_asset_metadata(
-                    numbers(counts), partition_key=partition_key(result.company_id, day)
-                )
+    results, failures = load_each_company(context, "records", load, at_once=COMPANIES_AT_ONCE)
+    for outcome in results.values():
+        context.log.info(f"records of company {outcome.company_id}: {outcome.counts()}")
+    missing: dict[str, set[int]] = {"staff": set(), "services": set()}
+    mismatches = []
+    for company_id, outcome in results.items():
+        for kind, ids in _missing_catalogue(engine, company_id, started).items():
+            missing[kind].update(ids)
+        if outcome.window is not None and (mismatch := _count_mismatch(engine, outcome.window)):
+            mismatches.append(mismatch)
+    fetched = sum(o.fetched_and_rejected()[0] for o in results.values())
+    rejected = sum(o.fetched_and_rejected()[1] for o in results.values())
+    by_company = {str(c): o.counts() for c, o in results.items()}
+    held = [c for c, o in results.items() if o.changes is not None and o.changes.watermark_held]
+    checks = [
+        rejected_share_check("records_rejected_share", ASSET, rejected, fetched),
+        dg.AssetCheckResult(
+            check_name="records_catalogue_integrity",
+            asset_key=ASSET,
+            passed=not (missing["staff"] or missing["services"]),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "missing_staff_ids": str(sorted(missing["staff"])[:50]),
+                "missing_service_ids": str(sorted(missing["services"])[:50]),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name=COUNT_CHECK,
+            asset_key=ASSET,
+            passed=not mismatches,
+            metadata={"mismatches": markdown_table(mismatches)},
+            description="; ".join(_count_mismatch_text(m) for m in mismatches) or None,
+        ),
+        companies_ok_check(
+            COMPANIES_CHECK,
+            ASSET,
+            failures,
+            metadata={
+                **{k: dg.MetadataValue.int(v) for k, v in summed(list(by_company.values())).items()},
+                "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
+                "by_company": markdown_table([{"company_id": c, **row} for c, row in by_company.items()]),
+                "by_company_json": dg.MetadataValue.json(by_company),
+            },
+        ),
+        watermark_check(WATERMARK_CHECK, ASSET, held),
+    ]
+    own = partition_metadata(engine, records, {c: o.counts() for c, o in results.items()})
+    yield from finish(context, ASSET, own, failures, checks)

@@ -21,7 +21,7 @@ from ycpipeline.warehouse.totals import rejected_totals
     kinds=KINDS,
     owners=OWNERS,
     tags={"source": "yclients", "domain": "quality"},
-    deps=["yclients_services", "yclients_staff", "yclients_records", "yclients_record_changes"],
+    deps=["yclients_services", "yclients_staff", "yclients_records"],
     metadata=table_metadata(rejected_rows_table),
     freshness_policy=FRESH_WITHIN_30_MINUTES,
     description="yclients.rejected_rows: objects the loads quarantined instead of loading, each with "

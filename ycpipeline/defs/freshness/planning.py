@@ -1,32 +1,31 @@
-"""What a freshness tick runs: change capture for every company, and reconciliation where it is due.
+"""The runs the schedules, the webhook sensor and the CLI launch: change capture for a range of companies
+(reconciling those due), and window refreshes; plus when a tick is skipped.
 
-One planning function serves the 30-minute schedules (which request the runs) and `ycpipeline sync`
-without dates (which executes them in-process), so both do exactly the same.
+The same planning serves the 30-minute schedule (which requests the runs) and `ycpipeline sync`
+(which executes them in-process), so both do exactly the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine
 
-from ycpipeline.defs.bookings.assets import RECONCILE_TAG
 from ycpipeline.defs.freshness.resources import FreshnessResource
-from ycpipeline.defs.partitions import partition_key, range_tags
+from ycpipeline.defs.partitions import PARTITION_TAG, range_tags
 from ycpipeline.settings import load_settings
-from ycpipeline.sync.changes import SyncState, read_states
-from ycpipeline.sync.companies import stored_zone
+from ycpipeline.sync.changes import SyncState
 
 # Run tags shared by the schedules, the sensor and the CLI.
 TRIGGER_TAG = "ycpipeline/trigger"
 CHANGES_JOB = "changes_job"
-RECONCILE_JOB = "sync_job"
-CHANGES_ASSET = "yclients_record_changes"
+# The same with the catalogue first: a webhook batch with a `service` or `staff` event.
+CHANGES_AND_CATALOG_JOB = "changes_and_catalog_job"
+WINDOW_JOB = "sync_job"
+RECORDS_ASSET = "yclients_records"
 CLIENT_CHANGES_ASSET = "yclients_client_changes"
 
 
@@ -46,9 +45,8 @@ def tick_skip_reason() -> str | None:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """One run of a tick: which job, for which companies, with which tags and run config."""
+    """One run: which job, for which companies (a range of neighbouring partitions), its tags and config."""
 
-    kind: Literal["changes", "reconcile"]
     job_name: str
     companies: tuple[int, ...]
     tags: Mapping[str, str]
@@ -61,30 +59,56 @@ class PlannedRun:
         )
 
 
-def changes_run(
-    companies: Sequence[int] | None,
+def partition_tags(group: Sequence[int]) -> dict[str, str]:
+    """The run tags that make a run cover `group`: its one partition, or the range from first to last
+    (the companies must be neighbours in the partitions' order: `company_groups`)."""
+    if len(group) == 1:
+        return {PARTITION_TAG: str(group[0])}
+    return range_tags(str(group[0]), str(group[-1]))
+
+
+def changes_runs(
+    groups: Sequence[Sequence[int]],
     trigger: str,
     reread_record_ids: Mapping[int, Collection[int]] | None = None,
     extra_tags: Mapping[str, str] | None = None,
     client_ids: Mapping[int, Collection[int]] | None = None,
-) -> PlannedRun:
-    """A change-capture run (catalogue, changes, ledger, marts) for `companies` (None: every configured
-    one); `client_ids` are re-read by id (the `client` webhooks)."""
-    config: dict[str, Any] = {
-        "companies": None if companies is None else sorted(companies),
+) -> list[PlannedRun]:
+    """Change-capture runs (records, clients named by webhooks, then the ledger and the marts), one per
+    group of neighbouring companies (`company_groups`)."""
+    records_config: dict[str, Any] = {
         "reread_record_ids": {str(c): sorted(ids) for c, ids in (reread_record_ids or {}).items() if ids},
     }
-    ops: dict[str, Any] = {CHANGES_ASSET: {"config": config}}
+    ops: dict[str, Any] = {RECORDS_ASSET: {"config": records_config}}
     named = {str(c): sorted(ids) for c, ids in (client_ids or {}).items() if ids}
     if named:
         ops[CLIENT_CHANGES_ASSET] = {"config": {"client_ids": named}}
-    return PlannedRun(
-        "changes",
-        CHANGES_JOB,
-        tuple(sorted(companies or ())),
-        {TRIGGER_TAG: trigger, **(extra_tags or {})},
-        {"ops": ops},
-    )
+    return [
+        PlannedRun(
+            CHANGES_JOB,
+            tuple(group),
+            {TRIGGER_TAG: trigger, **(extra_tags or {}), **partition_tags(group)},
+            {"ops": ops},
+        )
+        for group in groups
+        if group
+    ]
+
+
+def window_runs(groups: Sequence[Sequence[int]], start: date, end: date, trigger: str) -> list[PlannedRun]:
+    """Window refreshes (`sync_job`: catalogue, records of visit dates [start, end], ledger, marts), one
+    per group of neighbouring companies."""
+    config = {"window_start": start.isoformat(), "window_end": end.isoformat()}
+    return [
+        PlannedRun(
+            WINDOW_JOB,
+            tuple(group),
+            {TRIGGER_TAG: trigger, **partition_tags(group)},
+            {"ops": {RECORDS_ASSET: {"config": config}}},
+        )
+        for group in groups
+        if group
+    ]
 
 
 def reconcile_window(today: date, freshness: FreshnessResource) -> tuple[date, date]:
@@ -94,17 +118,6 @@ def reconcile_window(today: date, freshness: FreshnessResource) -> tuple[date, d
         date.fromisoformat(freshness.records_start_date),
     )
     return start, today + timedelta(days=freshness.sync_days_ahead)
-
-
-def reconcile_run(company_id: int, today: date, freshness: FreshnessResource, trigger: str) -> PlannedRun:
-    """The window refresh (`sync_job` over a range of the company's partitions) that reconciles it."""
-    start, end = reconcile_window(today, freshness)
-    tags = {
-        TRIGGER_TAG: trigger,
-        RECONCILE_TAG: str(company_id),
-        **range_tags(partition_key(company_id, start), partition_key(company_id, end)),
-    }
-    return PlannedRun("reconcile", RECONCILE_JOB, (company_id,), tags)
 
 
 def due_for_reconciliation(
@@ -123,23 +136,3 @@ def due_for_reconciliation(
         if state.last_reconciled_at is None or state.last_reconciled_at <= now - every:
             due.append(company_id)
     return due
-
-
-def plan_tick(
-    engine: Engine,
-    companies: Sequence[int],
-    freshness: FreshnessResource,
-    now: datetime,
-    fallback_zone: str,
-    trigger: str,
-) -> list[PlannedRun]:
-    """The tick: one change-capture run for every company, then a reconciliation per company due."""
-    with engine.connect() as conn:
-        states = read_states(conn, companies)
-        due = due_for_reconciliation(states, companies, now, timedelta(hours=freshness.reconcile_every_hours))
-        zones: dict[int, tzinfo] = {
-            c: stored_zone(conn, c, max_age=None) or ZoneInfo(fallback_zone) for c in due
-        }
-    runs = [changes_run(companies, trigger)]
-    runs.extend(reconcile_run(c, now.astimezone(zones[c]).date(), freshness, trigger) for c in due)
-    return runs

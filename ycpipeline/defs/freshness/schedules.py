@@ -1,17 +1,12 @@
-"""The 30-minute schedules: change capture for every company each tick; reconciliation when it is due.
-
-A schedule launches one job, so the tick is two schedules on one cron sharing one planning function
-(`plan_tick`, which `ycpipeline sync` without dates executes in-process).
-"""
-
-from datetime import UTC, datetime
+"""The schedules: change capture for every company every 30 minutes (reconciling those due), and the
+catalogue once a day."""
 
 import dagster as dg
 
-from ycpipeline.defs.bookings.assets import RECONCILE_TAG
-from ycpipeline.defs.freshness.planning import TRIGGER_TAG, PlannedRun, plan_tick, tick_skip_reason
-from ycpipeline.defs.freshness.resources import FreshnessResource
-from ycpipeline.defs.jobs import changes_job, sync_job
+from ycpipeline.defs.companies.tracked import partitions_in_step
+from ycpipeline.defs.freshness.planning import TRIGGER_TAG, changes_runs, partition_tags, tick_skip_reason
+from ycpipeline.defs.jobs import catalog_job, changes_job
+from ycpipeline.defs.partitions import company_groups
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.settings import load_settings
 
@@ -24,26 +19,9 @@ ACTIVE = [
 ]
 
 
-def _plan(
-    context: dg.ScheduleEvaluationContext,
-    warehouse: WarehouseResource,
-    yclients: YClientsResource,
-    freshness: FreshnessResource,
-) -> list[PlannedRun]:
-    return plan_tick(
-        warehouse.engine(),
-        yclients.companies(),
-        freshness,
-        context.scheduled_execution_time or datetime.now(UTC),
-        _settings.yclients_partition_timezone,
-        trigger="schedule",
-    )
-
-
-def _active(context: dg.ScheduleEvaluationContext, job_name: str, tags: dict[str, str]) -> str | None:
-    records = context.instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags), limit=1
-    )
+def active_run(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]) -> str | None:
+    """The id of a queued or running run of `job_name` with `tags`, or None."""
+    records = instance.get_run_records(dg.RunsFilter(job_name=job_name, statuses=ACTIVE, tags=tags), limit=1)
     return records[0].dagster_run.run_id if records else None
 
 
@@ -53,49 +31,46 @@ def _active(context: dg.ScheduleEvaluationContext, job_name: str, tags: dict[str
     job=changes_job,
     execution_timezone=_settings.yclients_partition_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 30 minutes: catalogue, change capture for every company (every record changed "
-    "since its watermark, whatever the visit date), then the ledger. Skips a tick while the previous "
-    "one still runs.",
+    description="Every 30 minutes, one run over every company's partition: change capture (every record "
+    "changed since its watermark, whatever the visit date: one request per quiet company), a reconciliation "
+    "of RECONCILE_DAYS_BACK days for each company due (RECONCILE_EVERY_HOURS), then the ledger and the "
+    "marts. Skips a tick while the previous one still runs.",
 )
 def yclients_sync_every_30_minutes(
-    context: dg.ScheduleEvaluationContext,
-    warehouse: WarehouseResource,
-    yclients: YClientsResource,
-    freshness: FreshnessResource,
-) -> dg.RunRequest | dg.SkipReason:
+    context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
+) -> list[dg.RunRequest] | dg.SkipReason:
     """The tick's change-capture run, unless the previous tick's run is still going."""
     if reason := tick_skip_reason():
         return dg.SkipReason(reason)
-    running = _active(context, changes_job.name, {TRIGGER_TAG: "schedule"})
+    running = active_run(context.instance, changes_job.name, {TRIGGER_TAG: "schedule"})
     if running:
         return dg.SkipReason(f"run {running} of the previous tick is still going")
-    run = next(r for r in _plan(context, warehouse, yclients, freshness) if r.kind == "changes")
-    return run.run_request()
+    companies = partitions_in_step(context.instance, yclients, warehouse)
+    if not companies:
+        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
+    runs = changes_runs(company_groups(context.instance, companies), "schedule")
+    return [run.run_request() for run in runs]
 
 
 @dg.schedule(
-    name="yclients_reconcile_when_due",
-    cron_schedule="*/30 * * * *",
-    job=sync_job,
+    name="yclients_catalog_daily",
+    cron_schedule="45 2 * * *",
+    job=catalog_job,
     execution_timezone=_settings.yclients_partition_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 30 minutes: for each company last reconciled more than RECONCILE_EVERY_HOURS ago, "
-    "a full re-read of RECONCILE_DAYS_BACK days back to SYNC_DAYS_AHEAD ahead (catches what change "
-    "capture cannot see, e.g. deletions that do not bump a record's change time).",
+    description="Every night at 02:45: services and staff of every company (2 requests per company). The "
+    "`service` and `staff` webhooks refresh them in between.",
 )
-def yclients_reconcile_when_due(
-    context: dg.ScheduleEvaluationContext,
-    warehouse: WarehouseResource,
-    yclients: YClientsResource,
-    freshness: FreshnessResource,
+def yclients_catalog_daily(
+    context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    """One window refresh per company due, unless its previous reconciliation is still going."""
+    """One catalogue run over every company."""
     if reason := tick_skip_reason():
         return dg.SkipReason(reason)
-    requests = [
-        run.run_request(run_key=f"reconcile-{run.companies[0]}")
-        for run in _plan(context, warehouse, yclients, freshness)
-        if run.kind == "reconcile"
-        and not _active(context, sync_job.name, {RECONCILE_TAG: str(run.companies[0])})
+    companies = partitions_in_step(context.instance, yclients, warehouse)
+    if not companies:
+        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
+    return [
+        dg.RunRequest(tags={TRIGGER_TAG: "schedule", **partition_tags(group)})
+        for group in company_groups(context.instance, companies)
     ]
-    return requests or dg.SkipReason("no company is due for reconciliation")

@@ -1,29 +1,31 @@
-"""The webhook sensor: each tick settles earlier batches, claims pending events and requests one
-change-capture run for the companies they touch (deleted records re-read by id)."""
+"""The webhook sensor, and the follow-up that derives the ledger and the marts after a run in which a
+company failed."""
 
 from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from ycpipeline.defs.companies.tracked import partitions_in_step
 from ycpipeline.defs.freshness.planning import tick_skip_reason
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
-from ycpipeline.defs.jobs import changes_job
+from ycpipeline.defs.jobs import changes_and_catalog_job, changes_job, ledger_job, sync_job
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
-from ycpipeline.webhooks.processing import claim_batch, prune, settle
+from ycpipeline.webhooks.processing import claim_batch, prune, ready_companies, settle
 
 
 @dg.sensor(
     name="yclients_webhook_sensor",
-    job=changes_job,
-    minimum_interval_seconds=15,
+    jobs=[changes_job, changes_and_catalog_job],
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Turns queued YClients webhook events (yclients.webhook_events) into one change-capture "
-    "run per tick for the companies they touch. An event stays pending until a run covering it "
-    "succeeds; a failed run puts its events back with a backoff (WEBHOOK_MAX_ATTEMPTS, then failed and "
-    "retried less often), and so does a run not ended long after its maximum run time. Events of "
-    "other companies, resources we do not sync and visits before RECORDS_START_DATE are ignored with "
-    "the reason. Prunes old done/ignored events.",
+    description="Turns queued YClients webhook events (yclients.webhook_events) into change-capture runs, "
+    "one per company (its partition), with the catalogue when an event changed it. A company has at most "
+    "one such run queued or running: events arriving meanwhile join its next batch. An event stays "
+    "pending until a run covering it succeeds; a failed run puts its events back with a backoff "
+    "(WEBHOOK_MAX_ATTEMPTS, then failed and retried less often), and so does a run not ended long after "
+    "its maximum run time. Events of untracked companies, resources we do not sync and visits before "
+    "RECORDS_START_DATE are ignored with the reason. Prunes old done/ignored events.",
 )
 def yclients_webhook_sensor(
     context: dg.SensorEvaluationContext,
@@ -31,7 +33,7 @@ def yclients_webhook_sensor(
     yclients: YClientsResource,
     freshness: FreshnessResource,
 ) -> dg.SensorResult | dg.SkipReason:
-    """Settle, claim, request; bounded work per tick."""
+    """Settle, claim a batch per waiting company, request their runs; bounded work per tick."""
     if reason := tick_skip_reason():
         return dg.SkipReason(reason)
     engine = warehouse.engine()
@@ -41,18 +43,38 @@ def yclients_webhook_sensor(
         max_attempts=freshness.webhook_max_attempts,
         run_bound=BATCH_RUN_BOUND,
     )
-    batch, claimed = claim_batch(
-        engine,
-        yclients.companies(),
-        date.fromisoformat(freshness.records_start_date),
-        ready_by=datetime.now(UTC),
-    )
+    now = datetime.now(UTC)
+    waiting = ready_companies(engine, now)
+    companies = partitions_in_step(context.instance, yclients, warehouse) if waiting else []
+    records_start = date.fromisoformat(freshness.records_start_date)
+    requests = []
+    claimed = 0
+    for company_id in waiting:
+        batch, ids = claim_batch(engine, companies, records_start, ready_by=now, company_id=company_id)
+        claimed += len(ids)
+        if batch is not None:
+            requests.append(batch_run(batch).run_request(run_key=batch.batch_id))
     pruned = prune(engine, freshness.webhook_retention_days)
     summary = (
         f"settled: {settled.done} done, {settled.retried} to retry, {settled.failed} failed, "
-        f"{settled.released} released; claimed {len(claimed)}; pruned {pruned}"
+        f"{settled.released} released; claimed {claimed} for {len(requests)} companies; pruned {pruned}"
     )
     context.log.info(summary)
-    if batch is None:
+    if not requests:
         return dg.SkipReason(f"no event needs a run ({summary})")
-    return dg.SensorResult(run_requests=[batch_run(batch).run_request(run_key=batch.batch_id)])
+    return dg.SensorResult(run_requests=requests)
+
+
+@dg.run_failure_sensor(
+    name="yclients_derive_after_failed_company",
+    monitored_jobs=[changes_job, changes_and_catalog_job, sync_job],
+    request_job=ledger_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+    description="A run in which a company failed skips the ledger and the marts (they follow the records "
+    "in the run): this launches ledger_job after it, so the other companies' points and marts are never "
+    "held back by one salon's token or outage.",
+)
+def yclients_derive_after_failed_company(context: dg.RunFailureSensorContext) -> dg.RunRequest:
+    """One ledger_job run per failed run."""
+    return dg.RunRequest(run_key=f"derive-after-{context.dagster_run.run_id}")

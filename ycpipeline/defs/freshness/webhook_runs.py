@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy import Engine
 
-from ycpipeline.defs.freshness.planning import PlannedRun, changes_run
+from ycpipeline.defs.freshness.planning import CHANGES_AND_CATALOG_JOB, PlannedRun, changes_runs
 from ycpipeline.defs.healing import CHANGES_MAX_RUNTIME
 from ycpipeline.defs.in_process import IN_PROCESS_TAG, abandon_run, abandoned
 from ycpipeline.defs.metadata import named_failures
@@ -24,15 +25,17 @@ _FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
 def batch_run(batch: Batch, in_process: str | None = None) -> PlannedRun:
-    """One change-capture run for the batch's companies, re-reading its deleted records by id
-    (`in_process`: the command that executes it in its own process)."""
-    return changes_run(
-        batch.companies,
+    """The one change-capture run of a batch (its company's partition), re-reading its deleted records
+    and named clients by id, and the catalogue when an event changed it (`in_process`: the command that
+    executes it in its own process)."""
+    (run,) = changes_runs(
+        [list(batch.companies)],
         "webhook",
         batch.reread_record_ids,
         extra_tags={BATCH_TAG: batch.batch_id, **({IN_PROCESS_TAG: in_process} if in_process else {})},
         client_ids=batch.client_ids,
     )
+    return replace(run, job_name=CHANGES_AND_CATALOG_JOB) if batch.catalog else run
 
 
 def failed_companies(evaluations: Iterable[dg.AssetCheckEvaluation]) -> dict[int, str]:

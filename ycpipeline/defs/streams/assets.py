@@ -7,19 +7,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
+from sqlalchemy import Table
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.defs.metadata import (
-    KINDS,
-    OWNERS,
-    companies_ok_check,
-    company_check_specs,
-    company_failed,
-    markdown_table,
-    rejected_share_check,
-    summed,
-    table_metadata,
-)
+from ycpipeline.defs.metadata import KINDS, OWNERS, company_check_specs, table_metadata
+from ycpipeline.defs.partitions import company_partitions
+from ycpipeline.defs.per_company import Outcome, materialize_companies
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.defs.streams.resources import StreamsResource
 from ycpipeline.sync.companies import company_timezone
@@ -44,41 +37,22 @@ Load = Callable[[YClientsClient, int], StreamResult]
 def _materialize(
     context: dg.AssetExecutionContext,
     yclients: YClientsResource,
-    companies: list[int],
+    warehouse: WarehouseResource,
     prefix: str,
     asset: str,
+    table: Table,
     load: Load,
-) -> dg.MaterializeResult:
-    """Run `load` per company; any error of one company fails its part only (the companies_ok check)."""
+) -> Outcome:
+    """Run `load` for each company of the run, the one way every per-company asset does."""
     client = yclients.client()
-    requests_before = client.stats.requests
-    results: list[StreamResult] = []
-    failures: dict[int, str] = {}
-    for company_id in companies:
-        try:
-            result = load(client, company_id)
-        except Exception as exc:
-            # Any error of one company's part (a rejected token, an outage, data no loader foresaw) fails
-            # that part only: never the other companies, the catalogue or the ledger.
-            company_failed(context.log, failures, company_id, asset, exc)
-            continue
-        context.log.info(f"{asset} of company {company_id}: {result.as_dict()} {result.notes}")
-        results.append(result)
-    totals = summed([r.as_dict() for r in results])
-    return dg.MaterializeResult(
-        metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in totals.items()},
-            "api_requests": dg.MetadataValue.int(client.stats.requests - requests_before),
-            "by_company": markdown_table(
-                [{"company_id": r.company_id, **r.as_dict(), **r.notes} for r in results]
-            ),
-        },
-        check_results=[
-            companies_ok_check(f"{prefix}_companies_ok", asset, failures),
-            rejected_share_check(
-                f"{prefix}_rejected_share", asset, totals.get("rejected", 0), totals.get("fetched", 0)
-            ),
-        ],
+    yield from materialize_companies(
+        context,
+        asset=asset,
+        prefix=prefix,
+        table=table,
+        engine=warehouse.engine(),
+        client=client,
+        load=lambda company_id: load(client, company_id),
     )
 
 
@@ -93,6 +67,8 @@ def _catalog_extra(entity: CatalogExtra, description: str) -> dg.AssetsDefinitio
         group_name=GROUP,
         kinds=KINDS,
         owners=OWNERS,
+        partitions_def=company_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         tags={"source": "yclients", "domain": "catalog"},
         description=description,
         metadata=table_metadata(table),
@@ -100,13 +76,14 @@ def _catalog_extra(entity: CatalogExtra, description: str) -> dg.AssetsDefinitio
     )
     def _extra(
         context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        return _materialize(
+    ) -> Outcome:
+        yield from _materialize(
             context,
             yclients,
-            yclients.companies(),
+            warehouse,
             entity,
             asset,
+            table,
             lambda client, c: sync_catalog_extra(
                 entity, client, warehouse.engine(), c, run_id=context.run.run_id
             ),
@@ -133,6 +110,8 @@ yclients_payment_accounts = _catalog_extra(
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    partitions_def=company_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     tags={"source": "yclients", "domain": "clients"},
     description="Clients of each company (yclients.clients) from the clients search (POST /company/{id}/"
     "clients/search, yclientsru.apib:4504), paged by 200: first and last visit, visits count and sold amount "
@@ -142,14 +121,15 @@ yclients_payment_accounts = _catalog_extra(
 )
 def yclients_clients(
     context: dg.AssetExecutionContext, yclients: YClientsResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+) -> Outcome:
     """The nightly snapshot of every client."""
-    return _materialize(
+    yield from _materialize(
         context,
         yclients,
-        yclients.companies(),
+        warehouse,
         "clients",
         "yclients_clients",
+        clients,
         lambda client, c: snapshot_clients(client, warehouse.engine(), c, run_id=context.run.run_id),
     )
 
@@ -165,6 +145,8 @@ class ClientChangesConfig(dg.Config):
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    partitions_def=company_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     tags={"source": "yclients", "domain": "clients"},
     description="The `client` webhooks' accelerator: re-reads the clients a batch names through the clients "
     "search's id filter (one request per company and 200 clients) into yclients.clients. No request when no "
@@ -177,17 +159,18 @@ def yclients_client_changes(
     config: ClientChangesConfig,
     yclients: YClientsResource,
     warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
+) -> Outcome:
     """Refresh the named clients."""
-    wanted = {int(c): ids for c, ids in config.client_ids.items() if ids and int(c) in yclients.companies()}
-    return _materialize(
+    wanted = {int(c): ids for c, ids in config.client_ids.items() if ids}
+    yield from _materialize(
         context,
         yclients,
-        sorted(wanted),
+        warehouse,
         "client_changes",
         CLIENT_CHANGES,
+        clients,
         lambda client, c: refresh_clients(
-            client, warehouse.engine(), c, wanted[c], run_id=context.run.run_id
+            client, warehouse.engine(), c, wanted.get(c, []), run_id=context.run.run_id
         ),
     )
 
@@ -196,6 +179,8 @@ def yclients_client_changes(
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    partitions_def=company_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     tags={"source": "yclients", "domain": "finance"},
     description="The cash ledger of each company (yclients.finance_transactions, GET /transactions/{id}, "
     "yclientsru.apib:12390), paged: nightly the last CASH_LEDGER_OVERLAP_DAYS days, once a week the last "
@@ -209,7 +194,7 @@ def yclients_cash_ledger(
     yclients: YClientsResource,
     warehouse: WarehouseResource,
     streams: StreamsResource,
-) -> dg.MaterializeResult:
+) -> Outcome:
     """Read each company's due window of the cash ledger."""
 
     def load(client: YClientsClient, company_id: int) -> StreamResult:
@@ -218,13 +203,17 @@ def yclients_cash_ledger(
             client, warehouse.engine(), company_id, tz, streams.ledger_windows(), run_id=context.run.run_id
         )
 
-    return _materialize(context, yclients, yclients.companies(), "cash_ledger", "yclients_cash_ledger", load)
+    yield from _materialize(
+        context, yclients, warehouse, "cash_ledger", "yclients_cash_ledger", finance_transactions, load
+    )
 
 
 @dg.asset(
     group_name=GROUP,
     kinds=KINDS,
     owners=OWNERS,
+    partitions_def=company_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     tags={"source": "yclients", "domain": "staff"},
     deps=["yclients_staff"],
     description="Working intervals per staff member and day (yclients.staff_schedules) from SCHEDULES_DAYS_BACK "
@@ -239,7 +228,7 @@ def yclients_staff_schedules(
     yclients: YClientsResource,
     warehouse: WarehouseResource,
     streams: StreamsResource,
-) -> dg.MaterializeResult:
+) -> Outcome:
     """Replace each company's schedule window."""
 
     def load(client: YClientsClient, company_id: int) -> StreamResult:
@@ -249,6 +238,6 @@ def yclients_staff_schedules(
             client, warehouse.engine(), company_id, start, end, run_id=context.run.run_id
         )
 
-    return _materialize(
-        context, yclients, yclients.companies(), "staff_schedules", "yclients_staff_schedules", load
+    yield from _materialize(
+        context, yclients, warehouse, "staff_schedules", "yclients_staff_schedules", staff_schedules, load
     )

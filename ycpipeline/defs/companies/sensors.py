@@ -1,0 +1,41 @@
+"""The companies sensor: the partitions of every per-company asset follow the warehouse's list."""
+
+import dagster as dg
+
+from ycpipeline.defs.companies.tracked import tracked_companies
+from ycpipeline.defs.freshness.planning import TRIGGER_TAG, tick_skip_reason
+from ycpipeline.defs.jobs import catalog_job
+from ycpipeline.defs.partitions import COMPANIES, partition_changes, partition_keys
+from ycpipeline.defs.resources import WarehouseResource, YClientsResource
+
+
+@dg.sensor(
+    name="yclients_companies_sensor",
+    job=catalog_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Keeps the company partitions equal to yclients.tracked_companies (`ycpipeline companies "
+    "add/remove`, seeded from YCLIENTS_COMPANY_ID): a new salon becomes a partition without a redeploy, and "
+    "its catalogue is read at once and the next tick loads its history; a removed one's partition goes (its "
+    "history stays in the storage).",
+)
+def yclients_companies_sensor(
+    context: dg.SensorEvaluationContext, yclients: YClientsResource, warehouse: WarehouseResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Add and delete partitions so they equal the tracked companies."""
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
+    added, deleted = partition_changes(
+        partition_keys(context.instance), tracked_companies(yclients, warehouse)
+    )
+    if not added and not deleted:
+        return dg.SkipReason("the partitions equal the tracked companies")
+    requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
+    if added:
+        requests.append(dg.AddDynamicPartitionsRequest(COMPANIES, added))
+    if deleted:
+        requests.append(dg.DeleteDynamicPartitionsRequest(COMPANIES, deleted))
+    context.log.info(f"companies added: {added or 'none'}; removed: {deleted or 'none'}")
+    # A new salon's catalogue at once: its records' first load should find its services and staff.
+    catalogue = [dg.RunRequest(partition_key=key, tags={TRIGGER_TAG: "companies"}) for key in added]
+    return dg.SensorResult(run_requests=catalogue, dynamic_partitions_requests=requests)
