@@ -45,14 +45,15 @@ def run(engine: Engine, size: int) -> dict[str, float]:
         len(state.day_records(COMPANY, start + timedelta(days=d))) for d in range((end - start).days + 1)
     )
     with serve_in_thread(box) as base, pipeline_settings(base, engine, [COMPANY]):
-        from ycpipeline.cli.runs import check_metadata, run_job
-        from ycpipeline.defs.partitions import partition_key
+        from ycpipeline.cli.runs import check_metadata, company_counts, run_job
+        from ycpipeline.defs.freshness.planning import window_runs
 
-        span = (partition_key(COMPANY, start), partition_key(COMPANY, end))
-        run_job("sync_job", partition_range=span)  # warm-up (imports, first use of the models): not measured
+        (window,) = window_runs([[COMPANY]], start, end, "bench")
+        # Warm-up (imports, first use of the models): not measured.
+        run_job(window.job_name, tags=window.tags, run_config=window.run_config)
         before = box.stats.requests
         with timer() as wall:
-            result = run_job("sync_job", partition_range=span)
+            result = run_job(window.job_name, tags=window.tags, run_config=window.run_config)
         requests = box.stats.requests - before
     steps = {
         e.step_key: e.event_specific_data.duration_ms / 1000
@@ -60,16 +61,20 @@ def run(engine: Engine, size: int) -> dict[str, float]:
         if e.event_type_value == "STEP_SUCCESS"
     }
     ours = steps.get("yclients_records", 0) + steps.get("bonus_ledger", 0)
-    meta = check_metadata(result, "records_count_matches_api")
+    meta = company_counts(result)[COMPANY]
+    record_requests = int(check_metadata(result, "records_companies_ok")["api_requests"])
     pages = -(-window_records // 200)
     show(
         f"quiet tick: {size:,} records in the warehouse, window {start} … {end} ({window_records:,} records)",
         [
             ("requests in the run", requests),
-            ("  of which record pages (window's pages)", int(meta["pages"])),
+            ("  of which the records step's (pages, re-reads, time zone)", record_requests),
             ("  window's pages", pages),
-            ("  others: company time zone, services, staff", requests - int(meta["pages"])),
-            ("rows changed", int(meta["created"]) + int(meta["updated"]) + int(meta["deleted"])),
+            ("  others: services, staff, categories, accounts", requests - record_requests),
+            (
+                "rows changed",
+                meta["window_created"] + meta["window_updated"] + meta["window_deleted"],
+            ),
             ("records step, s", steps.get("yclients_records", 0)),
             ("ledger step, s", steps.get("bonus_ledger", 0)),
             ("load + ledger, s (target < 2)", ours),
