@@ -18,4 +18,6 @@ trap '"$VENV/bin/ycpipeline" postgres stop --data-dir "$PGDIR" --port "$PGPORT" 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
+# The .sql files (the wallet, the triggers, the marts' SELECTs); rules and dialect in .sqlfluff.
+"$VENV/bin/sqlfluff" lint ycpipeline deploy
 "$VENV/bin/pytest" -n 2 "$@"

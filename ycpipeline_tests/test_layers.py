@@ -58,3 +58,17 @@ def test_the_completed_visit_rule_is_spelled_once() -> None:
         if "attendance = 1" in path.read_text() or "attendance == 1" in path.read_text()
     ]
     assert spelled == ["warehouse/rules.py"]
+
+
+def test_migrations_import_nothing_above_the_warehouse() -> None:
+    """A migration must produce the same database whatever the live code becomes: it carries frozen copies
+    of what it needs (as 0006 and 0010 do) instead of importing the packages that build on the warehouse."""
+    offenders = {
+        path.name: sorted(
+            m
+            for m in _imports(path)
+            if m.startswith("ycpipeline.") and not m.startswith("ycpipeline.warehouse.")
+        )
+        for path in (PACKAGE / "warehouse" / "migrations" / "versions").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
+
+from ycpipeline.warehouse.sql_files import read_sql
 
 # SQLSTATEs the wallet raises: insufficient points, an external id naming another request, no such hold,
 # a hold already closed; then invalid arguments and a wrong isolation level.
@@ -31,10 +31,9 @@ class WalletError(RuntimeError):
         self.sqlstate = sqlstate
 
 
-@cache
 def wallet_sql() -> str:
     """The wallet's views and functions as this version of the code defines them."""
-    return resources.files("ycpipeline.loyalty").joinpath("sql/wallet.sql").read_text("utf-8")
+    return read_sql("ycpipeline.loyalty", "wallet.sql")
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone, tzinfo
 from functools import cache
-from importlib import resources
 from string import Template
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -28,6 +27,7 @@ from ycpipeline.warehouse.schema import (
     loyalty_liability,
     staff_utilization_daily,
 )
+from ycpipeline.warehouse.sql_files import read_sql
 
 MartName = Literal["branch_daily", "staff_utilization_daily", "client_lifecycle", "loyalty_liability"]
 # Refreshed in this order: branch_daily counts new clients from client_lifecycle.
@@ -84,7 +84,7 @@ def _status_sql(days: str, visits: str) -> str:
 @cache
 def mart_sql(name: MartName) -> str:
     """The SELECT producing the mart's rows for the keys in `mart_keys` (`sql/<name>.sql`)."""
-    template = Template(resources.files("ycpipeline.marts").joinpath(f"sql/{name}.sql").read_text("utf-8"))
+    template = Template(read_sql("ycpipeline.marts", f"{name}.sql"))
     return template.substitute(
         completed=completed_visit("r"),
         status=_status_sql("t.today - v.last_visit", "v.visits"),

@@ -7,6 +7,14 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 
+class AppUsersMismatchError(RuntimeError):
+    """`loyalty.app_users` exists but not in a shape the ledger can read; the message says what to change.
+
+    Defined here, below the loyalty package, because migration 0006 raises it too (from its own frozen copy of
+    the check) and a migration imports nothing above the warehouse.
+    """
+
+
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged migrations."""
     cfg = Config()

@@ -38,7 +38,7 @@ days AS (
     FROM bounds b
     JOIN mart_today t ON t.company_id = b.company_id
     JOIN first_entry f ON f.company_id = b.company_id
-    CROSS JOIN LATERAL generate_series(greatest(b.from_day, f.first_day), t.today, interval '1 day') AS d
+    CROSS JOIN LATERAL generate_series(greatest(b.from_day, f.first_day), t.today, interval '1 day') d
 ),
 rolled AS (
     SELECT d.company_id, d.date,

@@ -20,17 +20,20 @@ firing columns of `yclients.staff`; existing rows are filled from `raw` (a value
 3. `loyalty.app_user_phones`: the app users' phones in E.164, kept by the ledger derivation.
 
 4. An existing `loyalty.app_users` (owned by the app) is verified first: a shape the ledger cannot read
-stops the migration with what to change.
+stops the migration with what to change (a frozen copy of `loyalty.app_users.verify_app_users` as of this
+revision, below: the migration must check what it checked then, whatever the live code becomes).
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
 
-from ycpipeline.loyalty.app_users import verify_app_users
+from ycpipeline.warehouse.migrate import AppUsersMismatchError
 
 revision = "0006"
 down_revision = "0005"
@@ -151,7 +154,7 @@ UPDATE yclients.staff SET
 
 
 def upgrade() -> None:
-    verify_app_users(op.get_bind())
+    _verify_app_users(op.get_bind())
     _append_only_queue()
     _record_columns()
     _staff_columns()
@@ -223,3 +226,77 @@ def _keyed_queue() -> None:
         "ALTER TABLE loyalty.ledger_queue ADD CONSTRAINT pk_ledger_queue PRIMARY KEY (company_id, record_id)"
     )
     op.execute(QUEUE_UPSERT)
+
+
+# A frozen copy of ycpipeline/loyalty/app_users.py's verify_app_users as of this revision.
+APP_USERS = "loyalty.app_users"
+INTEGER_TYPES = ("smallint", "integer", "bigint")
+TEXT_TYPES = ("text", "character varying", "citext")
+
+
+@dataclass(frozen=True)
+class _Expected:
+    accepted: tuple[str, ...]  # the types the ledger can read the column as
+    suggested: str
+    add: str  # the statement that adds the column when it is missing
+
+
+EXPECTED = {
+    "user_id": _Expected(
+        INTEGER_TYPES, "bigint", f"ALTER TABLE {APP_USERS} ADD COLUMN user_id bigint PRIMARY KEY"
+    ),
+    "unique_code": _Expected(
+        TEXT_TYPES, "text", f"ALTER TABLE {APP_USERS} ADD COLUMN unique_code text UNIQUE"
+    ),
+    "phone": _Expected(TEXT_TYPES, "text", f"ALTER TABLE {APP_USERS} ADD COLUMN phone text"),
+}
+
+
+def _app_users_problems(conn: Connection) -> list[str]:
+    if conn.execute(text("SELECT to_regclass(:t)"), {"t": APP_USERS}).scalar() is None:
+        return [f"{APP_USERS} does not exist (run `ycpipeline db upgrade`, which creates it)"]
+    types: dict[str, str] = dict(
+        conn.execute(
+            text("""
+            SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a
+            WHERE a.attrelid = to_regclass(:t) AND a.attnum > 0 AND NOT a.attisdropped"""),
+            {"t": APP_USERS},
+        ).all()
+    )
+    problems = []
+    for column, expected in EXPECTED.items():
+        found = types.get(column)
+        if found is None:
+            problems.append(f"{APP_USERS} has no column {column} ({expected.add})")
+        elif found not in expected.accepted:
+            problems.append(
+                f"{APP_USERS}.{column} is {found}, the ledger reads it as {' or '.join(expected.accepted)} "
+                f"(ALTER TABLE {APP_USERS} ALTER COLUMN {column} TYPE {expected.suggested})"
+            )
+    if "user_id" in types and not _user_id_is_a_key(conn):
+        problems.append(
+            f"{APP_USERS}.user_id is neither its primary key nor unique "
+            f"(ALTER TABLE {APP_USERS} ADD PRIMARY KEY (user_id))"
+        )
+    return problems
+
+
+def _user_id_is_a_key(conn: Connection) -> bool:
+    return bool(
+        conn.execute(
+            text("""
+            SELECT EXISTS (
+                SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                WHERE i.indrelid = to_regclass(:t) AND i.indisunique AND i.indnatts = 1
+                  AND i.indpred IS NULL AND a.attname = 'user_id')"""),
+            {"t": APP_USERS},
+        ).scalar()
+    )
+
+
+def _verify_app_users(conn: Connection) -> None:
+    problems = _app_users_problems(conn)
+    if problems:
+        raise AppUsersMismatchError(
+            "loyalty.app_users is not in the shape the ledger reads: " + "; ".join(problems)
+        )
