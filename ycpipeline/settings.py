@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ycpipeline.client.options import ClientOptions
 from ycpipeline.client.retrying import RetryPolicy
+from ycpipeline.normalize.values import FALLBACK_ZONE
 from ycpipeline.validation.sqltypes import fits_numeric
 from ycpipeline.warehouse.schema import bonus_ledger
 
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
     records_start_date: str = "2024-01-01"
     sync_days_back: int = Field(default=3, ge=0)
     sync_days_ahead: int = Field(default=30, ge=0)
-    yclients_partition_timezone: str = "Europe/Moscow"
+    yclients_partition_timezone: str = FALLBACK_ZONE
     # Change capture and its safety net (README "Keeping it fresh").
     changes_overlap_minutes: int = Field(default=10, ge=0)
     changes_days_ahead: int = Field(default=365, ge=0)
