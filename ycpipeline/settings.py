@@ -8,7 +8,7 @@ Dagster resources and the client are built from these values and restate none of
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,9 +18,14 @@ from sqlalchemy.exc import ArgumentError
 
 from ycpipeline.client.options import ClientOptions
 from ycpipeline.client.retrying import RetryPolicy
+from ycpipeline.loyalty.expiry import ExpiryPolicy
+from ycpipeline.marts.refresh import MartPolicy
 from ycpipeline.normalize.values import FALLBACK_ZONE
 from ycpipeline.validation.sqltypes import fits_numeric
 from ycpipeline.warehouse.schema import bonus_ledger
+
+if TYPE_CHECKING:
+    from ycpipeline.sync.streams.cash_ledger import LedgerWindows
 
 DEFAULT_API_URL = "https://api.yclients.com/api/v1"
 
@@ -188,6 +193,26 @@ class Settings(BaseSettings):
         """The configured companies (one, or several for a chain)."""
         return self.yclients_company_id
 
+    def mart_policy(self) -> MartPolicy:
+        """What the marts are computed with, as configured."""
+        return MartPolicy(
+            lost_after_days=self.marts_lost_after_days,
+            active_min_visits=self.marts_active_min_visits,
+            point_value=str(self.marts_point_value),
+            fallback_zone=self.yclients_partition_timezone,
+        )
+
+    def expiry_policy(self) -> ExpiryPolicy:
+        """The expiry rule of bonus points, as configured."""
+        return ExpiryPolicy(months=self.bonus_expiry_months, notice_days=self.bonus_expiry_notice_days)
+
+    def ledger_windows(self) -> LedgerWindows:
+        """The cash ledger's nightly and weekly windows, as configured."""
+        # Imported here: the cash ledger brings pandera and pandas, which a command reading settings need not load.
+        from ycpipeline.sync.streams.cash_ledger import LedgerWindows
+
+        return LedgerWindows(overlap_days=self.cash_ledger_overlap_days, wide_days=self.cash_ledger_wide_days)
+
     def client_options(self) -> ClientOptions:
         """How a YClients client pages and retries, as configured."""
         return ClientOptions(
@@ -230,6 +255,12 @@ def load_settings(**overrides: Any) -> Settings:
             # pydantic echoes the input value: drop it, it may be a secret.
             problems.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def defaults(**changes: Any) -> Settings:
+    """The settings as shipped, whatever the environment and `.env` say, with `changes` (field names) applied
+    unvalidated: what the tests and the benchmarks compute with."""
+    return Settings.model_construct().model_copy(update=changes)
 
 
 MASK_PREFIX_FROM = 16  # characters a secret needs before any of it is shown
