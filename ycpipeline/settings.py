@@ -7,6 +7,7 @@ Dagster resources and the client are built from these values and restate none of
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,6 +37,11 @@ def parse_company_ids(text: str) -> list[int]:
     if not all(p.isdigit() for p in parts):
         raise ValueError("expected a company id or a comma-separated list of ids, e.g. 235564,235565")
     return [int(p) for p in parts]
+
+
+def parse_start_date(text: str) -> date:
+    """RECORDS_START_DATE's text (YYYY-MM-DD) as a date; the one place that text is parsed."""
+    return date.fromisoformat(text)
 
 
 class SettingsError(RuntimeError):
@@ -181,6 +187,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("records_start_date")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        # Refused at start, naming the variable, rather than by Dagster when the partitions are built.
+        parse_start_date(value)
+        return value
+
     @field_validator(
         "yclients_api_url", "yclients_booking_form_url", "alerts_telegram_api_url", "alerts_dagster_url"
     )
@@ -192,6 +205,11 @@ class Settings(BaseSettings):
     def company_ids(self) -> list[int]:
         """The configured companies (one, or several for a chain)."""
         return self.yclients_company_id
+
+    @property
+    def records_start(self) -> date:
+        """RECORDS_START_DATE as a date: the first partition and the first visit date of the history."""
+        return parse_start_date(self.records_start_date)
 
     def mart_policy(self) -> MartPolicy:
         """What the marts are computed with, as configured."""
