@@ -1,7 +1,9 @@
 """Settings read from the environment and `.env` (pydantic-settings).
 
 Every variable of the configuration table in the README lives here, and so does its default: the
-Dagster resources and the client are built from these values and restate none of them. Tokens are
+Dagster resources, the policy objects (`mart_policy()`…) and the client are built from these values and
+restate none of them. Each field's description is its comment in `.env.example`, which is generated
+from this class (`make env-example`; a test compares the two). Tokens are
 `SecretStr`, so they never show in a repr, a log line or an exception message.
 """
 
