@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
-.PHONY: install lock demo ui test lint
+.PHONY: install lock demo ui test lint env-example
 install: $(VENV)/.installed
 
 # Resolved for every platform (markers) on the oldest Python the project supports.
@@ -40,3 +40,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/sqlfluff lint ycpipeline deploy
+
+# .env.example from the settings' defaults and descriptions (a test fails when it falls behind).
+env-example: install
+	$(VENV)/bin/python -m ycpipeline.settings_docs

@@ -9,9 +9,10 @@ from sqlalchemy import Engine, text
 
 from bench.common import show, timer
 from ycpipeline.marts import checks
-from ycpipeline.marts.refresh import MartName, MartPolicy, refresh_all, refresh_mart
+from ycpipeline.marts.refresh import MartName, refresh_all, refresh_mart
+from ycpipeline.settings import defaults
 
-POLICY = MartPolicy()
+POLICY = defaults().mart_policy()
 DAYS = 730
 STAFF = 40
 

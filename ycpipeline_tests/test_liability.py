@@ -10,10 +10,11 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.loyalty import wallet
 from ycpipeline.marts.checks import loyalty_liability_mismatches
-from ycpipeline.marts.refresh import MartPolicy, refresh_mart
+from ycpipeline.marts.refresh import refresh_mart
+from ycpipeline.settings import defaults
 from ycpipeline_tests.conftest import ANCHOR
 
-POLICY = MartPolicy(point_value="2.00")
+POLICY = defaults(marts_point_value=Decimal("2.00")).mart_policy()
 ZONE = ZoneInfo(POLICY.fallback_zone)  # no company's zone is stored: the fallback's dates
 
 

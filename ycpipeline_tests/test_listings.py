@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.marts.refresh import MartPolicy, refresh_all
+from ycpipeline.marts.refresh import refresh_all
 from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.sandbox.api.clients_search import clients_of
 from ycpipeline.serving import serve_in_thread
+from ycpipeline.settings import defaults
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
@@ -77,7 +78,7 @@ def test_a_transactions_page_cap_below_the_page_size_loads_all_and_retires_none(
     stored = _stored_transactions(engine)
     assert {k: v for k, (v, removed) in stored.items() if not removed} == api
     assert (result.fetched, result.retired, result.notes["listing"]) == (len(api), 0, "complete")
-    refresh_all(engine, MartPolicy(), full=True)
+    refresh_all(engine, defaults().mart_policy(), full=True)
     with engine.connect() as conn:
         cash_in = conn.execute(
             text(

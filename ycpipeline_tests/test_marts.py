@@ -19,9 +19,10 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.defs.freshness.planning import changes_run
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.marts import checks
-from ycpipeline.marts.refresh import MartPolicy, refresh_all, refresh_mart
+from ycpipeline.marts.refresh import refresh_all, refresh_mart
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.salon import shift
+from ycpipeline.settings import defaults
 from ycpipeline.sync.catalog import CatalogEntity, sync_catalog
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
@@ -34,7 +35,7 @@ from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564
 START, END = ANCHOR - timedelta(days=20), ANCHOR + timedelta(days=5)
-POLICY = MartPolicy()
+POLICY = defaults().mart_policy()
 
 
 @pytest.fixture

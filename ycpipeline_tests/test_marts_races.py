@@ -22,9 +22,10 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.marts import checks
-from ycpipeline.marts.refresh import MartPolicy, refresh_all, refresh_mart
+from ycpipeline.marts.refresh import refresh_all, refresh_mart
+from ycpipeline.settings import defaults
 
-POLICY = MartPolicy()
+POLICY = defaults().mart_policy()
 COMPANY = 7
 DAY = date(2026, 3, 1)
 DAYS = 4
@@ -205,8 +206,8 @@ def test_a_refresh_killed_midway_leaves_its_keys_queued(engine: Engine) -> None:
         url = engine.url.render_as_string(hide_password=False)
         script = (
             "import sys; from sqlalchemy import create_engine; "
-            "from ycpipeline.marts.refresh import MartPolicy, refresh_mart; "
-            "refresh_mart(create_engine(sys.argv[1]), 'branch_daily', MartPolicy())"
+            "from ycpipeline.marts.refresh import refresh_mart; from ycpipeline.settings import defaults; "
+            "refresh_mart(create_engine(sys.argv[1]), 'branch_daily', defaults().mart_policy())"
         )
         process = subprocess.Popen([sys.executable, "-c", script, url])
         try:

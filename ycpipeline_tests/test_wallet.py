@@ -12,9 +12,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from ycpipeline.loyalty import wallet
-from ycpipeline.loyalty.expiry import ExpiryPolicy, expire_points
+from ycpipeline.loyalty.expiry import expire_points
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations, users_in_debt
 from ycpipeline.loyalty.wallet import WalletError
+from ycpipeline.settings import defaults
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.ledger_rows import put_record, put_user
 
@@ -243,9 +244,9 @@ def test_a_hold_past_its_time_releases_itself(engine: Engine) -> None:
 def test_the_nightly_expiry_writes_the_release_of_an_expired_hold(engine: Engine) -> None:
     accrue(engine, 1, "100.00")
     _old_hold(engine, "basket-1", "80.00")
-    result = expire_points(engine, ExpiryPolicy(months=0))
+    result = expire_points(engine, defaults(bonus_expiry_months=0).expiry_policy())
     assert (result.holds_released, result.lots_expired) == (1, 0)
-    assert expire_points(engine, ExpiryPolicy(months=0)).holds_released == 0
+    assert expire_points(engine, defaults(bonus_expiry_months=0).expiry_policy()).holds_released == 0
 
 
 def test_expiry_after_partial_spending_takes_the_oldest_lots(engine: Engine) -> None:
@@ -255,14 +256,17 @@ def test_expiry_after_partial_spending_takes_the_oldest_lots(engine: Engine) -> 
     accrue(engine, 3, "30.00", on(-30), company_id=1)
     spend(engine, "70.00", "order-1")
     assert entries(engine, "spend") == [(1, None, Decimal("-70.00"))]
-    result = expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR)
+    result = expire_points(engine, defaults(bonus_expiry_months=12).expiry_policy(), today=ANCHOR)
     assert (result.lots_expired, result.points_expired, result.users) == (1, Decimal("30.00"), 1)
     assert entries(engine, "expiry") == [(1, 1, Decimal("-30.00"))]  # what was left of record 1's lot
-    assert expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR).lots_expired == 0  # once
+    assert (
+        expire_points(engine, defaults(bonus_expiry_months=12).expiry_policy(), today=ANCHOR).lots_expired
+        == 0
+    )  # once
     b = balance(engine)
     assert (b.balance, b.spent, b.expired) == (Decimal("80.00"), Decimal("70.00"), Decimal("30.00"))
     # A month later record 2's lot expires whole: nothing of it was spent.
-    expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR + timedelta(days=62))
+    expire_points(engine, defaults(bonus_expiry_months=12).expiry_policy(), today=ANCHOR + timedelta(days=62))
     assert entries(engine, "expiry")[1:] == [(2, 2, Decimal("-50.00"))]
     assert balance(engine).balance == Decimal("30.00")
 
@@ -271,7 +275,7 @@ def test_expiry_leaves_what_an_open_hold_reserves(engine: Engine) -> None:
     accrue(engine, 1, "100.00", on(-400))
     with engine.begin() as conn:
         wallet.hold(conn, USER, Decimal("60.00"), "basket-1", in_minutes(30))
-    expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR)
+    expire_points(engine, defaults(bonus_expiry_months=12).expiry_policy(), today=ANCHOR)
     assert entries(engine, "expiry") == [(1, 1, Decimal("-40.00"))]
     with engine.begin() as conn:
         wallet.capture(conn, "basket-1")
@@ -340,7 +344,7 @@ def test_a_lot_is_earned_on_its_visit_date_however_late_it_was_accrued(engine: E
                 {"r": record_id, "d": visit_date},
             )
     derive_ledger(engine, RATE)  # both accrue now: the first load of a long history
-    expire_points(engine, ExpiryPolicy(months=12), today=ANCHOR)
+    expire_points(engine, defaults(bonus_expiry_months=12).expiry_policy(), today=ANCHOR)
     assert entries(engine, "expiry") == [(1, 20, Decimal("-50.00"))]
     assert balance(engine).balance == Decimal("50.00")
     # The records are owed what they were: a derivation appends nothing, the expiry stands.

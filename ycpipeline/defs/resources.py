@@ -1,7 +1,9 @@
-"""Resources: the YClients API and the warehouse, configured from the settings.
+"""Resources: the YClients API and the warehouse, configured from the settings, and the one wiring block
+of every resource the settings configure (`freshness` aside, wired in `defs/freshness/resources.py`).
 
 The settings own every default; `defs()` builds the resources from them, so a field here never restates
-one. Secrets and the warehouse URL are `EnvVar`s (read at launch, never shown in the UI) when they are
+one, and the marts', loyalty's and streams' resources carry settings under their own names, their policy
+objects built by the settings' methods. Secrets and the warehouse URL are `EnvVar`s (read at launch, never shown in the UI) when they are
 set; when they are not, the field is None and the code location still loads: the schedules and the sensor
 then skip their ticks naming what is missing, and a run fails saying which variable to set.
 """
@@ -25,6 +27,9 @@ from ycpipeline.client import (
     budget_key,
 )
 from ycpipeline.client.usage import record_usage
+from ycpipeline.defs.loyalty.resources import LoyaltyResource
+from ycpipeline.defs.marts.resources import MartsResource
+from ycpipeline.defs.streams.resources import StreamsResource
 from ycpipeline.settings import SettingsError, load_settings, parse_company_ids
 
 log = logging.getLogger(__name__)
@@ -136,7 +141,7 @@ def _env(name: str, present: bool) -> dg.EnvVar | None:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """The `yclients` and `warehouse` resources, every value from the settings."""
+    """The `yclients`, `warehouse`, `marts`, `loyalty` and `streams` resources, every value from the settings."""
     s = load_settings()
     return dg.Definitions(
         resources={
@@ -159,5 +164,8 @@ def defs() -> dg.Definitions:
             "warehouse": WarehouseResource(
                 url=_env("WAREHOUSE_URL", s.warehouse_url is not None), bonus_rate=str(s.bonus_rate)
             ),
+            "marts": MartsResource.from_settings(s),
+            "loyalty": LoyaltyResource.from_settings(s),
+            "streams": StreamsResource.from_settings(s),
         }
     )

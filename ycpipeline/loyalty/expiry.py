@@ -18,10 +18,11 @@ from ycpipeline.loyalty.ledger import LEDGER_LOCK
 
 @dataclass(frozen=True)
 class ExpiryPolicy:
-    """BONUS_EXPIRY_MONTHS (0: points never expire) and BONUS_EXPIRY_NOTICE_DAYS."""
+    """BONUS_EXPIRY_MONTHS (0: points never expire) and BONUS_EXPIRY_NOTICE_DAYS: `Settings.expiry_policy()`
+    builds it, the defaults are the settings'."""
 
-    months: int = 0
-    notice_days: int = 14
+    months: int
+    notice_days: int
 
 
 @dataclass

@@ -41,12 +41,12 @@ MART_ORDER: tuple[MartName, ...] = (
 
 @dataclass(frozen=True)
 class MartPolicy:
-    """What the marts are computed with (settings MARTS_*)."""
+    """What the marts are computed with: `Settings.mart_policy()` builds it, the defaults are the settings'."""
 
-    lost_after_days: int = 90  # no completed visit for longer: lost
-    active_min_visits: int = 3  # this many completed visits (and not lost): active
-    point_value: str = "1.00"  # roubles per bonus point
-    fallback_zone: str = "Europe/Moscow"  # a company whose zone is not stored yet
+    lost_after_days: int  # MARTS_LOST_AFTER_DAYS: no completed visit for longer: lost
+    active_min_visits: int  # MARTS_ACTIVE_MIN_VISITS: this many completed visits (and not lost): active
+    point_value: str  # MARTS_POINT_VALUE: roubles per bonus point
+    fallback_zone: str  # YCLIENTS_PARTITION_TIMEZONE: dates a company whose zone is not stored yet
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,11 @@ def to_e164(value: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# The zone of a company whose own is unknown (the API gives none), and the default of
+# YCLIENTS_PARTITION_TIMEZONE: YClients' home zone.
+FALLBACK_ZONE = "Europe/Moscow"
+
+
 @lru_cache(maxsize=64)
 def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timezone:
     """The company's zone from `timezone_name`, else from a numeric `timezone` offset in hours."""
@@ -171,7 +176,7 @@ def company_zone(name: str | None, offset_hours: Any = None) -> ZoneInfo | timez
     try:
         return timezone(timedelta(hours=float(offset_hours)))
     except (TypeError, ValueError):
-        return ZoneInfo("Europe/Moscow")
+        return ZoneInfo(FALLBACK_ZONE)
 
 
 def raw_json(obj: Any) -> str:

@@ -115,7 +115,7 @@ def reconcile_window(today: date, freshness: FreshnessResource) -> tuple[date, d
     """The visit dates a reconciliation re-reads: RECONCILE_DAYS_BACK back to SYNC_DAYS_AHEAD ahead."""
     start = max(
         today - timedelta(days=freshness.reconcile_days_back),
-        date.fromisoformat(freshness.records_start_date),
+        freshness.change_policy().records_start,
     )
     return start, today + timedelta(days=freshness.sync_days_ahead)
 
