@@ -188,9 +188,10 @@ def test_a_company_added_by_the_cli_is_loaded_by_the_next_tick_without_a_reload(
     assert removed.exit_code == 0 and "company 235565: removed" in removed.output
     assert set(run_tick()) == {235564}
     with engine.connect() as conn:  # its rows stay
-        assert conn.execute(
-            text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")
-        ).scalar_one() > 0
+        assert (
+            conn.execute(text("SELECT count(*) FROM yclients.records WHERE company_id = 235565")).scalar_one()
+            > 0
+        )
 
 
 def test_ledger_invariant_holds_through_a_sequence_of_mutations(

@@ -78,31 +78,62 @@ records = Table(
     "records",
     metadata,
     Column("company_id", BigInteger, primary_key=True, comment="The YClients company (salon) id"),
-    Column("record_id", BigInteger, primary_key=True, comment="The record"s id in YClients"),
-    Column("visit_date", Date, nullable=False, comment="The visit"s date in the company"s own time zone"),
+    Column("record_id", BigInteger, primary_key=True, comment="The record's id in YClients"),
+    Column("visit_date", Date, nullable=False, comment="The visit's date in the company's own time zone"),
     Column("starts_at", TimestampTZ, nullable=False, comment="When the visit starts"),
-    Column("duration_seconds", Integer, nullable=False, comment="The visit"s length, seconds (the API"s seance_length)"),
-    Column("staff_id", BigInteger, comment="Who serves it (yclients.staff); null or 0 when nobody is assigned"),
-    Column("client_id", BigInteger, comment="The client in YClients (yclients.clients); null for a record without a client"),
-    Column("client_name", Text, comment="The client"s name as the record gives it"),
-    Column("client_phone", Text, comment="The client"s phone in E.164 (+7…), null when missing or unreadable"),
-    Column("comment", Text, nullable=False, server_default="", comment="The record"s comment"),
-    Column("attendance", SmallInteger, nullable=False, comment="2 client confirmed, 1 client came, 0 waiting, -1 client did not come"),
-    Column("deleted", Boolean, nullable=False, comment="Cancelled or removed in YClients, or vanished from the API (re-read by id)"),
-    Column("total_cost", Money, nullable=False, comment="The services" cost after discount, summed"),
+    Column(
+        "duration_seconds",
+        Integer,
+        nullable=False,
+        comment="The visit's length, seconds (the API's seance_length)",
+    ),
+    Column(
+        "staff_id", BigInteger, comment="Who serves it (yclients.staff); null or 0 when nobody is assigned"
+    ),
+    Column(
+        "client_id",
+        BigInteger,
+        comment="The client in YClients (yclients.clients); null for a record without a client",
+    ),
+    Column("client_name", Text, comment="The client's name as the record gives it"),
+    Column(
+        "client_phone", Text, comment="The client's phone in E.164 (+7…), null when missing or unreadable"
+    ),
+    Column("comment", Text, nullable=False, server_default="", comment="The record's comment"),
+    Column(
+        "attendance",
+        SmallInteger,
+        nullable=False,
+        comment="2 client confirmed, 1 client came, 0 waiting, -1 client did not come",
+    ),
+    Column(
+        "deleted",
+        Boolean,
+        nullable=False,
+        comment="Cancelled or removed in YClients, or vanished from the API (re-read by id)",
+    ),
+    Column("total_cost", Money, nullable=False, comment="The services' cost after discount, summed"),
     Column("created_at", TimestampTZ, comment="When the record was created in YClients"),
-    Column("changed_at", TimestampTZ, comment="The API"s last change time of the record (what change capture follows)"),
+    Column(
+        "changed_at",
+        TimestampTZ,
+        comment="The API's last change time of the record (what change capture follows)",
+    ),
     Column("synced_at", TimestampTZ, nullable=False, comment="When the pipeline last wrote the row"),
     Column("raw", JSONB, nullable=False, comment="The record as the API sent it (personal data cut out)"),
     # Fields a data team reads, beside `raw` (migration 0006; the record of yclientsru.apib:5351-5377, 5466-5642).
     Column("visit_id", BigInteger, comment="The visit the record belongs to (several records can share one)"),
-    Column("visit_attendance", SmallInteger, comment="The visit"s attendance (same codes as attendance)"),
+    Column("visit_attendance", SmallInteger, comment="The visit's attendance (same codes as attendance)"),
     Column("confirmed", SmallInteger, comment="1 when the client confirmed the record"),
     Column("online", Boolean, comment="True when the client booked online"),
     Column("paid_full", SmallInteger, comment="1 when the record is fully paid"),
     # Not in the description; the OpenAPI models (PyPI yclients 0.1.1, RecordsCompanyidResponseDataTypes-
     # DataItem) give 0 not paid, 1 paid, 2-4 automatic payment by a season ticket (paid, failed, pending).
-    Column("payment_status", SmallInteger, comment="0 not paid, 1 paid, 2-4 a season ticket"s automatic payment (paid, failed, pending)"),
+    Column(
+        "payment_status",
+        SmallInteger,
+        comment="0 not paid, 1 paid, 2-4 a season ticket's automatic payment (paid, failed, pending)",
+    ),
     Column("prepaid", Boolean, comment="True when the record takes a prepayment"),
     Column("prepaid_confirmed", Boolean, comment="True when the prepayment was made"),
     Column("created_user_id", BigInteger, comment="The YClients user who created the record"),
@@ -111,7 +142,7 @@ records = Table(
     Column("api_id", Text, comment="The id an integration gave the record"),
     Column("from_url", Text, comment="The page the online booking came from"),
     # [{"id": 67345, "title": "…"}, …]: the labels' ids and titles, in the API's order.
-    Column("record_labels", JSONB, comment="The record"s labels: [{id, title}], in the API"s order"),
+    Column("record_labels", JSONB, comment="The record's labels: [{id, title}], in the API's order"),
     CheckConstraint("attendance IN (-1, 0, 1, 2)", name="attendance_known"),
     CheckConstraint("visit_attendance IN (-1, 0, 1, 2)", name="visit_attendance_known"),
     Index(None, "company_id", "visit_date"),
@@ -291,20 +322,46 @@ app_user_phones = Table(
 bonus_ledger = Table(
     "bonus_ledger",
     metadata,
-    Column("entry_id", BigInteger, Identity(), primary_key=True, comment="The entry"s id (append-only)"),
+    Column("entry_id", BigInteger, Identity(), primary_key=True, comment="The entry's id (append-only)"),
     # Every entry but a hold or a release names the company whose points it moves; record entries
     # (accrual, reversal, adjustment) also the record (docs/loyalty.md).
-    Column("company_id", BigInteger, comment="The company whose points the entry moves (null for holds and releases)"),
+    Column(
+        "company_id",
+        BigInteger,
+        comment="The company whose points the entry moves (null for holds and releases)",
+    ),
     Column("record_id", BigInteger, comment="The record an accrual, reversal or adjustment is for"),
-    Column("user_id", BigInteger, nullable=False, comment="The app"s user (loyalty.app_users) whose points move"),
-    Column("kind", Text, nullable=False, comment="accrual, reversal, adjustment, spend, hold, capture, release or expiry"),
-    Column("amount", Money, nullable=False, comment="Points added (positive) or taken (negative); a user"s balance is the sum"),
-    Column("base_amount", Money, comment="What the points were computed from: the visit"s cost"),
+    Column(
+        "user_id", BigInteger, nullable=False, comment="The app's user (loyalty.app_users) whose points move"
+    ),
+    Column(
+        "kind",
+        Text,
+        nullable=False,
+        comment="accrual, reversal, adjustment, spend, hold, capture, release or expiry",
+    ),
+    Column(
+        "amount",
+        Money,
+        nullable=False,
+        comment="Points added (positive) or taken (negative); a user's balance is the sum",
+    ),
+    Column("base_amount", Money, comment="What the points were computed from: the visit's cost"),
     Column("rate", Numeric(6, 4), comment="The bonus rate applied (BONUS_RATE at the time)"),
-    Column("created_at", TimestampTZ, nullable=False, server_default=func.now(), comment="When the entry was written"),
+    Column(
+        "created_at",
+        TimestampTZ,
+        nullable=False,
+        server_default=func.now(),
+        comment="When the entry was written",
+    ),
     Column("run_id", Text, comment="The Dagster run that wrote it, if any"),
     # The app's id of a spend or hold (captures and releases repeat the hold's).
-    Column("external_id", Text, comment="The app"s id of a spend or hold (a capture or release repeats its hold"s)"),
+    Column(
+        "external_id",
+        Text,
+        comment="The app's id of a spend or hold (a capture or release repeats its hold's)",
+    ),
     # A hold's reserved points and when it releases itself.
     Column("hold_amount", Money, comment="The points a hold reserves"),
     Column("expires_at", TimestampTZ, comment="When a hold releases itself"),
