@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
@@ -34,8 +34,11 @@ def test_check_gives_401_guidance(dagster_env: Path, monkeypatch: pytest.MonkeyP
 def test_sync_catalog_prints_counts(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
     result = runner.invoke(app, ["sync-catalog"])
     assert result.exit_code == 0, result.output
-    assert f"services synced: created {2 * len(sandbox.state.services(235564))}, updated 0" in result.output
-    assert "staff synced: created 20, updated 0" in result.output
+    for company in (235564, 235565):
+        created = len(sandbox.state.services(company))
+        assert f"services of company {company}: created {created}, updated 0" in result.output
+    staff = [int(line.split("created ")[1].split(",")[0]) for line in result.output.splitlines() if "staff of" in line]
+    assert len(staff) == 2 and sum(staff) == 20
 
 
 def test_malformed_setting_fails_fast_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,17 +75,26 @@ def _one_error_line(output: str) -> str:
     return last
 
 
-def test_sync_before_the_first_partition_is_one_clear_line(dagster_env: Path) -> None:
+def test_sync_before_the_history_starts_is_one_clear_line(dagster_env: Path, engine: Engine) -> None:
     result = runner.invoke(app, ["sync", "--from", "2020-01-01", "--to", "2020-01-31"])
     assert result.exit_code == 1 and result.output.count("\n") == 1
     line = _one_error_line(result.output)
-    assert "--from 2020-01-01 is before the first partition 2024-01-01 (RECORDS_START_DATE)" in line
+    assert "--from 2020-01-01 is before RECORDS_START_DATE 2024-01-01" in line
 
 
-def test_sync_of_a_company_not_configured_is_one_clear_line(dagster_env: Path) -> None:
+def test_sync_of_a_company_not_tracked_is_one_clear_line(dagster_env: Path, engine: Engine) -> None:
     result = runner.invoke(app, ["sync", "--company", "999", "--from", "2026-01-01", "--to", "2026-01-02"])
     assert result.exit_code == 1
-    assert "company 999 is not in YCLIENTS_COMPANY_ID (235564, 235565)" in _one_error_line(result.output)
+    line = _one_error_line(result.output)
+    assert "company 999 is not tracked (235564, 235565): ycpipeline companies add 999" in line
+
+
+def test_companies_add_refuses_what_cannot_be_a_company_id(dagster_env: Path, engine: Engine) -> None:
+    for bad in ("0", "-5", str(2**63)):
+        result = runner.invoke(app, ["companies", "add", "--", bad])
+        assert result.exit_code != 0, (bad, result.output)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM yclients.tracked_companies")).scalar_one() == 0
 
 
 def test_a_company_yclients_does_not_know_is_one_clear_line(

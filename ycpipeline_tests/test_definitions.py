@@ -83,9 +83,18 @@ def test_dg_check_defs_passes(dagster_env: Path) -> None:
 
 def test_catalog_job_materializes_both_assets(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:
     result = run_job("catalog_job")
-    services = materializations(result, "yclients_services")[0]
-    assert services["created"] == 2 * len(sandbox.state.services(235564))
-    assert materializations(result, "yclients_staff")[0]["created"] == 20
+    # One materialization per salon's partition, each with that salon's own counts and rows.
+    services = {
+        e.materialization.partition: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey("yclients_services")
+    }
+    assert set(services) == {"235564", "235565"}
+    for company, metadata in services.items():
+        listed = len(sandbox.state.services(int(company)))
+        assert metadata["created"].value == metadata["dagster/row_count"].value == listed
+    staff = check_metadata(result, "staff_companies_ok")["by_company_json"]
+    assert sum(row["created"] for row in staff.values()) == 20
     with dg.DagsterInstance.get() as instance:  # the run is stored in DAGSTER_HOME
         assert instance.get_run_by_id(result.run_id) is not None
 
@@ -248,7 +257,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
     assert fresh == {
         "yclients_services",
         "yclients_staff",
-        "yclients_record_changes",
+        "yclients_records",
         "rejected_rows",
         "bonus_ledger",
         "branch_daily",
@@ -257,7 +266,9 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "loyalty_liability",
     }
     policy = graph.get(dg.AssetKey("bonus_ledger")).freshness_policy
-    assert policy is not None and policy.fail_window.to_timedelta() <= timedelta(minutes=45)
+    assert policy is not None and policy.fail_window.to_timedelta() == timedelta(minutes=60)
+    catalogue = graph.get(dg.AssetKey("yclients_services")).freshness_policy
+    assert catalogue is not None and catalogue.fail_window.to_timedelta() == timedelta(hours=26)
     # The app's users are observed, never materialized: a source with an observation function.
     app_users = graph.get(dg.AssetKey("app_users"))
     assert app_users.is_observable and not app_users.is_materializable
@@ -267,9 +278,8 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "services_companies_ok",
         "staff_rejected_share",
         "staff_companies_ok",
-        "record_changes_companies_ok",
-        "record_changes_rejected_share",
-        "record_changes_watermark_advanced",
+        "records_companies_ok",
+        "records_watermark_advanced",
         "records_rejected_share",
         "records_catalogue_integrity",
         "records_count_matches_api",
@@ -311,7 +321,7 @@ def test_ticks_skip_saying_what_is_missing_instead_of_failing(
         ticks = [sensor_tick(instance)]
         for name in (
             "yclients_sync_every_30_minutes",
-            "yclients_reconcile_when_due",
+            "yclients_catalog_daily",
             "yclients_streams_nightly",
         ):
             schedule = defs.resolve_schedule_def(name)

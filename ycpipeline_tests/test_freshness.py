@@ -11,7 +11,6 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.defs.partitions import partition_key
 from ycpipeline.sandbox import Sandbox
 from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import serve_in_thread
@@ -28,39 +27,41 @@ MSK = ZoneInfo("Europe/Moscow")
 def _schedule_tick(name: str, instance: dg.DagsterInstance, when: datetime) -> list[dg.RunRequest]:
     defs = definitions()
     schedule = defs.resolve_schedule_def(name)
-    assert schedule.cron_schedule == "*/30 * * * *"
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources=defs.resources
     ) as context:
         return list(schedule.evaluate_tick(context).run_requests or [])
 
 
-def test_schedules_request_change_capture_each_tick_and_reconciliation_when_due(
-    dagster_env: Path, engine: Engine
+def test_the_schedule_requests_one_run_over_every_salon_and_the_run_reconciles_those_due(
+    dagster_env: Path, engine: Engine, sandbox_url: str
 ) -> None:
+    from ycpipeline.cli.tick import run_tick
+
     now = datetime.now(MSK).replace(second=0, microsecond=0)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.get() as instance:
         (changes,) = _schedule_tick("yclients_sync_every_30_minutes", instance, now)
-        assert changes.job_name == "changes_job"
-        config = changes.run_config["ops"]["yclients_record_changes"]["config"]
-        assert config == {"companies": [235564, 235565], "reread_record_ids": {}}
-        # No company has a watermark yet: their first pass is a full load, no reconciliation is due.
-        assert _schedule_tick("yclients_reconcile_when_due", instance, now) == []
-        with engine.begin() as conn:
+    assert changes.job_name == "changes_job"
+    assert changes.tags["dagster/asset_partition_range_start"] == "235564"
+    assert changes.tags["dagster/asset_partition_range_end"] == "235565"
+    assert changes.run_config["ops"]["yclients_records"]["config"] == {"reread_record_ids": {}}
+    preload(sandbox_url, engine)  # both have a watermark: their next passes are change capture
+    with engine.begin() as conn:
+        conn.execute(
+            text("""UPDATE yclients.sync_state SET last_reconciled_at = now() - CASE company_id
+                        WHEN 235564 THEN interval '25 hours' ELSE interval '1 hour' END""")
+        )
+    outcomes = run_tick()
+    due, fresh = outcomes[235564].counts["changes"], outcomes[235565].counts["changes"]
+    assert due["reconciled"] == 1 and due["window_fetched"] > 0 and due["window_created"] == 0
+    assert fresh["reconciled"] == 0 and "window_fetched" not in fresh
+    with engine.connect() as conn:
+        reconciled = dict(
             conn.execute(
-                text("""INSERT INTO yclients.sync_state (company_id, stream, watermark, last_reconciled_at)
-                        VALUES (235564, 'records', now(), now() - interval '25 hours'),
-                               (235565, 'records', now(), now() - interval '1 hour')""")
-            )
-        (reconcile,) = _schedule_tick("yclients_reconcile_when_due", instance, now)
-    today = now.date()
-    assert reconcile.job_name == "sync_job" and reconcile.tags["ycpipeline/reconcile"] == "235564"
-    assert reconcile.tags["dagster/asset_partition_range_start"] == partition_key(
-        235564, today - timedelta(days=45)
-    )
-    assert reconcile.tags["dagster/asset_partition_range_end"] == partition_key(
-        235564, today + timedelta(days=30)
-    )
+                text("SELECT company_id, last_reconciled_at > now() - interval '5 minutes' FROM yclients.sync_state")
+            ).all()
+        )
+    assert reconciled == {235564: True, 235565: False}
 
 
 def test_sandbox_change_reaches_the_warehouse_and_ledger_through_the_webhook(
@@ -87,7 +88,7 @@ def test_sandbox_change_reaches_the_warehouse_and_ledger_through_the_webhook(
     with dg.DagsterInstance.get() as instance:
         (request,) = requests_of(sensor_tick(instance))
         assert request.job_name == "changes_job"
-        assert request.run_config["ops"]["yclients_record_changes"]["config"]["companies"] == [235564]
+        assert request.tags["dagster/partition"] == "235564"
         assert statuses(engine) == {"pending": 1}  # claimed, not done: its run has not succeeded yet
         assert execute(request) is None
         assert not requests_of(sensor_tick(instance))  # the next tick settles the batch
@@ -156,6 +157,6 @@ def test_disabled_sync_skips_schedule_and_sensor(
         queue.enqueue(conn, parse_body({**event(5), "resource": "staff"})[0])
     with dg.instance_for_test() as instance:
         assert isinstance(sensor_tick(instance), dg.SkipReason)
-        for name in ("yclients_sync_every_30_minutes", "yclients_reconcile_when_due"):
+        for name in ("yclients_sync_every_30_minutes", "yclients_catalog_daily"):
             assert _schedule_tick(name, instance, datetime.combine(ANCHOR, time(10), MSK)) == []
     assert statuses(engine) == {"pending": 1}
