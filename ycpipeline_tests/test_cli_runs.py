@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE, ensure_dagster_home, sync_window
-from ycpipeline.defs.partitions import COMPANY_KEYS, contiguous_company_groups
+from ycpipeline.defs.partitions import group_keys, partition_changes
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
@@ -40,11 +40,18 @@ def test_a_window_of_every_company_is_one_run(dagster_env: Path, engine: Engine,
 
 
 def test_companies_that_are_not_neighbours_get_a_range_each() -> None:
-    assert sorted(COMPANY_KEYS, key=int) == COMPANY_KEYS
-    assert contiguous_company_groups([235565, 235564]) == [[235564, 235565]]
-    assert contiguous_company_groups([235565]) == [[235565]]
-    with pytest.raises(ValueError, match="235999"):
-        contiguous_company_groups([235999])
+    keys = ["235564", "235565", "235566"]
+    assert group_keys(keys, [235565, 235564]) == [[235564, 235565]]
+    assert group_keys(keys, [235566, 235564]) == [[235564], [235566]]
+    assert group_keys(keys, [235565]) == [[235565]]
+    with pytest.raises(ValueError, match="235999 is not tracked"):
+        group_keys(keys, [235999])
+
+
+def test_the_partitions_follow_the_tracked_companies() -> None:
+    assert partition_changes(["235564", "235565"], [235565, 235566]) == (["235566"], ["235564"])
+    assert partition_changes([], [235565, 235564, 235565]) == (["235564", "235565"], [])
+    assert partition_changes(["235564"], [235564]) == ([], [])
 
 
 def test_two_syncs_at_once_on_a_fresh_dagster_home(

@@ -62,8 +62,8 @@ def _catalog_extra(entity: CatalogExtra, description: str) -> dg.AssetsDefinitio
 
     @dg.asset(
         name=asset,
-        # Not in the catalogue group: the 30-minute tick reads services and staff only, so a quiet tick
-        # costs what it did (test_a_quiet_tick_costs_at_most_two_record_requests_per_company).
+        # Not in the catalogue group: the daily catalogue run and its webhooks read services and staff
+        # only; the 30-minute tick reads neither (test_a_quiet_tick_costs_one_request_per_company).
         group_name=GROUP,
         kinds=KINDS,
         owners=OWNERS,
