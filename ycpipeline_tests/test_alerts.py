@@ -21,7 +21,7 @@ from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import PostgresBudget
-from ycpipeline.defs.freshness.planning import changes_run
+from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline.settings import mask
 from ycpipeline_tests.alert_servers import Captured, http_capture, smtp_capture, wait_for
@@ -213,7 +213,8 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    run = changes_run(None, "cli").run_request()
+    (planned,) = changes_runs([[235564, 235565]], "cli")
+    run = planned.run_request()
     started = time.monotonic()
     try:
         # Let the run status sensors take their starting point before the first failure.
@@ -244,13 +245,13 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
     opened = [b for b in hooks if b["severity"] != "resolved"]
     resolved = [b for b in hooks if b["severity"] == "resolved"]
     failed_checks = _failed_checks(hooks)
-    assert {("record_changes_companies_ok", 235564), ("record_changes_companies_ok", 235565)} <= set(
+    assert {("records_companies_ok", 235564), ("records_companies_ok", 235565)} <= set(
         failed_checks
     )
     assert len(set(failed_checks)) == len(failed_checks)  # each company's check once, however many runs
     assert len({b["title"] for b in opened}) == len(opened)  # one alert per incident
     assert sorted(b["title"] for b in resolved) == sorted(f"Resolved: {b['title']}" for b in opened)
-    token_alert = next(b for b in opened if b["check"] == "record_changes_companies_ok")
+    token_alert = next(b for b in opened if b["check"] == "records_companies_ok")
     assert "What to do" in token_alert["text"] and token_alert["url"].startswith(
         "http://dagster.example:3000/runs/"
     )

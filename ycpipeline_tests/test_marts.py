@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.defs.freshness.planning import changes_run
+from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.marts import checks
 from ycpipeline.marts.refresh import refresh_all, refresh_mart
@@ -311,7 +311,7 @@ def test_client_webhooks_refresh_their_clients(
         ).one()
     assert searches == 1 and result.fetched == 1
     assert (row.name, row.phone) == ("Новое имя", "+79160001122")
-    run = changes_run([COMPANY], "webhook", client_ids={COMPANY: [some[1]]})
+    (run,) = changes_runs([[COMPANY]], "webhook", client_ids={COMPANY: [some[1]]})
     assert run.run_config["ops"]["yclients_client_changes"]["config"]["client_ids"] == {
         str(COMPANY): [some[1]]
     }

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from ycpipeline.defs.freshness.planning import changes_run
+from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.metrics.runs import last_runs_from_env
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.serving import free_port, serve_in_thread
@@ -61,7 +61,7 @@ def test_metrics_after_a_webhook_burst_and_a_sync(
         assert ("ycpipeline_api_budget_paused_seconds_total", ()) in before
 
         sandbox.faults.add(Fault("status", status=429, times=1, path="/records/", retry_after=1))
-        execute(changes_run(None, "cli").run_request())
+        execute(changes_runs([[235564, 235565]], "cli")[0].run_request())
         started = time.perf_counter()
         after = _scrape(base)
         took = time.perf_counter() - started

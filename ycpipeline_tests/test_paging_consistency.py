@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.cli.demo_users import seed_demo_users
-from ycpipeline.defs.bookings.changes import WATERMARK_CHECK, watermark_check
+from ycpipeline.defs.bookings.assets import WATERMARK_CHECK, watermark_check
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
 from ycpipeline.sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, read_states
@@ -186,13 +186,13 @@ def test_a_pass_that_stays_inconsistent_keeps_the_watermark(
         with engine.connect() as conn:
             assert read_states(conn, [COMPANY])[COMPANY].watermark == before
         assert (held.passes, held.watermark_held, held.watermark) == (3, True, before)
-        verdict = watermark_check(WATERMARK_CHECK, "yclients_record_changes", [held])
+        verdict = watermark_check(WATERMARK_CHECK, "yclients_records", [held.company_id] if held.watermark_held else [])
         assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.WARN
         assert str(COMPANY) in (verdict.description or "")
         # The next pass reads the same changes again, now whole.
         again = capture_changes(client, engine, COMPANY, MSK, CHANGES)
     derive_ledger(engine, RATE)
     assert (again.passes, again.watermark_held) == (1, False)
-    assert watermark_check(WATERMARK_CHECK, "yclients_record_changes", [again]).passed
+    assert not again.watermark_held and watermark_check(WATERMARK_CHECK, "yclients_records", []).passed
     assert _stored(engine) == _expected(history, ANCHOR - timedelta(days=130), ANCHOR + timedelta(days=20))
     assert set(_net(engine, changed).values()) == {Decimal(0)}
