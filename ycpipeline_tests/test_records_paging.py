@@ -114,14 +114,13 @@ def test_the_count_check_fails_naming_the_company_and_the_numbers(
     dagster_env: Path, engine: Engine, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ycpipeline.cli.runs import run_job
-    from ycpipeline.defs.partitions import partition_key
+    from ycpipeline.defs.freshness.planning import window_runs
 
     server = OfficialRecords(235564, "empty", rest=sandbox)
     with serve_in_thread(server) as base:
         monkeypatch.setenv("YCLIENTS_API_URL", f"{base}/api/v1")
-        result = run_job(
-            "sync_job", partition_range=(partition_key(235564, ANCHOR), partition_key(235564, ANCHOR))
-        )
+        (window,) = window_runs([[235564]], ANCHOR, ANCHOR, "test")
+        result = run_job(window.job_name, tags=window.tags, run_config=window.run_config)
     check = next(
         e for e in result.get_asset_check_evaluations() if e.check_name == "records_count_matches_api"
     )
