@@ -13,8 +13,15 @@ from datetime import date
 import dagster as dg
 from sqlalchemy import create_engine
 
-from ycpipeline.cli.runs import RunFailedError, run_job
-from ycpipeline.webhooks.processing import Batch, RunOutcome, claim_batch, release_if_orphaned, settle
+from ycpipeline.cli.runs import RunFailedError, company_partition_keys, run_job
+from ycpipeline.webhooks.processing import (
+    Batch,
+    RunOutcome,
+    claim_batch,
+    ready_companies,
+    release_if_orphaned,
+    settle,
+)
 from ycpipeline.webhooks.queue import counts_by_status
 
 
@@ -22,9 +29,6 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
     """Settle, then claim and run batch after batch until every event was tried once; counts by status."""
     from ycpipeline.defs.freshness.resources import freshness_resource
     from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
-    from ycpipeline.settings import load_settings
-
-    settings = load_settings()
     freshness = freshness_resource()
     engine = create_engine(warehouse_url, hide_parameters=True)
     attempted: set[int] = set()
@@ -38,16 +42,22 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
                 settle(engine, lookup, max_attempts=freshness.webhook_max_attempts, run_bound=BATCH_RUN_BOUND)
 
             settle_ended()
+            tracked = [int(key) for key in company_partition_keys()]
             while True:
                 # Backoffs are not waited for: each event gets one try in this drain, and one only.
+                # One batch per company, as the sensor claims them.
+                waiting = ready_companies(engine, None, limit=1, exclude=attempted)
+                if not waiting:
+                    break
                 batch, claimed = claim_batch(
                     engine,
-                    settings.company_ids,
+                    tracked,
                     date.fromisoformat(freshness.records_start_date),
                     ready_by=None,
                     exclude=attempted,
+                    company_id=waiting[0],
                 )
-                if not claimed:
+                if not claimed:  # another drain or the sensor took them meanwhile
                     break
                 attempted.update(claimed)
                 if batch is None:

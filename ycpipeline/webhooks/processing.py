@@ -177,10 +177,13 @@ def claim_batch(
     return batch, [e.id for e in events]
 
 
-def ready_companies(engine: Engine, ready_by: datetime | None, limit: int = COMPANIES_PER_ROUND) -> list[int]:
-    """Companies with events ready for a batch (none of their batches open), the longest waiting first."""
+def ready_companies(
+    engine: Engine, ready_by: datetime | None, limit: int = COMPANIES_PER_ROUND, exclude: Collection[int] = ()
+) -> list[int]:
+    """Companies with events ready for a batch (none of their batches open; events in `exclude` aside),
+    the longest waiting first."""
     with engine.connect() as conn:
-        return queue.ready_companies(conn, ready_by, limit)
+        return queue.ready_companies(conn, ready_by, limit, exclude)
 
 
 def prune(engine: Engine, retention_days: int) -> int:

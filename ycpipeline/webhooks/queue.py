@@ -131,21 +131,25 @@ def claim(
     return sorted((QueuedEvent(*row) for row in rows), key=lambda e: e.id)
 
 
-def ready_companies(conn: Connection, ready_by: datetime | None, limit: int) -> list[int]:
-    """Companies with ready events (due by `ready_by`) and no open batch, the longest waiting first."""
+def ready_companies(
+    conn: Connection, ready_by: datetime | None, limit: int, exclude: Collection[int] = ()
+) -> list[int]:
+    """Companies with ready events (due by `ready_by`; other than the `exclude`d event ids) and no open
+    batch, the longest waiting first."""
     return list(
         conn.execute(
             text(f"""
                 SELECT company_id FROM yclients.webhook_events e
                 WHERE {READY}
                   AND (CAST(:ready_by AS timestamptz) IS NULL OR next_attempt_at <= CAST(:ready_by AS timestamptz))
+                  AND NOT (id = ANY(CAST(:exclude AS bigint[])))
                   AND NOT EXISTS (
                       SELECT 1 FROM yclients.webhook_events o
                       WHERE o.company_id = e.company_id AND o.batch_id IS NOT NULL
                         AND o.status IN ('pending', 'failed'))
                 GROUP BY company_id ORDER BY min(next_attempt_at), company_id LIMIT :limit
             """),
-            {"ready_by": ready_by, "limit": limit},
+            {"ready_by": ready_by, "limit": limit, "exclude": list(exclude)},
         ).scalars()
     )
 
