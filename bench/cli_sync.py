@@ -143,12 +143,13 @@ def finish_all(procs: list[subprocess.Popen[str]], started: float) -> list[float
 
 
 def reset_warehouse(engine: Engine) -> None:
-    """Empty what a first sync fills: records, catalogue, ledger, budget."""
+    """Empty what a first sync fills: records, catalogue, ledger, budget, and the tracked companies (each
+    section's YCLIENTS_COMPANY_ID seeds its own)."""
     with engine.begin() as conn:
         conn.execute(
             text(
                 "TRUNCATE yclients.records, yclients.record_services, yclients.services, yclients.staff, "
                 "yclients.rejected_rows, yclients.sync_log, loyalty.bonus_ledger, loyalty.ledger_queue, "
-                "loyalty.ledger_state, yclients.api_budget, yclients.api_budget_slots"
+                "loyalty.ledger_state, yclients.api_budget, yclients.api_budget_slots, yclients.tracked_companies"
             )
         )

@@ -26,7 +26,8 @@ ANCHOR = datetime.now(ZoneInfo("Europe/Moscow")).date()
 COMPANY = 235564
 TRUNCATE = (
     "yclients.records, yclients.record_services, yclients.rejected_rows, yclients.sync_log, "
-    "loyalty.bonus_ledger, loyalty.app_users, loyalty.ledger_queue, loyalty.ledger_state"
+    "loyalty.bonus_ledger, loyalty.app_users, loyalty.ledger_queue, loyalty.ledger_state, "
+    "yclients.tracked_companies"
 )
 
 
