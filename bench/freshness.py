@@ -1,9 +1,8 @@
 """Change capture: what a tick costs per company (quiet and busy) against the old window-refresh tick,
-the rate-limit floor of a quiet tick for a chain, and how stale the warehouse is after one busy tick."""
+and how stale the warehouse is after one busy tick (a whole chain's tick: bench/chain.py)."""
 
 from __future__ import annotations
 
-import math
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,14 +28,6 @@ from ycpipeline.sync.records import sync_records
 
 RATE = Decimal("0.05")
 COMPANIES = (235564, 235565, 235566)  # the sandbox's largest chain
-CHAIN = 30  # the chain the target speaks of
-
-
-def floor_seconds(requests: int, per_second: int = 5, per_minute: int = 200) -> int:
-    """The least time `requests` can take under the API's limits (the first burst goes at once)."""
-    if requests <= 0:
-        return 0
-    return max(math.ceil(requests / per_second) - 1, 60 * (math.ceil(requests / per_minute) - 1))
 
 
 def _by_company(box: Sandbox, before: dict[str, int]) -> dict[int, tuple[int, int]]:
@@ -142,7 +133,6 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
     per_company_quiet = max(n for _, n in quiet.values())
     # The old tick was one run: per company its record pages (measured) plus company, services, staff.
     per_company_old = max(r for r, _ in old.values()) + 3
-    chain_quiet = CHAIN * per_company_quiet
     show(
         f"freshness: {len(COMPANIES)} companies × {days_back} days of history, {per_day} records a day, "
         f"{changes} changes per company",
@@ -161,12 +151,6 @@ def run(engine: Engine, per_day: int, days_back: int, changes: int) -> dict[str,
             ("busy tick wall time, s", busy_wall[0]),
             ("stale records after the busy tick (target 0)", stale),
             ("ledger records violating the invariant (target 0)", violations),
-            (f"chain of {CHAIN}: quiet tick requests (measured per company × {CHAIN})", chain_quiet),
-            (
-                f"chain of {CHAIN}: quiet tick floor at 5/s and 200/min, s (target < 60)",
-                floor_seconds(chain_quiet),
-            ),
-            ("ratio chain floor ÷ 60 s", floor_seconds(chain_quiet) / 60),
         ],
     )
     return {"stale": stale, "quiet_requests": per_company_quiet}

@@ -30,6 +30,7 @@ SECTIONS = (
     "concurrent",
     "small",
     "freshness",
+    "chain",
     "queue",
     "marts",
 )
@@ -72,6 +73,7 @@ def run_sections(args: argparse.Namespace, engine: Engine) -> None:
     """Each chosen section in turn, at the quick or the full sizes."""
     from bench import (
         budget,
+        chain,
         extract,
         freshness,
         ledger,
@@ -114,6 +116,8 @@ def run_sections(args: argparse.Namespace, engine: Engine) -> None:
         small_job.run(engine, days=5 if q else 90, per_day=20 if q else 41, storage=args.dagster_storage)
     if "freshness" in chosen:
         freshness.run(engine, per_day=5 if q else 25, days_back=60 if q else 400, changes=10 if q else 100)
+    if "chain" in chosen:
+        chain.run(engine, companies=20 if q else 1000)
     if "queue" in chosen:
         webhook_queue.run(engine, events=500 if q else 10_000)
     if "marts" in chosen:

@@ -42,6 +42,7 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
         "concurrent",
         "small",
         "freshness",
+        "chain",
         "queue",
         "marts",
     ]
@@ -53,6 +54,7 @@ def test_quick_benchmark_prints_every_ratio(warehouse_url: str, worker_id: str) 
     assert re.search(r"ratio ours ÷ dlt", done.stdout) or "skipped: dlt not installed" in done.stdout
     assert re.search(r"stale records after the busy tick \(target 0\)\s+0$", done.stdout, re.M)
     assert re.search(r"ratio accounted ÷ posted\s+1\.000$", done.stdout, re.M)
+    assert re.search(r"salons with more than one records request\s+0$", done.stdout, re.M)
 
 
 @pytest.fixture
