@@ -245,9 +245,7 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
     opened = [b for b in hooks if b["severity"] != "resolved"]
     resolved = [b for b in hooks if b["severity"] == "resolved"]
     failed_checks = _failed_checks(hooks)
-    assert {("records_companies_ok", 235564), ("records_companies_ok", 235565)} <= set(
-        failed_checks
-    )
+    assert {("records_companies_ok", 235564), ("records_companies_ok", 235565)} <= set(failed_checks)
     assert len(set(failed_checks)) == len(failed_checks)  # each company's check once, however many runs
     assert len({b["title"] for b in opened}) == len(opened)  # one alert per incident
     assert sorted(b["title"] for b in resolved) == sorted(f"Resolved: {b['title']}" for b in opened)

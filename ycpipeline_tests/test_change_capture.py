@@ -182,6 +182,14 @@ def test_late_changes_of_any_age_reach_warehouse_and_ledger_in_one_tick(
     assert by_partition["235564"]["moved_out"].value == 3
     assert by_partition["235565"]["updated"].value == 0
     assert by_partition["235564"]["dagster/row_count"].value == len(_expected(sandbox))
+    # The marts show their row counts too.
+    marts = {
+        e.materialization.asset_key.to_user_string(): e.materialization.metadata
+        for e in (ev.event_specific_data for ev in tick.get_asset_materialization_events())
+    }
+    with engine.connect() as conn:
+        days = conn.execute(text("SELECT count(*) FROM marts.branch_daily")).scalar_one()
+    assert marts["branch_daily"]["dagster/row_count"].value == days > 0
 
 
 def test_deletion_that_keeps_its_change_time_is_found_by_reconciliation(

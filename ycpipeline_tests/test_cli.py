@@ -37,7 +37,11 @@ def test_sync_catalog_prints_counts(dagster_env: Path, engine: Engine, sandbox: 
     for company in (235564, 235565):
         created = len(sandbox.state.services(company))
         assert f"services of company {company}: created {created}, updated 0" in result.output
-    staff = [int(line.split("created ")[1].split(",")[0]) for line in result.output.splitlines() if "staff of" in line]
+    staff = [
+        int(line.split("created ")[1].split(",")[0])
+        for line in result.output.splitlines()
+        if "staff of" in line
+    ]
     assert len(staff) == 2 and sum(staff) == 20
 
 

@@ -161,7 +161,9 @@ def test_any_error_of_one_company_fails_its_part_alone(
     assert ("yclients_records", str(FIRST)) not in materialized
     # The ledger, skipped in that run, follows in ledger_job (the daemon's sensor, the CLI's tick).
     derived = run_job("ledger_job")
-    assert "bonus_ledger" in {e.asset_key.to_user_string() for e in derived.get_asset_materialization_events()}
+    assert "bonus_ledger" in {
+        e.asset_key.to_user_string() for e in derived.get_asset_materialization_events()
+    }
     with engine.connect() as conn:
         states = read_states(conn)
     assert states[FIRST].watermark == before[FIRST].watermark  # the failed company's never moved

@@ -58,7 +58,9 @@ def test_the_schedule_requests_one_run_over_every_salon_and_the_run_reconciles_t
     with engine.connect() as conn:
         reconciled = dict(
             conn.execute(
-                text("SELECT company_id, last_reconciled_at > now() - interval '5 minutes' FROM yclients.sync_state")
+                text(
+                    "SELECT company_id, last_reconciled_at > now() - interval '5 minutes' FROM yclients.sync_state"
+                )
             ).all()
         )
     assert reconciled == {235564: True, 235565: False}

@@ -186,7 +186,9 @@ def test_a_pass_that_stays_inconsistent_keeps_the_watermark(
         with engine.connect() as conn:
             assert read_states(conn, [COMPANY])[COMPANY].watermark == before
         assert (held.passes, held.watermark_held, held.watermark) == (3, True, before)
-        verdict = watermark_check(WATERMARK_CHECK, "yclients_records", [held.company_id] if held.watermark_held else [])
+        verdict = watermark_check(
+            WATERMARK_CHECK, "yclients_records", [held.company_id] if held.watermark_held else []
+        )
         assert not verdict.passed and verdict.severity == dg.AssetCheckSeverity.WARN
         assert str(COMPANY) in (verdict.description or "")
         # The next pass reads the same changes again, now whole.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
@@ -51,3 +53,25 @@ def test_a_port_left_in_time_wait_by_a_stopped_server_counts_as_free() -> None:
     client.close()
     server.close()
     assert port_is_free(port)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the cluster then runs as another user")
+def test_a_private_data_directory_as_root_is_one_clear_line() -> None:
+    """`demo --data-dir` on a 0700 directory as root: the cluster's user cannot enter it; say so and how
+    to fix it, instead of Postgres's own error from deep inside initdb."""
+    import shutil
+
+    from ycpipeline.serving import free_port
+
+    private = Path("var").resolve() / f"private-{os.getpid()}"
+    private.mkdir(mode=0o700, parents=True)
+    try:
+        result = runner.invoke(
+            app, ["postgres", "start", "--data-dir", str(private / "pg"), "--port", str(free_port())]
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert f"cannot enter {private} (mode 0700)" in said, said
+    assert f"chmod o+x {private}" in said and "Traceback" not in result.output

@@ -1,6 +1,6 @@
 """Incidents: each alerted once while it lasts, and once more when it ends.
 
-An incident is a key (e.g. `check:record_changes_companies_ok:235564`) with the alert that opened it.
+An incident is a key (e.g. `check:records_companies_ok:235564`) with the alert that opened it.
 Each observation says which incidents hold now within its scope; `track` compares that with the open
 ones and says which to announce and which have ended. The open incidents travel as JSON in a sensor's
 cursor (or Dagster's key-value store), so a restarted daemon neither repeats nor forgets them.

@@ -10,6 +10,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.report import money, points
 from ycpipeline.loyalty import wallet
 
 DEMO_EXPIRY_MONTHS = 2  # of the demo's 90 days of history, the first month's points expire
@@ -60,10 +61,10 @@ def wallet_summary(engine: Engine) -> dict[str, object]:
                 ORDER BY company_id, date DESC) latest""")
         ).one()
     return {
-        "points spent": spent,
-        "points held (open holds)": held,
-        "points expired": expired,
+        "points spent": points(spent),
+        "points held (open holds)": points(held),
+        "points expired": points(expired),
         "users in debt": in_debt,
-        "liability: closing points": closing,
-        "liability: valued, roubles": valued,
+        "liability: outstanding points": points(closing),
+        "liability: valued": money(valued),
     }

@@ -29,6 +29,7 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
     """Settle, then claim and run batch after batch until every event was tried once; counts by status."""
     from ycpipeline.defs.freshness.resources import freshness_resource
     from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
+
     freshness = freshness_resource()
     engine = create_engine(warehouse_url, hide_parameters=True)
     attempted: set[int] = set()

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from sqlalchemy import Engine, text
 
@@ -61,6 +62,9 @@ def run_live(
         start_new_session=True,  # its code servers are stopped with it, as one process group
     )
     stack.callback(_stop, proc)
+    # The address is printed once the UI answers: printed at launch, it led to a refused connection.
+    if not _answers(f"http://127.0.0.1:{port}/server_info", proc, timeout=180.0):
+        raise RuntimeError(f"dagster dev did not answer on port {port}: see {home / 'dagster-dev.log'}")
     console.print(
         f"dagster dev on http://127.0.0.1:{port} (sensor and schedule running); a change every "
         f"{every:.0f} s {'until Ctrl-C' if minutes is None else f'for {minutes:g} min — Ctrl-C to stop'}"
@@ -103,6 +107,19 @@ def run_live(
             f"max {max(delays):.1f} s over {len(delays)} changes"
         )
     return delays
+
+
+def _answers(url: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """True once `url` answers 200; False when `proc` ended or `timeout` passed first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
 
 
 def _wait_for(

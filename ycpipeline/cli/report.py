@@ -22,12 +22,21 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
             "record_services": one("SELECT count(*) FROM yclients.record_services"),
             "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
             "ledger_entries": one("SELECT count(*) FROM loyalty.bonus_ledger"),
-            "bonus_total": one("SELECT coalesce(sum(amount), 0) FROM loyalty.bonus_ledger"),
             "app_users": one("SELECT count(*) FROM loyalty.app_users"),
             "users_with_code": one("SELECT count(*) FROM loyalty.app_users WHERE unique_code IS NOT NULL"),
             "first_visit": one("SELECT min(visit_date) FROM yclients.records"),
             "last_visit": one("SELECT max(visit_date) FROM yclients.records"),
         }
+
+
+def money(amount: Any) -> str:
+    """An amount of roubles as the summaries print it: thousands separated, two decimals, the unit."""
+    return f"{amount:,.2f} RUB"
+
+
+def points(amount: Any) -> str:
+    """Bonus points as the summaries print them: thousands separated, two decimals."""
+    return f"{amount:,.2f}"
 
 
 def top_balances(engine: Engine, limit: int = 5) -> list[tuple[int, Any]]:
@@ -108,11 +117,11 @@ def marts_summary(engine: Engine, days: int = 30) -> dict[str, Any]:
         ).scalar_one()
     return {
         f"completed visits, last {days} days": visits,
-        "service revenue": revenue,
-        "paid": paid,
-        "average check": round(revenue / visits, 2) if visits else None,
+        "service revenue": money(revenue),
+        "paid": money(paid),
+        "average check": money(revenue / visits) if visits else None,
         "no-show rate": f"{no_shows / (visits + no_shows):.2%}" if visits + no_shows else None,
         "staff occupancy": f"{booked / scheduled:.1%}" if scheduled else None,
         "clients by status": ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())) or None,
-        "outstanding points": outstanding,
+        "outstanding points": points(outstanding),
     }

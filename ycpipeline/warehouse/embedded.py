@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -21,6 +22,21 @@ from pathlib import Path
 import psycopg
 
 SUPERUSER = "ycpipeline"
+
+
+def _first_unreachable(path: Path, uid: int, gid: int) -> Path | None:
+    """The first directory from / to `path` that a process of `uid`/`gid` cannot enter, or None."""
+    for directory in [*reversed(path.resolve().parents), path.resolve()]:
+        mode = directory.stat()
+        if mode.st_uid == uid:
+            allowed = bool(mode.st_mode & stat.S_IXUSR)
+        elif mode.st_gid == gid:
+            allowed = bool(mode.st_mode & stat.S_IXGRP)
+        else:
+            allowed = bool(mode.st_mode & stat.S_IXOTH)
+        if not allowed:
+            return directory
+    return None
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -112,6 +128,13 @@ class EmbeddedPostgres:
                     else:
                         path.touch()
                 os.chown(path, entry.pw_uid, entry.pw_gid)
+            blocked = _first_unreachable(self.data_dir.parent, entry.pw_uid, entry.pw_gid)
+            if blocked is not None:
+                raise EmbeddedPostgresError(
+                    f"the cluster runs as user {user}, which cannot enter {blocked} (mode "
+                    f"{blocked.stat().st_mode & 0o777:04o}): choose a data directory it can reach (e.g. under "
+                    f"/tmp or var/ of the project), or let it in: chmod o+x {blocked}"
+                )
 
     def is_running(self) -> bool:
         """True when the server answers on its port."""

@@ -4,7 +4,7 @@ that recompute it independently from the base tables."""
 from collections.abc import Callable
 
 import dagster as dg
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from ycpipeline.defs.marts.resources import MartsResource
 from ycpipeline.defs.metadata import FRESH_WITHIN_30_MINUTES, OWNERS, table_metadata
@@ -70,13 +70,16 @@ def _mart(
         result = refresh_mart(warehouse.engine(), name, marts.policy(), full=config.full)
         context.log.info(f"{name}: {result}")
         everything = config.full or context.job_name == RECONCILE_EVERYTHING_IN
+        table = MARTS[name].table
         with warehouse.engine().connect() as conn:
             mismatches = reconcile(conn, None if everything else _rebuilt(result))
             more = extra_checks(conn) if extra_checks else []
+            rows = conn.execute(select(func.count()).select_from(table)).scalar_one()
         span = f"{result.first_day} … {result.last_day}" if result.first_day else "—"
         return dg.MaterializeResult(
             metadata={
                 **{k: dg.MetadataValue.int(v) for k, v in result.as_dict().items()},
+                "dagster/row_count": dg.MetadataValue.int(rows),
                 "full_rebuild": dg.MetadataValue.bool(result.full),
                 "dates_rebuilt": dg.MetadataValue.text(span),
                 "companies": dg.MetadataValue.text(", ".join(map(str, result.companies)) or "—"),
