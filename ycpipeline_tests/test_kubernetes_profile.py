@@ -184,6 +184,9 @@ def test_the_run_queue_and_pools_agree_with_dagster_yaml() -> None:
     values = _values()
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert queue["maxConcurrentRuns"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
+    dequeue = instance["run_coordinator"]["config"]
+    assert queue["dequeueIntervalSeconds"] == dequeue["dequeue_interval_seconds"]
+    assert queue["dequeueUseThreads"] == dequeue["dequeue_use_threads"]
     for limit in instance["concurrency"]["runs"]["tag_concurrency_limits"]:
         assert limit in queue["tagConcurrencyLimits"]
     assert values["concurrency"]["enabled"] is True

@@ -27,7 +27,11 @@ class RunFailedError(RuntimeError):
 # monitoring and run retries of the production dagster.yaml (its comments say why), so `dagster dev`
 # runs schedule, sensor and manual runs as production does.
 LOCAL_INSTANCE: dict[str, Any] = {
-    "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"},
+    "run_coordinator": {
+        "module": "dagster._core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {"dequeue_interval_seconds": 1, "dequeue_use_threads": True},
+    },
     "concurrency": {
         "runs": {
             "max_concurrent_runs": 4,
