@@ -28,6 +28,7 @@ from ycpipeline.warehouse.schema import (
     staff_utilization_daily,
 )
 from ycpipeline.warehouse.sql_files import read_sql
+from ycpipeline.warehouse.statistics import analyze_if_stale
 
 MartName = Literal["branch_daily", "staff_utilization_daily", "client_lifecycle", "loyalty_liability"]
 # Refreshed in this order: branch_daily counts new clients from client_lifecycle.
@@ -234,6 +235,18 @@ def _age(conn: Connection, params: Mapping[str, object]) -> int:
     ).rowcount
 
 
+# What the marts read: their plans need these tables' statistics current (`analyze_if_stale`).
+BASE_TABLES = (
+    "yclients.records",
+    "yclients.record_services",
+    "yclients.record_payments",
+    "yclients.finance_transactions",
+    "yclients.staff_schedules",
+    "yclients.clients",
+    "loyalty.bonus_ledger",
+)
+
+
 def refresh_mart(
     engine: Engine,
     name: MartName,
@@ -255,6 +268,7 @@ def refresh_mart(
             text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": f"ycpipeline.marts.{name}"}
         )
         conn.execute(text("SET LOCAL work_mem = '64MB'"))
+        analyze_if_stale(conn, BASE_TABLES)
         _today_table(conn, policy, now)
         _take_keys(conn, name, full)
         key = MARTS[name].key
