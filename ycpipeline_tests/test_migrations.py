@@ -85,3 +85,24 @@ def test_0007_turns_inbox_audit_rows_into_done_events_and_back(blank: Engine) ->
     with blank.connect() as conn:
         back = conn.execute(text("SELECT event_hash, status FROM yclients.webhook_events ORDER BY 1")).all()
     assert [tuple(r) for r in back] == [("h1", "delete"), ("h2", "update")]  # done events only
+
+
+def test_0011_tracks_every_company_that_has_a_watermark_so_nothing_is_read_again(blank: Engine) -> None:
+    """An existing deployment moving to salons as partitions: each company it synced keeps its
+    watermark and becomes a tracked company, whatever YCLIENTS_COMPANY_ID says later."""
+    upgrade(blank, "0010")
+    with blank.begin() as conn:
+        conn.execute(
+            text("""INSERT INTO yclients.sync_state (company_id, stream, watermark, last_reconciled_at)
+                    VALUES (235564, 'records', now() - interval '1 hour', now() - interval '2 hours'),
+                           (235565, 'records', now() - interval '3 hours', NULL)""")
+        )
+        before = conn.execute(text("SELECT company_id, watermark FROM yclients.sync_state ORDER BY 1")).all()
+    upgrade(blank)
+    with blank.connect() as conn:
+        tracked = conn.execute(
+            text("SELECT company_id, added_by, removed_at FROM yclients.tracked_companies ORDER BY 1")
+        ).all()
+        after = conn.execute(text("SELECT company_id, watermark FROM yclients.sync_state ORDER BY 1")).all()
+    assert [tuple(r) for r in tracked] == [(235564, "upgrade", None), (235565, "upgrade", None)]
+    assert after == before
