@@ -34,10 +34,14 @@ DEFAULT_API_URL = "https://api.yclients.com/api/v1"
 
 
 def parse_company_ids(text: str) -> list[int]:
-    """`235564` or `235564,235565` (a chain) → the ids; anything else is a ValueError."""
+    """`235564` or `235564,235565` (a chain) → the ids; anything else (a non-digit, 0, an id past the
+    warehouse's 64-bit ids) is a ValueError."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not all(p.isdigit() for p in parts):
-        raise ValueError("expected a company id or a comma-separated list of ids, e.g. 235564,235565")
+    # isascii: "²" is a digit to str.isdigit, not to int().
+    if not all(p.isascii() and p.isdigit() and 0 < int(p) < 2**63 for p in parts):
+        raise ValueError(
+            "expected a company id (1 … 2^63−1) or a comma-separated list of ids, e.g. 235564,235565"
+        )
     return [int(p) for p in parts]
 
 
@@ -372,8 +376,8 @@ class Settings(BaseSettings):
 
     def missing_for_sync(self) -> list[str]:
         """The variables a sync needs that are not set (empty when it can run)."""
+        # YCLIENTS_COMPANY_ID is not needed: it only seeds the tracked companies (`ycpipeline companies`).
         needed = {
-            "YCLIENTS_COMPANY_ID": bool(self.company_ids),
             "YCLIENTS_API_TOKEN": self.yclients_api_token is not None,
             "WAREHOUSE_URL": self.warehouse_url is not None,
         }

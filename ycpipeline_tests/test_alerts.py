@@ -151,7 +151,7 @@ def test_a_stale_asset_and_a_failed_check_without_companies_are_alerted_and_reco
         assert "First error: violating_records: 3." in check_alert["text"]
         stale = next(h for h in hooks if h["check"] is None)
         assert stale["url"] == "http://dagster.example:3000/assets/bonus_ledger"
-        assert "last materialized 120 min ago; its freshness policy allows 45 min" in stale["text"]
+        assert "last materialized 120 min ago; its freshness policy allows 60 min" in stale["text"]
 
         instance.report_runless_asset_event(dg.AssetMaterialization("bonus_ledger"))
         instance.report_runless_asset_event(

@@ -151,7 +151,6 @@ def test_late_changes_of_any_age_reach_warehouse_and_ledger_in_one_tick(
     assert _stored(engine) == _expected(sandbox)
     touched = _mutate_late_visits(sandbox, engine)
     nets_before = {name: _net(engine, rid) for name, rid in touched.items()}
-    old_dates = {_stored(engine)[rid][0] for rid in touched.values()}
     requests_before = sandbox.stats.requests
     tick = run_job("changes_job")
     assert _stored(engine) == _expected(sandbox)

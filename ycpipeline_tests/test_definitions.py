@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.cli.runs import RunFailedError, check_metadata, failure_message, materializations, run_job
+from ycpipeline.cli.runs import RunFailedError, check_metadata, failure_message, run_job
 from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
@@ -108,6 +108,28 @@ def _statuses(company_ids: list[int]) -> dict[str, dg.AssetPartitionStatus]:
         )
 
 
+def _derive_after(run_id: str) -> str | None:
+    """The job the follow-up sensor requests after the failed run `run_id` (None: it skips)."""
+    defs = _defs()
+    sensor = defs.resolve_sensor_def("yclients_derive_after_failed_company")
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        (failure,) = [
+            r.event_log_entry.dagster_event
+            for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        ]
+        assert failure is not None
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name, dagster_event=failure, dagster_instance=instance, dagster_run=run
+        ).for_run_failure()
+        answer = sensor(context)  # type: ignore[call-arg]
+    if isinstance(answer, dg.SkipReason):
+        return None
+    assert isinstance(answer, dg.RunRequest)
+    return answer.job_name or "ledger_job"
+
+
 def test_a_revoked_token_fails_its_salons_partition_and_a_backfill_repairs_it(
     dagster_env: Path, engine: Engine, sandbox: Sandbox
 ) -> None:
@@ -132,8 +154,12 @@ def test_a_revoked_token_fails_its_salons_partition_and_a_backfill_repairs_it(
             conn.execute(text("SELECT company_id, count(*) FROM yclients.records GROUP BY 1")).all()
         )
     assert by_company.get(235564, 0) > 0 and 235565 not in by_company
-    # The derived assets were skipped in that run; the follow-up (the daemon's sensor, the CLI's tick)
-    # derives them for the healthy salon.
+    # The derived assets were skipped in that run; the daemon's follow-up sensor asks for ledger_job
+    # (not when the daemon retries the run: its retry derives them), as the CLI's tick runs it.
+    assert _derive_after(result.run_id) == "ledger_job"
+    with dg.DagsterInstance.get() as instance:
+        instance.add_run_tags(result.run_id, {"dagster/will_retry": "true"})
+    assert _derive_after(result.run_id) is None
     run_job("ledger_job")
     sandbox.faults.clear()
     repaired = run_job("changes_job", tags={"dagster/partition": "235565"})
@@ -148,6 +174,78 @@ def test_a_revoked_token_fails_its_salons_partition_and_a_backfill_repairs_it(
         ).scalar_one()
     created = check_metadata(repaired, "records_companies_ok")["by_company_json"]["235565"]["created"]
     assert stored == created > 0
+
+
+def test_the_companies_sensor_adds_a_salons_partition_and_reads_its_catalogue_at_once(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ycpipeline.cli.main import app
+
+    monkeypatch.setenv("YCLIENTS_COMPANY_ID", "235564")
+    defs = _defs()
+    sensor = defs.resolve_sensor_def("yclients_companies_sensor")
+
+    def tick() -> dg.SensorResult | dg.SkipReason:
+        with (
+            dg.DagsterInstance.get() as instance,
+            dg.build_sensor_context(instance=instance, resources=defs.resources, definitions=defs) as context,
+        ):
+            answer = sensor(context)
+        assert isinstance(answer, (dg.SensorResult, dg.SkipReason))
+        return answer
+
+    first = tick()  # a fresh deployment: the seeded salon's partition, and its catalogue
+    assert isinstance(first, dg.SensorResult)
+    (added,) = first.dynamic_partitions_requests or []
+    assert isinstance(added, dg.AddDynamicPartitionsRequest) and list(added.partition_keys) == ["235564"]
+    assert [r.partition_key for r in first.run_requests or []] == ["235564"]
+    run_job("catalog_job", tags={"dagster/partition": "235564"})
+    assert isinstance(tick(), dg.SkipReason)
+    # The CLI adds a salon and its partition at once: the sensor still reads its catalogue.
+    assert CliRunner().invoke(app, ["companies", "add", "235565"]).exit_code == 0
+    second = tick()
+    assert isinstance(second, dg.SensorResult) and not second.dynamic_partitions_requests
+    (request,) = second.run_requests or []
+    assert request.partition_key == "235565" and request.run_key and "catalogue-of-235565" in request.run_key
+    run_job("catalog_job", tags={"dagster/partition": "235565"})
+    with engine.connect() as conn:
+        assert conn.execute(
+            text("SELECT count(*) FROM yclients.services WHERE company_id = 235565")
+        ).scalar_one() == len(sandbox.state.services(235565))
+    assert CliRunner().invoke(app, ["companies", "remove", "235565"]).exit_code == 0
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions("companies", ["235565"])  # as if the CLI had not removed it
+    third = tick()
+    assert isinstance(third, dg.SensorResult)
+    (deleted,) = third.dynamic_partitions_requests or []
+    assert isinstance(deleted, dg.DeleteDynamicPartitionsRequest) and list(deleted.partition_keys) == [
+        "235565"
+    ]
+
+
+def test_the_nightly_schedule_runs_over_every_salons_partition(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox
+) -> None:
+    defs = _defs()
+    schedule = defs.resolve_schedule_def("yclients_streams_nightly")
+    with (
+        dg.DagsterInstance.get() as instance,
+        dg.build_schedule_context(
+            instance=instance, resources=defs.resources, scheduled_execution_time=datetime.now(UTC)
+        ) as context,
+    ):
+        (request,) = schedule.evaluate_tick(context).run_requests or []
+    assert request.tags["dagster/asset_partition_range_start"] == "235564"
+    assert request.tags["dagster/asset_partition_range_end"] == "235565"
+    result = run_job("nightly_streams_job", tags=request.tags)
+    clients = {
+        e.materialization.partition
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey("yclients_clients")
+    }
+    assert clients == {"235564", "235565"}
 
 
 def test_a_window_refresh_reports_each_salons_own_counts(

@@ -63,3 +63,14 @@ def test_postgres_urls_through_psycopg_are_accepted(url: str) -> None:
 )
 def test_mask_shows_at_most_a_short_prefix(secret: str | SecretStr | None, shown: str) -> None:
     assert mask(secret) == shown
+
+
+@pytest.mark.parametrize("value", ["0", "235564,0", "9223372036854775808", "²", "235564,-5", "12a"])
+def test_a_company_id_that_cannot_be_one_is_refused_at_load_naming_the_variable(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids seed the tracked companies and the partitions: a bad one must stop at the settings, not fail
+    every schedule tick later."""
+    monkeypatch.setenv("YCLIENTS_COMPANY_ID", value)
+    with pytest.raises(SettingsError, match="YCLIENTS_COMPANY_ID"):
+        load_settings()

@@ -51,10 +51,10 @@ def add(company_ids: IDS) -> None:
         state = "added" if company_id in added else "already tracked"
         console.print(f"{OK} company {company_id}: {state}")
     if added:
+        named = " ".join(f"--company {c}" for c in added)
         console.print(
-            "the next tick loads their history (or now: ycpipeline sync --company "
-            + " --company ".join(map(str, added))
-            + ")"
+            "the companies sensor reads their catalogue within a minute and the next tick loads their "
+            f"history (or now: ycpipeline sync-catalog {named} && ycpipeline sync {named})"
         )
 
 

@@ -44,10 +44,13 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
 
             settle_ended()
             tracked = [int(key) for key in company_partition_keys()]
+            taken_elsewhere: set[int] = set()
             while True:
                 # Backoffs are not waited for: each event gets one try in this drain, and one only.
                 # One batch per company, as the sensor claims them.
-                waiting = ready_companies(engine, None, limit=1, exclude=attempted)
+                waiting = [
+                    c for c in ready_companies(engine, None, exclude=attempted) if c not in taken_elsewhere
+                ]
                 if not waiting:
                     break
                 batch, claimed = claim_batch(
@@ -58,8 +61,9 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
                     exclude=attempted,
                     company_id=waiting[0],
                 )
-                if not claimed:  # another drain or the sensor took them meanwhile
-                    break
+                if not claimed:  # the sensor or another drain took them meanwhile: its run does them
+                    taken_elsewhere.add(waiting[0])
+                    continue
                 attempted.update(claimed)
                 if batch is None:
                     continue

@@ -157,7 +157,7 @@ def _prepare_dagster() -> None:
     from ycpipeline.cli.runs import ensure_dagster_home
 
     s = _settings()
-    _require(s, "YCLIENTS_COMPANY_ID", "YCLIENTS_API_TOKEN", "WAREHOUSE_URL")
+    _require(s, "YCLIENTS_API_TOKEN", "WAREHOUSE_URL")
     ensure_dagster_home()
 
 

@@ -141,8 +141,10 @@ def error_for_status(
                 api_message=api_message,
             )
         return CompanyNotFoundError(
-            f"YClients does not know the company of {what} (HTTP 404). Check YCLIENTS_COMPANY_ID: the "
-            "company id is the number in the YClients URL …/timetable/<company_id>." + _suffix(api_message),
+            f"YClients does not know the company of {what} (HTTP 404). Check the company id "
+            "(`ycpipeline companies list`; YCLIENTS_COMPANY_ID seeds it): it is the number in the YClients "
+            "URL …/timetable/<company_id>; remove a wrong one with `ycpipeline companies remove ID`."
+            + _suffix(api_message),
             status=status,
             api_message=api_message,
         )

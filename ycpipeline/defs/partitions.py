@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import dagster as dg
+from sqlalchemy.exc import IntegrityError
 
 COMPANIES = "companies"
 company_partitions = dg.DynamicPartitionsDefinition(name=COMPANIES)
@@ -46,7 +47,11 @@ def keep_partitions_in_step(
     """
     added, deleted = partition_changes(partition_keys(instance), tracked)
     if added:
-        instance.add_dynamic_partitions(COMPANIES, added)
+        try:
+            instance.add_dynamic_partitions(COMPANIES, added)
+        except IntegrityError:
+            # Another tick or command added them first (SQLite storage checks, then inserts).
+            added = [k for k in added if k in partition_keys(instance)]
     for key in deleted:
         instance.delete_dynamic_partition(COMPANIES, key)
     return added, deleted

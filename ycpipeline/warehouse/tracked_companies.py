@@ -96,6 +96,21 @@ def remove(engine: Engine, company_ids: Sequence[int]) -> list[int]:
         )
 
 
+def without_catalogue(engine: Engine) -> list[tuple[int, datetime]]:
+    """Tracked companies whose services and staff were never loaded, with when they were added."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("""
+                SELECT t.company_id, t.added_at FROM yclients.tracked_companies t
+                WHERE t.removed_at IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM yclients.services s WHERE s.company_id = t.company_id)
+                  AND NOT EXISTS (SELECT 1 FROM yclients.staff s WHERE s.company_id = t.company_id)
+                ORDER BY 1
+            """)
+        ).all()
+    return [(row.company_id, row.added_at) for row in rows]
+
+
 def listing(engine: Engine) -> list[TrackedCompany]:
     """Every company the list has had, removed ones included."""
     with engine.connect() as conn:

@@ -8,8 +8,15 @@ import dagster as dg
 from ycpipeline.defs.companies.tracked import partitions_in_step
 from ycpipeline.defs.freshness.planning import tick_skip_reason
 from ycpipeline.defs.freshness.resources import FreshnessResource
-from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
-from ycpipeline.defs.jobs import changes_and_catalog_job, changes_job, ledger_job, sync_job
+from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, WILL_RETRY_TAG, batch_run, run_outcome
+from ycpipeline.defs.jobs import (
+    catalog_job,
+    changes_and_catalog_job,
+    changes_job,
+    ledger_job,
+    nightly_streams_job,
+    sync_job,
+)
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.webhooks.processing import claim_batch, prune, ready_companies, settle
 
@@ -67,7 +74,7 @@ def yclients_webhook_sensor(
 
 @dg.run_failure_sensor(
     name="yclients_derive_after_failed_company",
-    monitored_jobs=[changes_job, changes_and_catalog_job, sync_job],
+    monitored_jobs=[changes_job, changes_and_catalog_job, sync_job, catalog_job, nightly_streams_job],
     request_job=ledger_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
@@ -75,6 +82,10 @@ def yclients_webhook_sensor(
     "in the run): this launches ledger_job after it, so the other companies' points and marts are never "
     "held back by one salon's token or outage.",
 )
-def yclients_derive_after_failed_company(context: dg.RunFailureSensorContext) -> dg.RunRequest:
-    """One ledger_job run per failed run."""
+def yclients_derive_after_failed_company(
+    context: dg.RunFailureSensorContext,
+) -> dg.RunRequest | dg.SkipReason:
+    """One ledger_job run per failed run, unless the daemon retries it (its retry derives them)."""
+    if context.dagster_run.tags.get(WILL_RETRY_TAG) == "true":
+        return dg.SkipReason(f"run {context.dagster_run.run_id} is retried: its retry derives the ledger")
     return dg.RunRequest(run_key=f"derive-after-{context.dagster_run.run_id}")

@@ -128,7 +128,8 @@ def upgrade() -> None:
         )""")
     op.execute("""
         INSERT INTO yclients.tracked_companies (company_id, added_by)
-        SELECT DISTINCT company_id, 'upgrade' FROM yclients.sync_state WHERE company_id > 0
+        SELECT DISTINCT company_id, 'upgrade' FROM yclients.sync_state
+        WHERE stream = 'records' AND watermark IS NOT NULL AND company_id > 0
         ON CONFLICT DO NOTHING""")
     for table, column, comment in COMMENTS:
         quoted = comment.replace("'", "''")
