@@ -11,10 +11,10 @@ from sqlalchemy import Engine, text
 
 from bench.cli_sync import floor_seconds
 from bench.common import ANCHOR, client_options, empty, pipeline_settings, show, timer
-from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
+from ycpipeline_sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 
 FIRST_COMPANY = 235564
 PER_SECOND, PER_MINUTE = 5, 200
@@ -62,9 +62,7 @@ def run(engine: Engine, companies: int) -> dict[str, float]:
         result = run_job(str(request.job_name), tags=request.tags, run_config=request.run_config)
         wall = time.perf_counter() - started
         spent, limited = box.stats.requests - before, box.stats.rate_limited - limited_before
-        by_path = {
-            p: n - paths_before.get(p, 0) for p, n in box.stats.by_path.items() if "/records/" in p
-        }
+        by_path = {p: n - paths_before.get(p, 0) for p, n in box.stats.by_path.items() if "/records/" in p}
         events = len(result.all_events)
         record_requests = int(check_metadata(result, "records_companies_ok")["api_requests"])
     floor = floor_seconds(spent, PER_SECOND, PER_MINUTE)

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from ycpipeline.client import CompanyNotFoundError, RecordFilters
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
@@ -17,9 +18,8 @@ from ycpipeline.sandbox import (
     company_profile,
     sandbox_client,
 )
-from ycpipeline.sandbox import state as state_module
-from ycpipeline.sandbox.generator import COMPANY_PROFILES, decode_record_id
-from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import state as state_module
+from ycpipeline_sandbox.generator import COMPANY_PROFILES, decode_record_id
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 

@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from ycpipeline.sandbox import bodies, salon
-from ycpipeline.sandbox import generator as gen
-from ycpipeline.sandbox.config import SandboxConfig
-from ycpipeline.sandbox.events import (
+from ycpipeline_sandbox import bodies, salon
+from ycpipeline_sandbox import generator as gen
+from ycpipeline_sandbox.config import SandboxConfig
+from ycpipeline_sandbox.events import (
     EventStatus,
     GoodsOperationKind,
     default_hooks_settings,
