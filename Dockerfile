@@ -7,7 +7,9 @@ RUN pip install --no-cache-dir -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 # Editable: Dagster's defs-folder loader finds the project through pyproject.toml beside the package.
 # --no-deps: every dependency came from the lock above.
+# The sandbox beside the package: `ycpipeline sandbox` and `ycpipeline demo` serve it.
 COPY ycpipeline ./ycpipeline
+COPY ycpipeline_sandbox ./ycpipeline_sandbox
 RUN pip install --no-cache-dir --no-deps -e . && useradd --create-home ycpipeline
 COPY workspace.yaml dagster.yaml ./
 COPY deploy ./deploy

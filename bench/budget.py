@@ -22,7 +22,7 @@ from bench.cli_sync import (
     sync_env,
 )
 from bench.common import ANCHOR, show
-from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
+from ycpipeline_sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
 COMPANIES = [235564, 235565]
 

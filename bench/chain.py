@@ -11,10 +11,10 @@ from sqlalchemy import Engine, text
 
 from bench.cli_sync import floor_seconds
 from bench.common import ANCHOR, client_options, empty, pipeline_settings, show, timer
-from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
+from ycpipeline_sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 
 FIRST_COMPANY = 235564
 PER_SECOND, PER_MINUTE = 5, 200

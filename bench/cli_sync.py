@@ -16,8 +16,8 @@ import yaml
 from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_SECOND, PER_MINUTE = 5, 200  # the documented per-IP limits, enforced by the sandbox

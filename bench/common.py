@@ -16,10 +16,10 @@ from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.client import ClientOptions, RecordFilters, RecordsPage
 from ycpipeline.client.http import RequestStats
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, GenerationParams, SandboxState
 from ycpipeline.settings import Settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 from ycpipeline.warehouse.migrate import upgrade
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, GenerationParams, SandboxState
 
 # The sandbox's "today" is the real today, as the pipeline's is.
 ANCHOR = datetime.now(ZoneInfo("Europe/Moscow")).date()

@@ -11,7 +11,7 @@ import dlt
 from dlt.sources.rest_api import rest_api_source
 
 from ycpipeline.client.http import ACCEPT_V2
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN
 
 if __name__ == "__main__":
     api, url, start, end, company, workdir = sys.argv[1:7]

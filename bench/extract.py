@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from bench.common import ANCHOR, COMPANY, client_options, show, timer
 from ycpipeline.client import RateLimiter, RecordFilters
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
     SandboxState,
     sandbox_client,
 )
-from ycpipeline.serving import serve_in_thread
 
 RATE = 5  # the documented per-second limit
 

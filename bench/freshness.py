@@ -14,17 +14,17 @@ from bench.common import ANCHOR, client_options, empty, pipeline_settings, show,
 from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
 from ycpipeline.normalize.values import to_money
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.changes import ChangePolicy, capture_changes
+from ycpipeline.sync.companies import company_timezone
+from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
     SandboxState,
     sandbox_client,
 )
-from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.changes import ChangePolicy, capture_changes
-from ycpipeline.sync.companies import company_timezone
-from ycpipeline.sync.records import sync_records
 
 RATE = Decimal("0.05")
 COMPANIES = (235564, 235565, 235566)  # the sandbox's largest chain

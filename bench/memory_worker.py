@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 
 from bench.common import client_options
-from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import sandbox_client
 
 if __name__ == "__main__":
     api, warehouse_url, start, end = sys.argv[1:5]

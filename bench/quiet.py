@@ -10,14 +10,14 @@ from sqlalchemy import Engine
 
 from bench.common import ANCHOR, COMPANY, MemoryPages, empty, pipeline_settings, show, timer
 from ycpipeline.loyalty.ledger import derive_ledger
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
     SandboxState,
 )
-from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.records import sync_records
 
 PER_DAY = 25
 

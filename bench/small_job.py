@@ -29,7 +29,7 @@ from bench.cli_sync import (
     sync_env,
 )
 from bench.common import ANCHOR, COMPANY, show
-from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
+from ycpipeline_sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
 
 def _sandbox(per_day: int, days: int) -> Sandbox:

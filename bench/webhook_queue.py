@@ -15,18 +15,18 @@ import httpx
 from sqlalchemy import Engine, text
 
 from bench.common import ANCHOR, client_options, empty, pipeline_settings, show, timer
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.changes import ChangePolicy, capture_changes
+from ycpipeline.sync.companies import company_timezone
+from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
     SandboxState,
     sandbox_client,
 )
-from ycpipeline.sandbox.webhooks import WebhookEmitter
-from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.changes import ChangePolicy, capture_changes
-from ycpipeline.sync.companies import company_timezone
-from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox.webhooks import WebhookEmitter
 
 COMPANIES = (235564, 235565)
 SECRET = "bench-queue-secret-0123"

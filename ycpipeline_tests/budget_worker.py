@@ -10,7 +10,7 @@ import time
 from sqlalchemy import create_engine, text
 
 from ycpipeline.client import PostgresBudget, RateLimiter
-from ycpipeline.sandbox import sandbox_client
+from ycpipeline_sandbox import sandbox_client
 from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 
 from ycpipeline.loyalty.ledger import derive_ledger
-from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
+from ycpipeline_sandbox import sandbox_client
 from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ os.environ["YCLIENTS_COMPANY_ID"] = SANDBOX_COMPANIES
 os.environ.setdefault("YCLIENTS_PARTITION_TIMEZONE", "Europe/Moscow")
 
 from ycpipeline.client import YClientsClient  # noqa: E402
-from ycpipeline.sandbox import (  # noqa: E402
+from ycpipeline.serving import serve_in_thread  # noqa: E402
+from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
+from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
+from ycpipeline_sandbox import (  # noqa: E402
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_TOKEN,
     GenerationParams,
@@ -27,9 +30,6 @@ from ycpipeline.sandbox import (  # noqa: E402
     SandboxState,
     sandbox_client,
 )
-from ycpipeline.serving import serve_in_thread  # noqa: E402
-from ycpipeline.warehouse.embedded import EmbeddedPostgres  # noqa: E402
-from ycpipeline.warehouse.migrate import upgrade  # noqa: E402
 from ycpipeline_tests.clients import client_options  # noqa: E402
 from ycpipeline_tests.databases import recreate_database  # noqa: E402
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 
 from ycpipeline.loyalty.ledger import derive_ledger
-from ycpipeline.sandbox import sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import sandbox_client
 from ycpipeline_tests.clients import client_options
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import PostgresBudget
 from ycpipeline.defs.freshness.planning import changes_runs
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline.settings import mask
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline_tests.alert_servers import Captured, http_capture, smtp_capture, wait_for
 from ycpipeline_tests.helpers import definitions, event, execute, preload
 

@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import PostgresBudget, RateLimitedError, YClientsClient, budget_key
-from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored

@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.clients import client_options
 
 FORM = "https://n239661.yclients.com"

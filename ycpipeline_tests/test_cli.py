@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE, ensure_dagster_home, sync_window
 from ycpipeline.defs.partitions import group_keys, partition_changes
-from ycpipeline.sandbox import Fault, Sandbox
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ from ycpipeline.client import (
     TokenRejectedError,
     YClientsClient,
 )
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 

@@ -21,11 +21,11 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import run_job
 from ycpipeline.client import YClientsClient
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.sync import records as records_sync
 from ycpipeline.sync.changes import read_states
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload
 

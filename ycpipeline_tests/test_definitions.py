@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import RunFailedError, check_metadata, failure_message, run_job
-from ycpipeline.sandbox import Fault, Sandbox
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 

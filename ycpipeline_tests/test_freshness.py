@@ -11,12 +11,12 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from ycpipeline.sandbox import Sandbox
-from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks import queue
 from ycpipeline.webhooks.events import parse_body
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Sandbox
+from ycpipeline_sandbox.webhooks import WebhookEmitter
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import definitions, event, execute, preload, requests_of, sensor_tick, statuses
 

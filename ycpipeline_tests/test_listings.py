@@ -22,8 +22,6 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.marts.refresh import refresh_all
-from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
-from ycpipeline.sandbox.api.clients_search import clients_of
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.settings import defaults
 from ycpipeline.sync.catalog import sync_catalog
@@ -31,6 +29,8 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
 from ycpipeline.sync.streams.clients import snapshot_clients
 from ycpipeline.sync.streams.schedules import sync_staff_schedules
+from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
+from ycpipeline_sandbox.api.clients_search import clients_of
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.edited_answers import EditedAnswers, with_stray_row

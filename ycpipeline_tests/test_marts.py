@@ -20,8 +20,6 @@ from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.marts import checks
 from ycpipeline.marts.refresh import refresh_all, refresh_mart
-from ycpipeline.sandbox import Sandbox
-from ycpipeline.sandbox.salon import shift
 from ycpipeline.settings import defaults
 from ycpipeline.sync.catalog import CatalogEntity, sync_catalog
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
@@ -31,6 +29,8 @@ from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
 from ycpipeline.sync.streams.catalog import CatalogExtra, sync_catalog_extra
 from ycpipeline.sync.streams.clients import refresh_clients, snapshot_clients
 from ycpipeline.sync.streams.schedules import sync_staff_schedules
+from ycpipeline_sandbox import Sandbox
+from ycpipeline_sandbox.salon import shift
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 
 from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.metrics.runs import last_runs_from_env
-from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.alert_servers import wait_for
 from ycpipeline_tests.helpers import event, execute, preload
 

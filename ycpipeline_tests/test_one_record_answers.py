@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, text
 from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.defs.bookings.assets import WATERMARK_CHECK, watermark_check
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
-from ycpipeline.sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, read_states
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload

@@ -20,7 +20,6 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.personal import DENIED_FIELDS
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.companies import company_timezone
@@ -28,6 +27,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
 from ycpipeline.sync.streams.clients import snapshot_clients
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

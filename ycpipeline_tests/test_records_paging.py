@@ -20,9 +20,9 @@ from starlette.types import Receive, Scope, Send
 
 from ycpipeline.client import RecordsPage
 from ycpipeline.client.http import RequestStats
-from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Sandbox, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored

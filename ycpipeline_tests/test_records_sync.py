@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.normalize.values import to_e164, to_money
-from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline.sandbox import Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Sandbox, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from ycpipeline.client import ApiResponseError, TokenRejectedError, TransientApiError, YClientsClient
-from ycpipeline.sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline.sync.records import sync_records
+from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.test_records_sync import _expected, _stored

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
 from ycpipeline.cli.runs import RunFailedError, run_job, sync_window
-from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 PARTNER = "PARTNERtoken7c1e9a0b55d24f"

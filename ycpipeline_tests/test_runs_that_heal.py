@@ -26,10 +26,10 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE, dagster_instance
 from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, BATCH_TAG, run_outcome
-from ycpipeline.sandbox import Fault, Sandbox
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks.processing import settle
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import definitions, event, preload, requests_of, sensor_tick, statuses
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from ycpipeline.client import CompanyNotFoundError, RecordFilters
-from ycpipeline.sandbox import (
+from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import (
     GenerationParams,
     Sandbox,
     SandboxConfig,
@@ -17,9 +18,8 @@ from ycpipeline.sandbox import (
     company_profile,
     sandbox_client,
 )
-from ycpipeline.sandbox import state as state_module
-from ycpipeline.sandbox.generator import COMPANY_PROFILES, decode_record_id
-from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox.generator import COMPANY_PROFILES, decode_record_id
+from ycpipeline_sandbox.state import records as state_records
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 
@@ -58,7 +58,7 @@ def test_a_chain_of_thirty_companies_over_http() -> None:
 
 
 def test_memory_stays_flat_over_a_long_history(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(state_module, "CACHED_RECORDS", 400)
+    monkeypatch.setattr(state_records, "CACHED_RECORDS", 400)
     state = SandboxState(
         GenerationParams(seed=5, records_per_day=40, anchor=ANCHOR), companies=2, days_back=60
     )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ycpipeline.client.http import ACCEPT_V2
-from ycpipeline.sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 HEADERS = {

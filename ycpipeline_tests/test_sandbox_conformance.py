@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ycpipeline.sandbox import CompanyStatus, Sandbox
+from ycpipeline_sandbox import CompanyStatus, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.official_samples import sample, shape_problems
 

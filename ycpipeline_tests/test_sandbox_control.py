@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 
-from ycpipeline.sandbox import Sandbox
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 import httpx
 
-from ycpipeline.sandbox import Sandbox
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from ycpipeline.sandbox import CompanyStatus, Sandbox
-from ycpipeline.sandbox.state import parse_change_time
+from ycpipeline_sandbox import CompanyStatus, Sandbox
+from ycpipeline_sandbox.state import parse_change_time
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from ycpipeline.sandbox import Sandbox
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

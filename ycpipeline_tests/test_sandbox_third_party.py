@@ -17,7 +17,7 @@ from yclients import YclientsClient, parse_webhook
 from yclients.exceptions import YclientsAuthError, YclientsForbiddenError, YclientsNotFoundError
 from yclients.models.schemas import RecordsCompanyidResponseDataTypesDataItem
 
-from ycpipeline.sandbox import (
+from ycpipeline_sandbox import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_LOGIN,
     DEFAULT_USER_PASSWORD,

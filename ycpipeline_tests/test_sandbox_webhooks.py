@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.serving import serve_in_thread
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.official_samples import sample, shape_problems
 

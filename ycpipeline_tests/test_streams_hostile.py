@@ -15,7 +15,6 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.streams import staff_schedule_row
-from ycpipeline.sandbox import Sandbox
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
@@ -24,6 +23,7 @@ from ycpipeline.sync.streams.catalog import CatalogExtra, sync_catalog_extra
 from ycpipeline.sync.streams.clients import snapshot_clients
 from ycpipeline.sync.streams.load import StreamResult, finish, merge_staged, stage_rows
 from ycpipeline.sync.streams.schedules import SPEC as SCHEDULES
+from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
 COMPANY = 235564

@@ -24,10 +24,10 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
-from ycpipeline.sandbox import Fault, Sandbox
-from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Fault, Sandbox
+from ycpipeline_sandbox.webhooks import WebhookEmitter
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import event, execute, preload, requests_of, sensor_tick, statuses
 

@@ -26,17 +26,17 @@ from ycpipeline.cli.report import marts_summary, top_balances, warehouse_summary
 from ycpipeline.cli.runs import run_job, write_local_instance
 from ycpipeline.cli.tick import print_outcomes, run_tick
 from ycpipeline.loyalty.ledger import ledger_violations
-from ycpipeline.sandbox import (
+from ycpipeline.serving import free_port, serve_in_thread
+from ycpipeline.settings import load_settings
+from ycpipeline.warehouse.embedded import EmbeddedPostgres
+from ycpipeline.warehouse.migrate import upgrade
+from ycpipeline_sandbox import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_TOKEN,
     GenerationParams,
     Sandbox,
     SandboxState,
 )
-from ycpipeline.serving import free_port, serve_in_thread
-from ycpipeline.settings import load_settings
-from ycpipeline.warehouse.embedded import EmbeddedPostgres
-from ycpipeline.warehouse.migrate import upgrade
 
 DEMO_DIR = Path("var/demo")  # the demo's cluster (postgres/) and Dagster instance (dagster_home/)
 DEMO_FORM_URL = "https://n239661.yclients.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from ycpipeline.sandbox.generator import people
+from ycpipeline_sandbox.generator import people
 
 FIRST_USER_ID = 1000  # user ids are 1000 + the sandbox person's index
 # Two app accounts sharing one phone, on purpose: the ambiguous pair `ambiguous_user_matches` reports.

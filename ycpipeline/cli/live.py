@@ -20,10 +20,10 @@ import httpx
 from rich.console import Console
 from sqlalchemy import Engine, text
 
-from ycpipeline.sandbox import Sandbox
-from ycpipeline.sandbox.webhooks import WebhookEmitter
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
+from ycpipeline_sandbox import Sandbox
+from ycpipeline_sandbox.webhooks import WebhookEmitter
 
 
 def run_live(

@@ -339,7 +339,7 @@ def sandbox(
     """Serve the sandbox YClients API until interrupted (knobs at run time: POST /_sandbox/config)."""
     import uvicorn
 
-    from ycpipeline.sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
+    from ycpipeline_sandbox import GenerationParams, Sandbox, SandboxConfig, SandboxState
 
     if changed_after_reading not in ("local", "utc"):
         raise UserError("--changed-after-reading is local or utc")

@@ -11,7 +11,7 @@ import random
 from datetime import date
 from typing import Any, Literal, Protocol
 
-from ycpipeline.sandbox.profiles import CompanyProfile, company_profile
+from ycpipeline_sandbox.profiles import CompanyProfile, company_profile
 
 SERVICE_CATALOG = [
     ("Стрижки", ["Стрижка женская", "Стрижка мужская", "Стрижка детская", "Чёлка", "Укладка"]),

@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox.config import CompanyStatus, SandboxConfig
-from ycpipeline.sandbox.faults import Fault
+from ycpipeline_sandbox.config import CompanyStatus, SandboxConfig
+from ycpipeline_sandbox.faults import Fault
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
-    from ycpipeline.sandbox.state import SandboxState
+    from ycpipeline_sandbox.app import Sandbox
+    from ycpipeline_sandbox.state import SandboxState
 
 Mutation = Callable[["SandboxState", int, dict[str, Any]], Any]
 

@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, flag, list_answer, path_int
-from ycpipeline.sandbox.paging import BadParameter, Chunk, PageRequest, cut_page
-from ycpipeline.sandbox.state import SandboxState, parse_change_time
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, flag, list_answer, path_int
+from ycpipeline_sandbox.paging import BadParameter, Chunk, PageRequest, cut_page
+from ycpipeline_sandbox.state import SandboxState, parse_change_time
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 # An offset whose "+" arrived unescaped in a query string reads as a space: `…12:00:00 03:00`.
 _SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ycpipeline.sandbox import envelopes
+from ycpipeline_sandbox import envelopes
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 API_PREFIX = "/api/v1"
 

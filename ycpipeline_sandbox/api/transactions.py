@@ -11,15 +11,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox import generator as gen
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
-from ycpipeline.sandbox.api.records import parse_day, parse_moment
-from ycpipeline.sandbox.paging import BadParameter, PageRequest
-from ycpipeline.sandbox.state import parse_change_time
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox import generator as gen
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer
+from ycpipeline_sandbox.api.records import parse_day, parse_moment
+from ycpipeline_sandbox.paging import BadParameter, PageRequest
+from ycpipeline_sandbox.state import parse_change_time
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 
 def listed(record: dict[str, Any], txn: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 
 def routes(box: Sandbox) -> list[Route]:

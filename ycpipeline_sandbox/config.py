@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ycpipeline.sandbox.tokens import (
+from ycpipeline_sandbox.tokens import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_LOGIN,
     DEFAULT_USER_PASSWORD,

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ycpipeline.sandbox.events import GOODS_OPERATION_TYPES, GoodsOperationKind
-from ycpipeline.sandbox.generator import fmt_offset, money
+from ycpipeline_sandbox.events import GOODS_OPERATION_TYPES, GoodsOperationKind
+from ycpipeline_sandbox.generator import fmt_offset, money
 
 SHOP_FLOOR, STOREROOM = 91_548, 91_549  # the storages goods move between
 

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, flag
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, flag
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 
 def routes(box: Sandbox) -> list[Route]:

@@ -1,12 +1,12 @@
 """A local YClients API with a generated salon chain, for the demo and the tests."""
 
-from ycpipeline.sandbox.app import Sandbox
-from ycpipeline.sandbox.config import CompanyStatus, SandboxConfig
-from ycpipeline.sandbox.faults import Fault
-from ycpipeline.sandbox.generator import GenerationParams
-from ycpipeline.sandbox.profiles import CompanyProfile, company_profile
-from ycpipeline.sandbox.state import SandboxState
-from ycpipeline.sandbox.tokens import (
+from ycpipeline_sandbox.app import Sandbox
+from ycpipeline_sandbox.config import CompanyStatus, SandboxConfig
+from ycpipeline_sandbox.faults import Fault
+from ycpipeline_sandbox.generator import GenerationParams
+from ycpipeline_sandbox.profiles import CompanyProfile, company_profile
+from ycpipeline_sandbox.state import SandboxState
+from ycpipeline_sandbox.tokens import (
     DEFAULT_PARTNER_TOKEN,
     DEFAULT_USER_LOGIN,
     DEFAULT_USER_PASSWORD,

@@ -19,14 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer
-from ycpipeline.sandbox.generator import money
-from ycpipeline.sandbox.personal import client_with_personal_fields
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer
+from ycpipeline_sandbox.generator import money
+from ycpipeline_sandbox.personal import client_with_personal_fields
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
-    from ycpipeline.sandbox.state import SandboxState
+    from ycpipeline_sandbox.app import Sandbox
+    from ycpipeline_sandbox.state import SandboxState
 
 PAGE_SIZE_DEFAULT = 25  # yclientsru.apib:205
 PAGE_SIZE_MAX = 200  # yclientsru.apib:203

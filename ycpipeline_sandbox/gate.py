@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.faults import Fault, TruncatedResponse
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.faults import Fault, TruncatedResponse
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 # Both media types are accepted: the description's (yclientsru.apib:92) and the one the same API
 # documents under its international brand (see docs/api-assumptions.md).

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ycpipeline.sandbox import control, envelopes
-from ycpipeline.sandbox.api import (
+from ycpipeline_sandbox import control, envelopes
+from ycpipeline_sandbox.api import (
     accounts,
     auth,
     catalog,
@@ -24,12 +24,12 @@ from ycpipeline.sandbox.api import (
     staff_schedules,
     transactions,
 )
-from ycpipeline.sandbox.config import SandboxConfig
-from ycpipeline.sandbox.faults import FaultPlan
-from ycpipeline.sandbox.gate import Gate, SandboxStats
-from ycpipeline.sandbox.ratelimit import SlidingWindowLimiter
-from ycpipeline.sandbox.state import SandboxState
-from ycpipeline.sandbox.webhooks import HookDelivery
+from ycpipeline_sandbox.config import SandboxConfig
+from ycpipeline_sandbox.faults import FaultPlan
+from ycpipeline_sandbox.gate import Gate, SandboxStats
+from ycpipeline_sandbox.ratelimit import SlidingWindowLimiter
+from ycpipeline_sandbox.state import SandboxState
+from ycpipeline_sandbox.webhooks import HookDelivery
 
 # The company-wide staff schedule comes before the catalogue, whose `/company/{id}/staff/{staff_id}`
 # would take `schedule` for a staff id.

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ycpipeline.sandbox.events import SETTINGS_KEY
+from ycpipeline_sandbox.events import SETTINGS_KEY
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.state import SandboxState
+    from ycpipeline_sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 

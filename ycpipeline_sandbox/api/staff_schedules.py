@@ -18,15 +18,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, resolve_company
-from ycpipeline.sandbox.api.records import parse_day
-from ycpipeline.sandbox.api.schedules import MAX_DAYS
-from ycpipeline.sandbox.paging import BadParameter
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, resolve_company
+from ycpipeline_sandbox.api.records import parse_day
+from ycpipeline_sandbox.api.schedules import MAX_DAYS
+from ycpipeline_sandbox.paging import BadParameter
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
-    from ycpipeline.sandbox.state import SandboxState
+    from ycpipeline_sandbox.app import Sandbox
+    from ycpipeline_sandbox.state import SandboxState
 
 
 def busy_intervals(

@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company
-from ycpipeline.sandbox.events import SETTINGS_FLAGS
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company
+from ycpipeline_sandbox.events import SETTINGS_FLAGS
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 
 def validate_settings(body: Any) -> dict[str, Any] | str:

@@ -17,8 +17,8 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ycpipeline.sandbox import salon
-from ycpipeline.sandbox.profiles import COMPANY_PROFILES, CompanyProfile, company_profile
+from ycpipeline_sandbox import salon
+from ycpipeline_sandbox.profiles import COMPANY_PROFILES, CompanyProfile, company_profile
 
 __all__ = [
     "COMPANY_PROFILES",

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ycpipeline.sandbox import envelopes
-from ycpipeline.sandbox.api.common import API_PREFIX, admitted_company, list_answer, path_int
-from ycpipeline.sandbox.personal import staff_with_personal_fields
+from ycpipeline_sandbox import envelopes
+from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer, path_int
+from ycpipeline_sandbox.personal import staff_with_personal_fields
 
 if TYPE_CHECKING:
-    from ycpipeline.sandbox.app import Sandbox
+    from ycpipeline_sandbox.app import Sandbox
 
 LEGACY_STAFF_FIELDS = (
     "id",
