@@ -187,6 +187,10 @@ def test_the_run_queue_and_pools_agree_with_dagster_yaml() -> None:
     dequeue = instance["run_coordinator"]["config"]
     assert queue["dequeueIntervalSeconds"] == dequeue["dequeue_interval_seconds"]
     assert queue["dequeueUseThreads"] == dequeue["dequeue_use_threads"]
+    for kind in ("sensors", "schedules"):
+        daemon = values["dagsterDaemon"][kind]
+        assert daemon["useThreads"] == instance[kind]["use_threads"]
+        assert daemon["numWorkers"] == instance[kind]["num_workers"]
     for limit in instance["concurrency"]["runs"]["tag_concurrency_limits"]:
         assert limit in queue["tagConcurrencyLimits"]
     assert values["concurrency"]["enabled"] is True

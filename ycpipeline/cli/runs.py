@@ -27,6 +27,8 @@ class RunFailedError(RuntimeError):
 # monitoring and run retries of the production dagster.yaml (its comments say why), so `dagster dev`
 # runs schedule, sensor and manual runs as production does.
 LOCAL_INSTANCE: dict[str, Any] = {
+    "sensors": {"use_threads": True, "num_workers": 4},
+    "schedules": {"use_threads": True, "num_workers": 2},
     "run_coordinator": {
         "module": "dagster._core.run_coordinator",
         "class": "QueuedRunCoordinator",
