@@ -20,6 +20,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializa
 from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 from sqlalchemy import Engine, text
 
+from ycpipeline.cli.runs import run_job
 from ycpipeline.client import PostgresBudget
 from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.settings import mask
@@ -204,6 +205,9 @@ def test_the_daemon_alerts_a_revoked_token_once_per_incident_and_once_on_recover
     """The real `dagster-daemon` watches; the runs are launched in-process (as `ycpipeline sync` does)."""
     monkeypatch.setenv("ALERTS_INTERVAL_SECONDS", "1")
     preload(sandbox_url, engine)
+    # The catalogue read too, as a running deployment has it: else the companies sensor reads it at
+    # once, with the rotated token, and those runs' incidents would wait for the nightly catalogue.
+    run_job("catalog_job")
     log_path = captured_log = Path(os.environ["DAGSTER_HOME"]) / "daemon.log"
     log = captured_log.open("wb")
     daemon = subprocess.Popen(
