@@ -24,7 +24,7 @@ from ycpipeline.cli.runs import run_job
 from ycpipeline.client import PostgresBudget
 from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.settings import mask
-from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Sandbox
+from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox
 from ycpipeline_tests.alert_servers import Captured, http_capture, smtp_capture, wait_for
 from ycpipeline_tests.helpers import definitions, event, execute, preload
 
@@ -316,3 +316,23 @@ def test_a_failed_run_is_alerted_once_and_its_next_success_recovers_it(captured:
     ]
     captured.raw = [raw.replace(f"/bot{BOT_TOKEN}/", "/bot<bot>/") for raw in captured.raw]
     _no_secret_in(captured)
+
+
+def test_a_failure_followed_by_a_success_of_the_same_kind_is_not_announced_late(
+    dagster_env: Path, engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    """The success sensor may resolve an incident before the failure sensor reaches an earlier failure;
+    that failure is over and must not open a new incident."""
+    from ycpipeline.defs.alerts.sensors import superseded
+
+    preload(sandbox_url, engine)
+    sandbox.faults.add(Fault("status", status=401, path="/records/", times=10_000))
+    failed = run_job("changes_job", raise_on_error=False)
+    with dg.DagsterInstance.get() as instance:
+        first = instance.get_run_by_id(failed.run_id)
+        assert first is not None and not superseded(instance, first)  # still failing: announce it
+        sandbox.faults.clear()
+        run_job("ledger_job")  # another kind of run succeeding changes nothing
+        assert not superseded(instance, first)
+        run_job("changes_job")
+        assert superseded(instance, first)

@@ -50,6 +50,28 @@ def _set_run_incident(instance: dg.DagsterInstance, key: str, incident: Incident
     instance.daemon_cursor_storage.set_cursor_values({RUN_INCIDENT_PREFIX + key: value})
 
 
+def superseded(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """True when a run of the same kind (job and companies) created after `run` has succeeded.
+
+    The failure and success sensors keep their own cursors: the success sensor may resolve an incident
+    before this sensor reaches a second failure that preceded the success; announcing it then would
+    open an incident that is already over.
+    """
+    record = instance.get_run_record_by_id(run.run_id)
+    if record is None:
+        return False
+    later = instance.get_run_records(
+        dg.RunsFilter(
+            job_name=run.job_name,
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+            created_after=record.create_timestamp,
+        ),
+        limit=100,
+    )
+    key = run_incident_key(run)
+    return any(run_incident_key(r.dagster_run) == key for r in later)
+
+
 # Runs launched by the CLI in-process carry no code location; watching all locations sees them too.
 @dg.run_failure_sensor(
     name="alerts_run_failure_sensor",
@@ -65,6 +87,9 @@ def alerts_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     key = run_incident_key(run)
     if _run_incident(context.instance, key) is not None:
         context.log.info(f"incident {key} already open: not repeated")
+        return
+    if superseded(context.instance, run):
+        context.log.info(f"run {run.run_id}: a later run of the same kind succeeded; nothing to announce")
         return
     settings = load_settings()
     run_url, _ = links(settings)
