@@ -261,9 +261,14 @@ def test_a_dead_run_worker_frees_the_records_pool_and_its_retry_finishes_the_bat
         _post(hook, event(first_id))
         with dg.DagsterInstance.get() as instance:
             _wait(lambda: sandbox.faults.injected >= 1, 300, "the sensor's run reached the records step")
-            # The webhook batch's run (the companies sensor's catalogue runs may be going beside it).
+            # The webhook batch's run: the companies sensor's catalogue runs, or the schedule's tick when
+            # the test crosses :00 or :30, may be going beside it.
             (killed,) = instance.get_runs(
-                dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], job_name="changes_job")
+                dg.RunsFilter(
+                    statuses=[dg.DagsterRunStatus.STARTED],
+                    job_name="changes_job",
+                    tags={"ycpipeline/trigger": "webhook"},
+                )
             )
             pid = _worker_pid(instance, killed.run_id)
             assert pid is not None
