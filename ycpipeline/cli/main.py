@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -168,16 +167,19 @@ def sync_catalog_command(
     ] = None,
 ) -> None:
     """Refresh services and staff through Dagster (the run shows in the UI)."""
-    from ycpipeline.cli.runs import RunFailedError, company_counts, groups_of, run_job
+    from ycpipeline.cli.runs import RunFailedError, company_counts, failure_message, groups_of, run_job
     from ycpipeline.defs.freshness.planning import partition_tags
 
     _prepare_dagster()
+    try:
+        # Without --company, one run over every tracked company (run_job's default range).
+        runs = [partition_tags(group) for group in groups_of(company)] if company else [{}]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     failed = False
-    for group in _groups(groups_of, company):
+    for tags in runs:
         try:
-            result = run_job(
-                "catalog_job", tags=partition_tags(group) if company else None, raise_on_error=False
-            )
+            result = run_job("catalog_job", tags=tags, raise_on_error=False)
         except RunFailedError as exc:
             raise UserError(str(exc)) from None
         for entity in ("services", "staff"):
@@ -187,22 +189,10 @@ def sync_catalog_command(
                     f"unchanged {c['unchanged']}, removed {c['removed']}, rejected {c['rejected']}"
                 )
         if not result.success:
-            from ycpipeline.cli.runs import failure_message
-
             console.print(f"{BAD} {failure_message(result)}")
             failed = True
     if failed:
         raise UserError("some companies failed (see above); the others were synced")
-
-
-def _groups(grouping: Callable[[list[int]], list[list[int]]], company: list[int] | None) -> list[list[int]]:
-    """The companies asked for in groups of neighbouring partitions ([[]]: every tracked company)."""
-    if not company:
-        return [[]]
-    try:
-        return grouping(company)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
 
 
 @app.command()

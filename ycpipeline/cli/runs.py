@@ -124,7 +124,8 @@ def _definitions() -> dg.Definitions:
     return defs()
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The failing step's own error message of a failed run."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
@@ -242,23 +243,8 @@ def run_job(
         except YClientsError as exc:
             raise RunFailedError(str(exc)) from None
     if not result.success and raise_on_error:
-        raise RunFailedError(_failure_message(result))
+        raise RunFailedError(failure_message(result))
     return result
-
-
-def failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The failing step's own error message of a failed run."""
-    return _failure_message(result)
-
-
-def materializations(result: dg.ExecuteInProcessResult, asset: str) -> list[dict[str, Any]]:
-    """Metadata of `asset`'s materializations in a run, as plain values (one per partition when the
-    asset is partitioned, each with that partition's own counts)."""
-    return [
-        {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
-        for event in result.get_asset_materialization_events()
-        if event.materialization.asset_key.to_user_string() == asset
-    ]
 
 
 def check_metadata(result: dg.ExecuteInProcessResult, check_name: str) -> dict[str, Any]:
