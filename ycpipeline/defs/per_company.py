@@ -27,7 +27,7 @@ from ycpipeline.defs.metadata import (
     summed,
 )
 from ycpipeline.defs.partitions import run_companies
-from ycpipeline.warehouse.totals import company_rows
+from ycpipeline.warehouse.totals import rows_by_company
 
 Result = TypeVar("Result")
 
@@ -63,10 +63,8 @@ def partition_metadata(
 ) -> dict[int, dict[str, dg.MetadataValue]]:
     """Each company's own counts with its rows in `table` (`dagster/row_count`), as metadata."""
     with engine.connect() as conn:
-        return {
-            company: numbers({**own, "dagster/row_count": company_rows(conn, table, company)})
-            for company, own in counts.items()
-        }
+        rows = rows_by_company(conn, table, list(counts))
+    return {company: numbers({**own, "dagster/row_count": rows[company]}) for company, own in counts.items()}
 
 
 # What a per-company asset's body yields: its outcome, or the events of a run in which a company failed.

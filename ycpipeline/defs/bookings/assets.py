@@ -22,7 +22,7 @@ from ycpipeline.defs.metadata import (
     summed,
     table_metadata,
 )
-from ycpipeline.defs.partitions import company_partitions
+from ycpipeline.defs.partitions import company_partitions, run_companies
 from ycpipeline.defs.per_company import Outcome, finish, load_each_company, partition_metadata
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.sync.changes import ChangesResult, capture_changes, mark_reconciled, read_states
@@ -96,27 +96,28 @@ class CompanyRecords:
         return sum(p.fetched for p in parts), sum(p.rejected for p in parts)
 
 
-def _missing_catalogue(engine: Engine, company_id: int, since: datetime) -> dict[str, list[int]]:
-    """Staff and services the company's records stored since `since` name but the catalogue lacks."""
+def _missing_catalogue(engine: Engine, company_ids: list[int], since: datetime) -> dict[str, list[int]]:
+    """Staff and services the companies' records stored since `since` name but the catalogue lacks."""
     with engine.connect() as conn:
         staff_ids = conn.execute(
             text("""
                 SELECT DISTINCT r.staff_id FROM yclients.records r
-                WHERE r.company_id = :c AND r.synced_at >= :since AND r.staff_id IS NOT NULL AND r.staff_id <> 0
+                WHERE r.company_id = ANY(CAST(:c AS bigint[])) AND r.synced_at >= :since
+                  AND r.staff_id IS NOT NULL AND r.staff_id <> 0
                   AND NOT EXISTS (SELECT 1 FROM yclients.staff t
                                   WHERE t.company_id = r.company_id AND t.staff_id = r.staff_id)
             """),
-            {"c": company_id, "since": since},
+            {"c": company_ids, "since": since},
         ).scalars()
         service_ids = conn.execute(
             text("""
                 SELECT DISTINCT l.service_id FROM yclients.record_services l
                 JOIN yclients.records r USING (company_id, record_id)
-                WHERE r.company_id = :c AND r.synced_at >= :since
+                WHERE r.company_id = ANY(CAST(:c AS bigint[])) AND r.synced_at >= :since
                   AND NOT EXISTS (SELECT 1 FROM yclients.services s
                                   WHERE s.company_id = l.company_id AND s.service_id = l.service_id)
             """),
-            {"c": company_id, "since": since},
+            {"c": company_ids, "since": since},
         ).scalars()
         return {"staff": sorted(staff_ids), "services": sorted(service_ids)}
 
@@ -239,6 +240,11 @@ def yclients_records(
     window = config.window()
     policy = freshness.change_policy()
     started = datetime.now(UTC)
+    every = timedelta(hours=freshness.reconcile_every_hours)
+    # Read once for the run's companies: a change-capture pass leaves `last_reconciled_at` as it was,
+    # and a first load (no state yet) is not due either way.
+    with engine.connect() as conn:
+        states = read_states(conn, run_companies(context))
 
     def load(company_id: int) -> CompanyRecords:
         tz = company_timezone(client, engine, company_id)
@@ -258,9 +264,6 @@ def yclients_records(
         if not config.reconcile_when_due:
             return outcome
         now = datetime.now(UTC)
-        with engine.connect() as conn:
-            states = read_states(conn, [company_id])
-        every = timedelta(hours=freshness.reconcile_every_hours)
         if due_for_reconciliation(states, [company_id], now, every):
             start, end = reconcile_window(now.astimezone(tz).date(), freshness)
             outcome.window = sync_records(
@@ -275,15 +278,14 @@ def yclients_records(
     results, failures = load_each_company(context, "records", load, at_once=COMPANIES_AT_ONCE)
     for outcome in results.values():
         context.log.info(f"records of company {outcome.company_id}: {outcome.counts()}")
-    missing: dict[str, set[int]] = {"staff": set(), "services": set()}
-    mismatches = []
-    for company_id, outcome in results.items():
-        for kind, ids in _missing_catalogue(engine, company_id, started).items():
-            missing[kind].update(ids)
-        if outcome.window is not None and (mismatch := _count_mismatch(engine, outcome.window)):
-            mismatches.append(mismatch)
-    fetched = sum(o.fetched_and_rejected()[0] for o in results.values())
-    rejected = sum(o.fetched_and_rejected()[1] for o in results.values())
+    missing = _missing_catalogue(engine, list(results), started)
+    mismatches = [
+        mismatch
+        for outcome in results.values()
+        if outcome.window is not None and (mismatch := _count_mismatch(engine, outcome.window))
+    ]
+    counted = [o.fetched_and_rejected() for o in results.values()]
+    fetched, rejected = sum(f for f, _ in counted), sum(r for _, r in counted)
     by_company = {str(c): o.counts() for c, o in results.items()}
     held = [c for c, o in results.items() if o.changes is not None and o.changes.watermark_held]
     checks = [
