@@ -52,11 +52,6 @@ class RecordsConfig(dg.Config):
         "capturing changes (a window refresh; records the API no longer lists are re-read by id)",
     )
     window_end: str | None = Field(default=None, description="The window's last visit date (YYYY-MM-DD)")
-    reconcile_when_due: bool = Field(
-        default=True,
-        description="Also re-read RECONCILE_DAYS_BACK days back to SYNC_DAYS_AHEAD ahead for a company last "
-        "reconciled more than RECONCILE_EVERY_HOURS ago",
-    )
 
     def window(self) -> tuple[date, date] | None:
         """The window asked for, or None; ValueError when only one end is given or it is reversed."""
@@ -261,8 +256,6 @@ def yclients_records(
             reread_ids=config.reread_record_ids.get(str(company_id), []),
             run_id=context.run.run_id,
         )
-        if not config.reconcile_when_due:
-            return outcome
         now = datetime.now(UTC)
         if due_for_reconciliation(states, [company_id], now, every):
             start, end = reconcile_window(now.astimezone(tz).date(), freshness)
