@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +16,9 @@ companies_app = OneLineErrorsTyper(
 )
 console = Console(highlight=False, soft_wrap=True)
 OK = "✅"
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 IDS = Annotated[list[int], typer.Argument(help="YClients company ids")]
 
@@ -36,20 +40,28 @@ def _valid(ids: list[int]) -> list[int]:
         raise UserError(str(exc)) from None
 
 
+def _edit(
+    company_ids: list[int], edit: Callable[[Engine, list[int]], list[int]], done: str, not_done: str
+) -> list[int]:
+    """Apply `edit` to the list, bring the partitions in step and say, per company, what happened."""
+    ids = _valid(company_ids)
+    engine = warehouse_engine()
+    try:
+        changed = edit(engine, ids)
+    finally:
+        engine.dispose()
+    _in_step()
+    for company_id in ids:
+        console.print(f"{OK} company {company_id}: {done if company_id in changed else not_done}")
+    return changed
+
+
 @companies_app.command("add")
 def add(company_ids: IDS) -> None:
     """Sync these companies from the next tick on (their history first); the same id again is no-op."""
     from ycpipeline.warehouse.tracked_companies import add as add_companies
 
-    engine = warehouse_engine()
-    try:
-        added = add_companies(engine, _valid(company_ids))
-    finally:
-        engine.dispose()
-    _in_step()
-    for company_id in _valid(company_ids):
-        state = "added" if company_id in added else "already tracked"
-        console.print(f"{OK} company {company_id}: {state}")
+    added = _edit(company_ids, add_companies, "added", "already tracked")
     if added:
         named = " ".join(f"--company {c}" for c in added)
         console.print(
@@ -63,16 +75,7 @@ def remove(company_ids: IDS) -> None:
     """Stop syncing these companies; their rows stay in the warehouse, their partitions go."""
     from ycpipeline.warehouse.tracked_companies import remove as remove_companies
 
-    engine = warehouse_engine()
-    try:
-        removed = remove_companies(engine, _valid(company_ids))
-    finally:
-        engine.dispose()
-    _in_step()
-    for company_id in _valid(company_ids):
-        console.print(
-            f"{OK} company {company_id}: {'removed' if company_id in removed else 'was not tracked'}"
-        )
+    _edit(company_ids, remove_companies, "removed", "was not tracked")
 
 
 @companies_app.command("list")
