@@ -8,7 +8,6 @@ the batch's events again."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import dagster as dg
 from sqlalchemy import create_engine
@@ -56,7 +55,7 @@ def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | No
                 batch, claimed = claim_batch(
                     engine,
                     tracked,
-                    date.fromisoformat(freshness.records_start_date),
+                    freshness.records_start(),
                     ready_by=None,
                     exclude=attempted,
                     company_id=waiting[0],

@@ -223,7 +223,7 @@ def sync(
         today = date.today()
         start = from_.date() if from_ else today - timedelta(days=s.sync_days_back)
         end = to.date() if to else today + timedelta(days=s.sync_days_ahead)
-        _check_window(start, end, s.records_start_date)
+        _check_window(start, end, s.records_start)
         total_days = (end - start + timedelta(days=1)).days * len(companies)
         with Progress(
             TextColumn("{task.description}"),
@@ -243,9 +243,8 @@ def sync(
         raise UserError("some companies failed (see above); the others were synced")
 
 
-def _check_window(start: date, end: date, records_start_date: str) -> None:
-    """Refuse a reversed window, or one before the history starts, saying which setting decides."""
-    first = date.fromisoformat(records_start_date)
+def _check_window(start: date, end: date, first: date) -> None:
+    """Refuse a reversed window, or one before the history starts (`first`, RECORDS_START_DATE)."""
     if end < start:
         raise UserError(f"--to {end} is before --from {start}")
     if start < first:

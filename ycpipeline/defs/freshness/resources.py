@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from ycpipeline.defs.settings_resource import SettingsResource
 from ycpipeline.settings import load_settings
 from ycpipeline.sync.changes import ChangePolicy
 
 
-class FreshnessResource(dg.ConfigurableResource):
+class FreshnessResource(SettingsResource):
     """How change capture, reconciliation and the webhook queue behave (README: "Keeping it fresh")."""
 
     records_start_date: str
@@ -22,10 +23,14 @@ class FreshnessResource(dg.ConfigurableResource):
     webhook_max_attempts: int
     webhook_retention_days: int
 
+    def records_start(self) -> date:
+        """RECORDS_START_DATE as a date (parsed by the settings, the one place that does)."""
+        return self.settings().records_start
+
     def change_policy(self) -> ChangePolicy:
         """What a change-capture pass follows."""
         return ChangePolicy(
-            records_start=date.fromisoformat(self.records_start_date),
+            records_start=self.records_start(),
             horizon_days=self.changes_days_ahead,
             overlap=timedelta(minutes=self.changes_overlap_minutes),
         )
@@ -33,17 +38,7 @@ class FreshnessResource(dg.ConfigurableResource):
 
 def freshness_resource() -> FreshnessResource:
     """The resource as the settings configure it."""
-    s = load_settings()
-    return FreshnessResource(
-        records_start_date=s.records_start_date,
-        sync_days_ahead=s.sync_days_ahead,
-        changes_overlap_minutes=s.changes_overlap_minutes,
-        changes_days_ahead=s.changes_days_ahead,
-        reconcile_every_hours=s.reconcile_every_hours,
-        reconcile_days_back=s.reconcile_days_back,
-        webhook_max_attempts=s.webhook_max_attempts,
-        webhook_retention_days=s.webhook_retention_days,
-    )
+    return FreshnessResource.from_settings(load_settings())
 
 
 @dg.definitions

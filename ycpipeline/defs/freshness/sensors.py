@@ -1,7 +1,7 @@
 """The webhook sensor, and the follow-up that derives the ledger and the marts after a run in which a
 company failed."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -53,7 +53,7 @@ def yclients_webhook_sensor(
     now = datetime.now(UTC)
     waiting = ready_companies(engine, now)
     companies = partitions_in_step(context.instance, yclients, warehouse) if waiting else []
-    records_start = date.fromisoformat(freshness.records_start_date)
+    records_start = freshness.records_start()
     requests = []
     claimed = 0
     for company_id in waiting:
