@@ -28,7 +28,7 @@ from ycpipeline.validation.sqltypes import fits_numeric
 from ycpipeline.warehouse.schema import bonus_ledger
 
 if TYPE_CHECKING:
-    from ycpipeline.sync.streams.cash_ledger import LedgerWindows
+    from ycpipeline.sync.declaration import StreamOptions
 
 DEFAULT_API_URL = "https://api.yclients.com/api/v1"
 
@@ -193,6 +193,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Staff schedules are read from this many days back to SYNC_DAYS_AHEAD ahead.",
     )
+    goods_days_back: int = Field(
+        default=45,
+        ge=0,
+        description="The first read of goods transactions goes this many days back; later reads take what "
+        "changed since the last one.",
+    )
     marts_lost_after_days: int = Field(
         default=90,
         ge=1,
@@ -346,12 +352,22 @@ class Settings(BaseSettings):
         """The expiry rule of bonus points, as configured."""
         return ExpiryPolicy(months=self.bonus_expiry_months, notice_days=self.bonus_expiry_notice_days)
 
-    def ledger_windows(self) -> LedgerWindows:
-        """The cash ledger's nightly and weekly windows, as configured."""
-        # Imported here: the cash ledger brings pandera and pandas, which a command reading settings need not load.
-        from ycpipeline.sync.streams.cash_ledger import LedgerWindows
+    def stream_options(self) -> StreamOptions:
+        """What the streams' readers are told (booking links, the cash ledger's, schedules' and goods'
+        windows), as configured."""
+        # Imported here: the streams bring the client, which a command reading settings need not load.
+        from ycpipeline.sync.declaration import StreamOptions
 
-        return LedgerWindows(overlap_days=self.cash_ledger_overlap_days, wide_days=self.cash_ledger_wide_days)
+        return StreamOptions(
+            booking_form_url=self.yclients_booking_form_url,
+            service_link_template=self.yclients_service_link_template,
+            staff_link_template=self.yclients_staff_link_template,
+            cash_ledger_overlap_days=self.cash_ledger_overlap_days,
+            cash_ledger_wide_days=self.cash_ledger_wide_days,
+            schedules_days_back=self.schedules_days_back,
+            sync_days_ahead=self.sync_days_ahead,
+            goods_days_back=self.goods_days_back,
+        )
 
     def client_options(self) -> ClientOptions:
         """How a YClients client pages and retries, as configured."""

@@ -8,16 +8,19 @@ import httpx
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline.sync.streams import SERVICES
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.stream_loads import load
 
 FORM = "https://n239661.yclients.com"
 TEMPLATE = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
 
 
 def _sync(client: YClientsClient, engine: Engine):  # type: ignore[no-untyped-def]
-    return sync_catalog("services", client, engine, 235564, form_url=FORM, link_template=TEMPLATE, run_id="t")
+    return load(
+        SERVICES, client, engine, 235564, booking_form_url=FORM, service_link_template=TEMPLATE, run_id="t"
+    )
 
 
 def test_counts_on_create_rerun_change_removal_and_return(
@@ -25,7 +28,7 @@ def test_counts_on_create_rerun_change_removal_and_return(
 ) -> None:
     total = len(sandbox.state.services(235564))
     first = _sync(client, engine)
-    assert (first.counts.created, first.counts.updated, first.counts.unchanged, first.removed) == (
+    assert (first.counts.created, first.counts.updated, first.counts.unchanged, first.retired) == (
         total,
         0,
         0,
@@ -41,7 +44,7 @@ def test_counts_on_create_rerun_change_removal_and_return(
 
     sandbox.state.remove_service(235564, some)
     removed = _sync(client, engine)
-    assert removed.removed == 1 and removed.counts.unchanged == total - 1
+    assert removed.retired == 1 and removed.counts.unchanged == total - 1
     with engine.connect() as conn:
         assert conn.execute(
             text("SELECT removed_at IS NOT NULL FROM yclients.services WHERE service_id = :s"), {"s": some}
@@ -49,7 +52,7 @@ def test_counts_on_create_rerun_change_removal_and_return(
 
     sandbox.state.restore_service(235564, some)
     back = _sync(client, engine)
-    assert (back.counts.updated, back.removed) == (1, 0)
+    assert (back.counts.updated, back.retired) == (1, 0)
     with engine.connect() as conn:
         row = conn.execute(
             text("SELECT removed_at, title, booking_url FROM yclients.services WHERE service_id = :s"),

@@ -23,11 +23,11 @@ from ycpipeline.cli.runs import run_job
 from ycpipeline.client import YClientsClient
 from ycpipeline.sync import records as records_sync
 from ycpipeline.sync.changes import read_states
-from ycpipeline.sync.companies import company_timezone
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
+from ycpipeline.sync.streams import CASH_LEDGER
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.helpers import preload
+from ycpipeline_tests.stream_loads import load
 
 FIRST, SECOND = 235564, 235565  # change capture goes through the companies in this order
 EDGE_OF_CALENDAR = "0001-01-01T01:00:00+05:00"
@@ -108,10 +108,11 @@ def test_an_edge_of_calendar_cash_transaction_is_quarantined(
     assert len(payments) >= 2
     hostile = payments[0]["id"]
     sandbox.reconfigure(served_fields={"transactions": {hostile: {"date": "9999-12-31T23:00:00-05:00"}}})
-    zone = company_timezone(client, engine, FIRST)
     now = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
 
-    ledger = sync_cash_ledger(client, engine, FIRST, zone, LedgerWindows(3, 10), now=now)
+    ledger = load(
+        CASH_LEDGER, client, engine, FIRST, now=now, cash_ledger_overlap_days=3, cash_ledger_wide_days=10
+    )
 
     assert ledger.rejected == 1 and ledger.fetched > 1
     reasons = _rejected(engine, "finance_transactions")

@@ -17,10 +17,11 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
+from ycpipeline.sync.streams import SERVICES, STAFF
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.hostile_api import GOOD_RECORD, GOOD_SERVICE, GOOD_STAFF, HostileApi, record
+from ycpipeline_tests.stream_loads import load
 
 MSK = ZoneInfo("Europe/Moscow")
 WINDOW = (date(2026, 11, 1), date(2026, 11, 30))
@@ -166,8 +167,8 @@ def test_hostile_services_and_staff_are_quarantined(engine: Engine) -> None:
         ],
     )
     with serve_in_thread(api) as base, _client(f"{base}/api/v1") as client:
-        services = sync_catalog("services", client, engine, 235564, form_url=None, link_template="")
-        staff = sync_catalog("staff", client, engine, 235564, form_url=None, link_template="")
+        services = load(SERVICES, client, engine, 235564, booking_form_url=None, service_link_template="")
+        staff = load(STAFF, client, engine, 235564, booking_form_url=None, staff_link_template="")
     assert (services.counts.created, services.rejected) == (1, len(HOSTILE_SERVICES))
     assert (staff.counts.created, staff.rejected) == (2, len(HOSTILE_STAFF))
     for entity, hostile in (("services", HOSTILE_SERVICES), ("staff", HOSTILE_STAFF)):

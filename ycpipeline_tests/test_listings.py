@@ -24,20 +24,21 @@ from sqlalchemy import Engine, text
 from ycpipeline.marts.refresh import refresh_all
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.settings import defaults
-from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
-from ycpipeline.sync.streams.clients import snapshot_clients
-from ycpipeline.sync.streams.schedules import sync_staff_schedules
+from ycpipeline.sync.streams import CASH_LEDGER, CLIENTS, SCHEDULES, SERVICES
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_sandbox.api.clients_search import clients_of
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.edited_answers import EditedAnswers, with_stray_row
+from ycpipeline_tests.stream_loads import load
 
 MSK = ZoneInfo("Europe/Moscow")
 COMPANY = 235564
-WINDOWS = LedgerWindows(overlap_days=60, wide_days=60)  # the nightly and the weekly read the same days
+WINDOWS = {
+    "cash_ledger_overlap_days": 60,
+    "cash_ledger_wide_days": 60,
+}  # the nightly and the weekly read the same days
 NOW = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
 
 
@@ -47,7 +48,7 @@ def _client(url: str, page_size: int) -> Any:
 
 def _ledger_window() -> tuple[date, date]:
     today = NOW.astimezone(MSK).date()
-    return today - timedelta(days=WINDOWS.wide_days), today
+    return today - timedelta(days=WINDOWS["cash_ledger_wide_days"]), today
 
 
 def _api_transactions(sandbox: Sandbox) -> dict[int, Decimal]:
@@ -72,9 +73,9 @@ def test_a_transactions_page_cap_below_the_page_size_loads_all_and_retires_none(
     api = _api_transactions(sandbox)
     assert len(api) > 2 * 300, "the window must span several capped pages"
     with _client(sandbox_url, 50) as small:
-        sync_cash_ledger(small, engine, COMPANY, MSK, WINDOWS, now=NOW)
+        load(CASH_LEDGER, small, engine, COMPANY, now=NOW, **WINDOWS)
     with _client(sandbox_url, 500) as large:  # YCLIENTS_PAGE_SIZE=500 against the cap of 300
-        result = sync_cash_ledger(large, engine, COMPANY, MSK, WINDOWS, now=NOW)
+        result = load(CASH_LEDGER, large, engine, COMPANY, now=NOW, **WINDOWS)
     stored = _stored_transactions(engine)
     assert {k: v for k, (v, removed) in stored.items() if not removed} == api
     assert (result.fetched, result.retired, result.notes["listing"]) == (len(api), 0, "complete")
@@ -102,7 +103,7 @@ def test_a_clients_search_capped_below_the_asked_page_size_pages_to_the_end(
     every = {c["id"] for c in clients_of(sandbox.state, COMPANY)}
     assert len(every) > 3 * 40
     with _client(sandbox_url, 200) as client:
-        result = snapshot_clients(client, engine, COMPANY)
+        result = load(CLIENTS, client, engine, COMPANY)
     assert set(_stored_clients(engine)) == every
     assert (result.fetched, result.notes["listing"]) == (len(every), "complete")
 
@@ -111,12 +112,12 @@ def test_a_clients_listing_that_ends_short_of_total_count_retires_nothing(
     engine: Engine, sandbox: Sandbox, sandbox_url: str
 ) -> None:
     with _client(sandbox_url, 200) as client:
-        snapshot_clients(client, engine, COMPANY)
+        load(CLIENTS, client, engine, COMPANY)
         every = set(_stored_clients(engine))
         # The server now caps at 40 and answers page 2 empty, on both reads: the listing stays short.
         sandbox.reconfigure(listing_page_caps={"clients": 40})
         sandbox.faults.add(Fault("empty_page", path="/clients/search", page=2, times=2))
-        result = snapshot_clients(client, engine, COMPANY)
+        result = load(CLIENTS, client, engine, COMPANY)
     assert _stored_clients(engine) == {c: False for c in every}
     assert result.retired == 0 and result.notes["listing"].startswith("incomplete, nothing retired")
     assert f"total_count {len(every)}" in result.notes["listing"]
@@ -147,7 +148,7 @@ def test_a_payment_outside_the_window_is_quarantined_naming_the_window(
     start, end = _ledger_window()
     sandbox.reconfigure(listing_page_caps={"transactions": 1000})  # one page: the stray comes once
     with _client(stray_payment, 1000) as client:
-        result = sync_cash_ledger(client, engine, COMPANY, MSK, WINDOWS, now=NOW)
+        result = load(CASH_LEDGER, client, engine, COMPANY, now=NOW, **WINDOWS)
     assert 990000001 not in _stored_transactions(engine)
     entity, reasons = _rejected(engine)["990000001"]
     assert entity == "finance_transactions"
@@ -187,7 +188,7 @@ def test_a_schedule_day_outside_the_window_is_quarantined(engine: Engine, sandbo
         serve_in_thread(EditedAnswers(sandbox, "/staff/schedule", with_stray_row(make))) as base,
         _client(f"{base}/api/v1", 50) as client,
     ):
-        result = sync_staff_schedules(client, engine, COMPANY, start, end)
+        result = load(SCHEDULES, client, engine, COMPANY, window=(start, end))
     with engine.connect() as conn:
         days = set(conn.execute(text("SELECT work_date FROM yclients.staff_schedules")).scalars())
         reasons = conn.execute(
@@ -205,7 +206,7 @@ def test_a_catalogue_list_short_of_its_total_count_marks_nothing_removed(
     engine: Engine, sandbox: Sandbox, sandbox_url: str
 ) -> None:
     with _client(sandbox_url, 50) as client:
-        sync_catalog("services", client, engine, COMPANY, form_url=None, link_template="{form}")
+        load(SERVICES, client, engine, COMPANY, booking_form_url=None, service_link_template="{form}")
     with engine.connect() as conn:
         every = set(conn.execute(text("SELECT service_id FROM yclients.services")).scalars())
     assert len(every) > 5
@@ -217,13 +218,15 @@ def test_a_catalogue_list_short_of_its_total_count_marks_nothing_removed(
         serve_in_thread(EditedAnswers(sandbox, f"/company/{COMPANY}/services", cut)) as base,
         _client(f"{base}/api/v1", 50) as client,
     ):
-        result = sync_catalog("services", client, engine, COMPANY, form_url=None, link_template="{form}")
+        result = load(
+            SERVICES, client, engine, COMPANY, booking_form_url=None, service_link_template="{form}"
+        )
     with engine.connect() as conn:
         removed = conn.execute(
             text("SELECT count(*) FROM yclients.services WHERE removed_at IS NOT NULL")
         ).scalar()
     assert removed == 0
-    assert (result.removed, result.incomplete) == (
+    assert (result.retired, result.notes["listing"]) == (
         0,
-        f"total_count {len(every)} but 5 distinct objects arrived (5 rows)",
+        f"incomplete, nothing retired: total_count {len(every)} but 5 distinct objects arrived (5 rows)",
     )

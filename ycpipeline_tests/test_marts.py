@@ -21,17 +21,23 @@ from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.marts import checks
 from ycpipeline.marts.refresh import refresh_all, refresh_mart
 from ycpipeline.settings import defaults
-from ycpipeline.sync.catalog import CatalogEntity, sync_catalog
 from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
-from ycpipeline.sync.streams.catalog import CatalogExtra, sync_catalog_extra
-from ycpipeline.sync.streams.clients import refresh_clients, snapshot_clients
-from ycpipeline.sync.streams.schedules import sync_staff_schedules
+from ycpipeline.sync.streams import (
+    CASH_LEDGER,
+    CLIENT_CHANGES,
+    CLIENTS,
+    PAYMENT_ACCOUNTS,
+    SCHEDULES,
+    SERVICE_CATEGORIES,
+    SERVICES,
+    STAFF,
+)
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_sandbox.salon import shift
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.stream_loads import load
 
 COMPANY = 235564
 START, END = ANCHOR - timedelta(days=20), ANCHOR + timedelta(days=5)
@@ -42,15 +48,13 @@ POLICY = defaults().mart_policy()
 def loaded(sandbox: Sandbox, client: YClientsClient, engine: Engine) -> Iterator[Engine]:
     """One company's catalogue, records (with payments), streams, a ledger and the marts."""
     zone = company_timezone(client, engine, COMPANY)
-    entities: tuple[CatalogEntity, ...] = ("services", "staff")
-    for entity in entities:
-        sync_catalog(entity, client, engine, COMPANY, form_url=None, link_template="{form}")
+    for catalogue in (SERVICES, STAFF):
+        load(catalogue, client, engine, COMPANY, service_link_template="{form}", staff_link_template="{form}")
     sync_records(client, engine, COMPANY, zone, START, END)
-    extras: tuple[CatalogExtra, ...] = ("service_categories", "payment_accounts")
-    for extra in extras:
-        sync_catalog_extra(extra, client, engine, COMPANY)
-    snapshot_clients(client, engine, COMPANY)
-    sync_staff_schedules(client, engine, COMPANY, START, END)
+    for extra in (SERVICE_CATEGORIES, PAYMENT_ACCOUNTS):
+        load(extra, client, engine, COMPANY)
+    load(CLIENTS, client, engine, COMPANY)
+    load(SCHEDULES, client, engine, COMPANY, window=(START, END))
     with engine.begin() as conn:  # app users: the phones of a few clients, so the ledger accrues
         conn.execute(
             text("""INSERT INTO loyalty.app_users (user_id, phone)
@@ -269,14 +273,14 @@ def test_bad_rows_are_quarantined_and_sound_ones_load(
 def test_schedules_fall_back_to_one_request_per_staff_member(
     sandbox: Sandbox, client: YClientsClient, engine: Engine
 ) -> None:
-    sync_catalog("staff", client, engine, COMPANY, form_url=None, link_template="{form}")
-    company_wide = sync_staff_schedules(client, engine, COMPANY, START, END)
+    load(STAFF, client, engine, COMPANY, booking_form_url=None, staff_link_template="{form}")
+    company_wide = load(SCHEDULES, client, engine, COMPANY, window=(START, END))
     with engine.connect() as conn:
         before = conn.execute(
             text("SELECT staff_id, work_date, scheduled_minutes FROM yclients.staff_schedules ORDER BY 1, 2")
         ).all()
     sandbox.reconfigure(company_staff_schedule=False)
-    per_staff = sync_staff_schedules(client, engine, COMPANY, START, END)
+    per_staff = load(SCHEDULES, client, engine, COMPANY, window=(START, END))
     with engine.connect() as conn:
         after = conn.execute(
             text("SELECT staff_id, work_date, scheduled_minutes FROM yclients.staff_schedules ORDER BY 1, 2")
@@ -292,7 +296,7 @@ def test_schedules_fall_back_to_one_request_per_staff_member(
 def test_client_webhooks_refresh_their_clients(
     sandbox: Sandbox, client: YClientsClient, engine: Engine
 ) -> None:
-    snapshot_clients(client, engine, COMPANY)
+    load(CLIENTS, client, engine, COMPANY)
     with engine.connect() as conn:
         some = (
             conn.execute(text("SELECT client_id FROM yclients.clients ORDER BY client_id LIMIT 2"))
@@ -301,7 +305,7 @@ def test_client_webhooks_refresh_their_clients(
         )
     sandbox.state.update_client(COMPANY, some[0], phone="8 (916) 000-11-22", name="Новое имя")
     before = dict(sandbox.stats.by_path)
-    result = refresh_clients(client, engine, COMPANY, [some[0], 2**64, -1])
+    result = load(CLIENT_CHANGES, client, engine, COMPANY, wanted=[some[0], 2**64, -1])
     searches = sandbox.stats.by_path[f"/api/v1/company/{COMPANY}/clients/search"] - before.get(
         f"/api/v1/company/{COMPANY}/clients/search", 0
     )
@@ -312,20 +316,17 @@ def test_client_webhooks_refresh_their_clients(
     assert searches == 1 and result.fetched == 1
     assert (row.name, row.phone) == ("Новое имя", "+79160001122")
     (run,) = changes_runs([[COMPANY]], "webhook", client_ids={COMPANY: [some[1]]})
-    assert run.run_config["ops"]["yclients_client_changes"]["config"]["client_ids"] == {
-        str(COMPANY): [some[1]]
-    }
+    assert run.run_config["ops"]["yclients_client_changes"]["config"]["ids"] == {str(COMPANY): [some[1]]}
 
 
 def test_cash_ledger_reads_the_wide_window_weekly(
     sandbox: Sandbox, client: YClientsClient, engine: Engine
 ) -> None:
-    zone = company_timezone(client, engine, COMPANY)
-    windows = LedgerWindows(overlap_days=3, wide_days=30)
+    windows = {"cash_ledger_overlap_days": 3, "cash_ledger_wide_days": 30}
     now = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
-    first = sync_cash_ledger(client, engine, COMPANY, zone, windows, now=now)
-    nightly = sync_cash_ledger(client, engine, COMPANY, zone, windows, now=now + timedelta(days=1))
-    weekly = sync_cash_ledger(client, engine, COMPANY, zone, windows, now=now + timedelta(days=8))
+    first = load(CASH_LEDGER, client, engine, COMPANY, now=now, **windows)
+    nightly = load(CASH_LEDGER, client, engine, COMPANY, now=now + timedelta(days=1), **windows)
+    weekly = load(CASH_LEDGER, client, engine, COMPANY, now=now + timedelta(days=8), **windows)
     assert (first.notes["wide"], nightly.notes["wide"], weekly.notes["wide"]) == (True, False, True)
     assert first.fetched > nightly.fetched > 0 and first.rejected == 0
 

@@ -21,14 +21,13 @@ from sqlalchemy import Engine, text
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.personal import DENIED_FIELDS
 from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
-from ycpipeline.sync.streams.clients import snapshot_clients
+from ycpipeline.sync.streams import CASH_LEDGER, CLIENTS, SERVICES, STAFF
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.stream_loads import load
 
 COMPANY = 235564
 SECRET = "hook-secret-9f8e7d6c5b4a"
@@ -104,12 +103,12 @@ def test_no_stream_stores_a_personal_field_and_the_columns_still_load(
     sandbox.state.update_staff(COMPANY, served[1]["id"], name=None)
     zone = company_timezone(client, engine, COMPANY)
 
-    staff = sync_catalog("staff", client, engine, COMPANY, form_url=None, link_template="{form}")
-    sync_catalog("services", client, engine, COMPANY, form_url=None, link_template="{form}")
+    staff = load(STAFF, client, engine, COMPANY, booking_form_url=None, staff_link_template="{form}")
+    load(SERVICES, client, engine, COMPANY, booking_form_url=None, service_link_template="{form}")
     sync_records(client, engine, COMPANY, zone, day, day)
-    clients = snapshot_clients(client, engine, COMPANY)
+    clients = load(CLIENTS, client, engine, COMPANY)
     now = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
-    sync_cash_ledger(client, engine, COMPANY, zone, LedgerWindows(3, 10), now=now)
+    load(CASH_LEDGER, client, engine, COMPANY, now=now, cash_ledger_overlap_days=3, cash_ledger_wide_days=10)
 
     assert _personal_keys(engine) == {}
     assert staff.rejected == 1 and clients.fetched > 0 and _count(engine, "finance_transactions") > 0

@@ -20,10 +20,11 @@ from sqlalchemy import Engine, text
 from ycpipeline.client import Listing, Page, Pager
 from ycpipeline.client.http import RecordsPage, RequestStats
 from ycpipeline.normalize.values import to_int
-from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
+from ycpipeline.sync.streams import SERVICES, STAFF
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.webhooks.events import parse_body
+from ycpipeline_tests.stream_loads import load
 
 SAMPLES = Path(__file__).parent / "samples"
 GOOD_RECORD = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
@@ -188,7 +189,7 @@ def services(draw: st.DrawFn) -> dict[str, Any]:
 @given(items=st.lists(st.one_of(services(), junk), min_size=1, max_size=20))
 def test_bad_services_are_quarantined_and_good_ones_load(engine: Engine, items: list[Any]) -> None:
     _empty(engine)
-    sync_catalog("services", Pages(items), engine, 235564, form_url=None, link_template="")  # type: ignore[arg-type]
+    load(SERVICES, Pages(items), engine, 235564, booking_form_url=None, service_link_template="")  # type: ignore[arg-type]
     _accounted(engine, "services", "service_id", items)
 
 
@@ -204,7 +205,7 @@ def staff(draw: st.DrawFn) -> dict[str, Any]:
 @given(items=st.lists(st.one_of(staff(), junk), min_size=1, max_size=20))
 def test_bad_staff_are_quarantined_and_good_ones_load(engine: Engine, items: list[Any]) -> None:
     _empty(engine)
-    sync_catalog("staff", Pages(items), engine, 235564, form_url=None, link_template="")  # type: ignore[arg-type]
+    load(STAFF, Pages(items), engine, 235564, booking_form_url=None, staff_link_template="")  # type: ignore[arg-type]
     _accounted(engine, "staff", "staff_id", items)
 
 

@@ -30,11 +30,12 @@ from ycpipeline.client import (
 )
 from ycpipeline.normalize.values import company_zone
 from ycpipeline.serving import serve_in_thread
-from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
+from ycpipeline.sync.streams import SERVICES, STAFF
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.official_samples import manifest, sample, sample_text
+from ycpipeline_tests.stream_loads import load
 
 EXAMPLE_COMPANY = 4564  # the records examples' company
 LINK = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
@@ -91,13 +92,13 @@ def test_the_manifest_names_a_source_for_every_sample() -> None:
 @pytest.mark.parametrize("example", ["services", "services_legacy"])
 def test_services_examples_load(engine: Engine, example: str) -> None:
     with official_api({"/company/{c}/services": verbatim(example)}) as client:
-        result = sync_catalog(
-            "services",
+        result = load(
+            SERVICES,
             client,
             engine,
             EXAMPLE_COMPANY,
-            form_url="https://n1.yclients.com",
-            link_template=LINK,
+            booking_form_url="https://n1.yclients.com",
+            service_link_template=LINK,
         )
     assert (result.counts.created, result.rejected) == (2, 0)
     assert _rows(engine, "SELECT service_id, price_min, active FROM yclients.services ORDER BY 1") == [
@@ -109,8 +110,8 @@ def test_services_examples_load(engine: Engine, example: str) -> None:
 @pytest.mark.parametrize(("example", "count"), [("staff", 1), ("staff_legacy", 3)])
 def test_staff_examples_load(engine: Engine, example: str, count: int) -> None:
     with official_api({"/company/{c}/staff": verbatim(example)}) as client:
-        result = sync_catalog(
-            "staff", client, engine, EXAMPLE_COMPANY, form_url=None, link_template=STAFF_LINK
+        result = load(
+            STAFF, client, engine, EXAMPLE_COMPANY, booking_form_url=None, staff_link_template=STAFF_LINK
         )
     assert (result.counts.created, result.rejected) == (count, 0)
     assert _rows(engine, "SELECT bool_or(fired), bool_or(hidden) FROM yclients.staff") == [(False, False)]
@@ -178,7 +179,7 @@ def test_staff_deletion_and_dismissal_become_columns(engine: Engine) -> None:
     }
     body = json.dumps({"success": True, "data": [member], "meta": {"total_count": 1}})
     with official_api({"/company/{c}/staff": lambda r: (200, body)}) as client:
-        sync_catalog("staff", client, engine, EXAMPLE_COMPANY, form_url=None, link_template=STAFF_LINK)
+        load(STAFF, client, engine, EXAMPLE_COMPANY, booking_form_url=None, staff_link_template=STAFF_LINK)
     [(deleted, dismissal_date)] = _rows(engine, "SELECT deleted, dismissal_date FROM yclients.staff")
     assert (bool(deleted), str(dismissal_date)[:10]) == (True, "2026-06-30")
 

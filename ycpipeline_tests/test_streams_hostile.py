@@ -15,16 +15,21 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.streams import staff_schedule_row
-from ycpipeline.sync.catalog import sync_catalog
+from ycpipeline.sync.audit import store_rejected
 from ycpipeline.sync.companies import company_timezone
+from ycpipeline.sync.loader import merge_staged, stage_rows
 from ycpipeline.sync.records import sync_records
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
-from ycpipeline.sync.streams.catalog import CatalogExtra, sync_catalog_extra
-from ycpipeline.sync.streams.clients import snapshot_clients
-from ycpipeline.sync.streams.load import StreamResult, finish, merge_staged, stage_rows
-from ycpipeline.sync.streams.schedules import SPEC as SCHEDULES
+from ycpipeline.sync.streams import (
+    CASH_LEDGER,
+    CLIENTS,
+    PAYMENT_ACCOUNTS,
+    SCHEDULES,
+    SERVICE_CATEGORIES,
+    STAFF,
+)
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.stream_loads import load
 
 COMPANY = 235564
 
@@ -58,10 +63,9 @@ def test_catalogue_extras_quarantine_hostile_items(
     categories = sandbox.state.service_categories(COMPANY)
     sandbox.state.update_service_category(COMPANY, categories[0]["id"], title="\x00")
     sandbox.state.update_service_category(COMPANY, categories[1]["id"], id=2**63)
-    extras: tuple[CatalogExtra, ...] = ("payment_accounts", "service_categories")
-    for entity in extras:
-        result = sync_catalog_extra(entity, client, engine, COMPANY)
-        assert result.rejected == (4 if entity == "payment_accounts" else 2), result
+    for extra in (PAYMENT_ACCOUNTS, SERVICE_CATEGORIES):
+        result = load(extra, client, engine, COMPANY)
+        assert result.rejected == (4 if extra is PAYMENT_ACCOUNTS else 2), result
     assert _count(engine, "payment_accounts") == sound
     assert _count(engine, "service_categories") == len(categories) - 2
     reasons = _rejected(engine, "payment_accounts") | _rejected(engine, "service_categories")
@@ -74,7 +78,7 @@ def test_payments_cash_ledger_and_clients_quarantine_hostile_values(
 ) -> None:
     zone = company_timezone(client, engine, COMPANY)
     day = ANCHOR - timedelta(days=1)
-    sync_catalog("staff", client, engine, COMPANY, form_url=None, link_template="{form}")
+    load(STAFF, client, engine, COMPANY, booking_form_url=None, staff_link_template="{form}")
     paid = [r for r in sandbox.state.day_records(COMPANY, day) if r["finance_transactions"]]
     assert len(paid) >= 4
     hostile: list[dict[str, Any]] = [
@@ -92,7 +96,9 @@ def test_payments_cash_ledger_and_clients_quarantine_hostile_values(
     assert _count(engine, "record_payments") > 0
 
     now = datetime.combine(ANCHOR, datetime.min.time(), UTC) + timedelta(hours=12)
-    ledger = sync_cash_ledger(client, engine, COMPANY, zone, LedgerWindows(3, 10), now=now)
+    ledger = load(
+        CASH_LEDGER, client, engine, COMPANY, now=now, cash_ledger_overlap_days=3, cash_ledger_wide_days=10
+    )
     reasons = _rejected(engine, "finance_transactions")
     # The ledger lists by the transaction's own date: those of 1900 and 9999 fall outside any read window.
     assert ledger.rejected == 2 and ledger.fetched > 2
@@ -103,7 +109,7 @@ def test_payments_cash_ledger_and_clients_quarantine_hostile_values(
     # A client card with a NUL in the name and one with no id: the clients search lists them as it is.
     target = next(r for r in sandbox.state.day_records(COMPANY, day) if r.get("client"))
     sandbox.state.update_client(COMPANY, target["client"]["id"], name="Анна\x00")
-    result = snapshot_clients(client, engine, COMPANY)
+    result = load(CLIENTS, client, engine, COMPANY)
     clients = _rejected(engine, "clients")
     assert result.rejected == len(clients) >= 1 and result.fetched > result.rejected
     assert any("name" in r for r in clients.values()), clients
@@ -124,16 +130,15 @@ def test_staff_schedules_quarantine_hostile_days(engine: Engine) -> None:
         {"date": "2026-11-02"},
     ]
     rows = [staff_schedule_row(day, COMPANY, synced_at) for day in days]
-    result = StreamResult("staff_schedules", COMPANY, fetched=len(rows))
     with engine.begin() as conn:
-        staged = stage_rows(conn, SCHEDULES, rows)
-        result.counts = merge_staged(conn, SCHEDULES, staged)
-        finish(conn, result, staged, None)
+        staged = stage_rows(conn, SCHEDULES.spec, rows)
+        merge_staged(conn, SCHEDULES.spec, staged)
+        rejected = store_rejected(conn, staged.rejected, None)
     with engine.connect() as conn:
         stored = conn.execute(
             text("SELECT staff_id, work_date, scheduled_minutes FROM yclients.staff_schedules")
         ).all()
     assert [tuple(r) for r in stored] == [(5, date(2026, 11, 2), 540)]
-    assert result.rejected == len(days) - 1
+    assert rejected == len(days) - 1
     reasons = _rejected(engine, "staff_schedules")
     assert len(reasons) >= 4 and all(reasons.values())

@@ -186,7 +186,7 @@ def sync_catalog_command(
             for company_id, c in company_counts(result, f"{entity}_companies_ok").items():
                 console.print(
                     f"{entity} of company {company_id}: created {c['created']}, updated {c['updated']}, "
-                    f"unchanged {c['unchanged']}, removed {c['removed']}, rejected {c['rejected']}"
+                    f"unchanged {c['unchanged']}, removed {c['retired']}, rejected {c['rejected']}"
                 )
         if not result.success:
             console.print(f"{BAD} {failure_message(result)}")

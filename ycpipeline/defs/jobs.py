@@ -84,15 +84,10 @@ nightly_streams_job = dg.define_asset_job(
     "nightly_streams_job",
     executor_def=EXECUTOR,
     run_tags=healing_tags(NIGHTLY_MAX_RUNTIME),
-    selection=dg.AssetSelection.assets(
-        "yclients_service_categories",
-        "yclients_payment_accounts",
-        "yclients_clients",
-        "yclients_cash_ledger",
-        "yclients_staff_schedules",
-        "bonus_expiry",
-    )
+    # Every stream declared nightly (`sync/streams/`, its asset's `cadence` tag).
+    selection=dg.AssetSelection.tag("cadence", "nightly")
+    | dg.AssetSelection.assets("bonus_expiry")
     | dg.AssetSelection.groups("marts"),
-    description="The nightly streams (service categories, payment accounts, clients snapshot, cash ledger, "
-    "staff schedules) and the bonus expiry, then the marts.",
+    description="The streams read nightly (service categories, payment accounts, clients snapshot, cash "
+    "ledger, staff schedules, goods transactions) and the bonus expiry, then the marts.",
 )

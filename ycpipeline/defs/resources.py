@@ -54,9 +54,6 @@ class YClientsResource(dg.ConfigurableResource):
     partner_token: str | None
     user_token: str | None
     company_ids: str | None
-    booking_form_url: str | None
-    service_link_template: str
-    staff_link_template: str
     page_size: int
     concurrency: int
     rate_limit_per_second: float
@@ -150,9 +147,6 @@ def defs() -> dg.Definitions:
                 partner_token=_env("YCLIENTS_API_TOKEN", s.yclients_api_token is not None),
                 user_token=_env("YCLIENTS_USER_TOKEN", s.yclients_user_token is not None),
                 company_ids=_env("YCLIENTS_COMPANY_ID", bool(s.company_ids)),
-                booking_form_url=s.yclients_booking_form_url,
-                service_link_template=s.yclients_service_link_template,
-                staff_link_template=s.yclients_staff_link_template,
                 page_size=s.yclients_page_size,
                 concurrency=s.yclients_concurrency,
                 rate_limit_per_second=s.yclients_rate_limit_per_second,

@@ -82,7 +82,7 @@ def changes_runs(
     ops: dict[str, Any] = {RECORDS_ASSET: {"config": records_config}}
     named = {str(c): sorted(ids) for c, ids in (client_ids or {}).items() if ids}
     if named:
-        ops[CLIENT_CHANGES_ASSET] = {"config": {"client_ids": named}}
+        ops[CLIENT_CHANGES_ASSET] = {"config": {"ids": named}}
     return [
         PlannedRun(
             CHANGES_JOB,

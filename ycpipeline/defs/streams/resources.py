@@ -1,26 +1,25 @@
-"""How far back the streams beside the records read, as a resource built from the settings (wired in
-`defs/resources.py`)."""
+"""What the streams' readers are told (booking links, how far back the windowed streams read), as a
+resource built from the settings (wired in `defs/resources.py`)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from ycpipeline.defs.settings_resource import SettingsResource
-from ycpipeline.sync.streams.cash_ledger import LedgerWindows
+from ycpipeline.sync.declaration import StreamOptions
 
 
 class StreamsResource(SettingsResource):
-    """CASH_LEDGER_OVERLAP_DAYS, CASH_LEDGER_WIDE_DAYS, SCHEDULES_DAYS_BACK and SYNC_DAYS_AHEAD."""
+    """The booking links' settings, CASH_LEDGER_OVERLAP_DAYS, CASH_LEDGER_WIDE_DAYS, SCHEDULES_DAYS_BACK,
+    SYNC_DAYS_AHEAD and GOODS_DAYS_BACK."""
 
+    yclients_booking_form_url: str | None
+    yclients_service_link_template: str
+    yclients_staff_link_template: str
     cash_ledger_overlap_days: int
     cash_ledger_wide_days: int
     schedules_days_back: int
     sync_days_ahead: int
+    goods_days_back: int
 
-    def ledger_windows(self) -> LedgerWindows:
-        """The cash ledger's nightly and weekly windows."""
-        return self.settings().ledger_windows()
-
-    def schedule_window(self, today: date) -> tuple[date, date]:
-        """Two weeks back (by default) to the look-ahead."""
-        return today - timedelta(days=self.schedules_days_back), today + timedelta(days=self.sync_days_ahead)
+    def options(self) -> StreamOptions:
+        """The options every stream's reader gets."""
+        return self.settings().stream_options()

@@ -1,89 +1,70 @@
 """Clients from the clients search (`POST /company/{id}/clients/search`, yclientsru.apib:4504): a nightly
-paged snapshot, and a refresh of a few clients by id (the `client` webhook's accelerator)."""
+paged snapshot (`CLIENTS`), and a refresh of the clients a webhook batch names (`CLIENT_CHANGES`, the
+`client` webhook's accelerator)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Engine
-
-from ycpipeline.client import YClientsClient
 from ycpipeline.normalize.streams import client_row
-from ycpipeline.sync.streams.load import (
-    Spec,
-    StreamResult,
-    finish,
-    merge_staged,
-    read_listing,
-    retire_unlisted,
-    stage_rows,
-)
+from ycpipeline.sync.declaration import UNLISTED, CompanyRead, Read, Retire, Spec, Stream, read_listing
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.validation.streams import ClientRow
 from ycpipeline.warehouse.schema import clients
 
-SPEC = Spec(
-    "clients",
-    clients,
-    ("company_id", "client_id"),
-    ClientRow,
-    ("client_id", "first_visit_date", "last_visit_date"),
-)
 IDS_PER_SEARCH = 200  # ids per `id` filter: one page's worth (yclientsru.apib:203)
 
 
-def snapshot_clients(
-    client: YClientsClient, engine: Engine, company_id: int, *, run_id: str | None = None
-) -> StreamResult:
-    """Every client of the company; clients the search no longer lists get `removed_at`."""
-    listed = read_listing(lambda: client.iter_clients(company_id), f"clients of company {company_id}")
-    synced_at = datetime.now(UTC)
-    rows = [client_row(item, company_id, synced_at) for item in listed.items]
-    result = StreamResult("clients", company_id, fetched=len(rows), notes=listed.notes())
-    with engine.begin() as conn:
-        staged = stage_rows(conn, SPEC, rows)
-        result.counts = merge_staged(conn, SPEC, staged)
-        if listed.complete:
-            result.retired = retire_unlisted(conn, SPEC, staged, company_id)
-        return finish(conn, result, staged, run_id)
-
-
-def refresh_clients(
-    client: YClientsClient,
-    engine: Engine,
-    company_id: int,
-    client_ids: Sequence[int],
-    *,
-    run_id: str | None = None,
-) -> StreamResult:
-    """Re-read the given clients through the search's `id` filter (one request per 200 ids, and all the
-    snapshot's fields, which `GET /client/{id}` lacks); a client it no longer finds gets `removed_at`."""
-    wanted = sorted({c for c in client_ids if 0 < c <= BIGINT_MAX})
-    result = StreamResult("clients", company_id)
-    if not wanted:
-        return result
-    synced_at = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    complete = True
+def _named(job: CompanyRead) -> Read:
+    """The clients of `job.wanted`, through the search's `id` filter: one request per 200 ids, and all the
+    snapshot's fields (which `GET /client/{id}` lacks). Whole only when every chunk came whole."""
+    wanted = sorted({c for c in job.wanted if 0 < c <= BIGINT_MAX})
+    read = Read([], asked=bool(wanted), params={"wanted": wanted})
     for start in range(0, len(wanted), IDS_PER_SEARCH):
         chunk = wanted[start : start + IDS_PER_SEARCH]
-        listed = read_listing(
-            partial(client.iter_clients, company_id, client_ids=chunk),
-            f"clients {chunk[0]}..{chunk[-1]} of company {company_id}",
+        part = read_listing(
+            partial(job.client.iter_clients, job.company_id, client_ids=chunk),
+            f"clients {chunk[0]}..{chunk[-1]} of company {job.company_id}",
         )
-        rows.extend(client_row(item, company_id, synced_at) for item in listed.items)
-        if not listed.complete:
-            complete = False
-            result.notes.update(listed.notes())
-    result.fetched = len(rows)
-    with engine.begin() as conn:
-        staged = stage_rows(conn, SPEC, rows)
-        result.counts = merge_staged(conn, SPEC, staged)
-        if complete:
-            result.retired = retire_unlisted(
-                conn, SPEC, staged, company_id, scope="t.client_id = ANY(:wanted)", wanted=wanted
-            )
-        return finish(conn, result, staged, run_id)
+        read.items.extend(part.items)
+        if not part.complete:
+            read.complete, read.shortfall = False, part.shortfall
+            read.notes.update(part.notes)
+    return read
+
+
+CLIENTS = Stream(
+    Spec(
+        "clients",
+        clients,
+        ("company_id", "client_id"),
+        ClientRow,
+        ("client_id", "first_visit_date", "last_visit_date"),
+    ),
+    asset="yclients_clients",
+    fields={},
+    read=lambda job: read_listing(
+        lambda: job.client.iter_clients(job.company_id), f"clients of company {job.company_id}"
+    ),
+    row=lambda item, job: client_row(item, job.company_id, job.now),
+    retire=UNLISTED,
+    cadence="nightly",
+    domain="clients",
+    description="Clients of each company (yclients.clients) from the clients search (POST /company/{id}/"
+    "clients/search, yclientsru.apib:4504), paged by 200: first and last visit, visits count and sold amount "
+    "as the API reports them, phones in E.164. A nightly snapshot; clients no longer listed get `removed_at`.",
+)
+
+# The same table, model and fields; read by id, and only the clients asked for can retire.
+CLIENT_CHANGES = replace(
+    CLIENTS,
+    checks_prefix="client_changes",
+    asset="yclients_client_changes",
+    read=_named,
+    retire=Retire("unlisted", "t.client_id = ANY(:wanted)"),
+    cadence="webhook",
+    description="The `client` webhooks' accelerator: re-reads the clients a batch names through the clients "
+    "search's id filter (one request per company and 200 clients) into yclients.clients. No request when no "
+    "client is named (the schedule's ticks).",
+)
