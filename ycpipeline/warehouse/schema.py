@@ -652,3 +652,62 @@ loyalty_liability = Table(
     Column("liability_roubles", Money, nullable=False, comment="closing × point value × redemption_rate"),
     schema="marts",
 )
+
+# Fields the API added, dropped or retyped against what a stream declares (validation/drift.py): one row
+# per company, stream, field and change, reported by the `…_schema_drift` checks; a load never waits on it.
+schema_drift = Table(
+    "schema_drift",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True, comment="The YClients company (salon) id"),
+    Column("stream", Text, primary_key=True, comment="The stream whose items were read (records, services…)"),
+    Column(
+        "field",
+        Text,
+        primary_key=True,
+        comment="The item's top-level field (cleaned of NUL and lone surrogates, ≤ 200 characters)",
+    ),
+    Column(
+        "change",
+        Text,
+        primary_key=True,
+        comment="added (undeclared), dropped (in no item of a read) or retyped (an undeclared kind)",
+    ),
+    Column(
+        "kinds",
+        Text,
+        nullable=False,
+        comment="JSON kinds seen by the latest read that saw it, comma-separated; empty when dropped",
+    ),
+    Column(
+        "expected",
+        Text,
+        nullable=False,
+        comment="The JSON kinds the stream declares, comma-separated; empty when added",
+    ),
+    Column(
+        "example",
+        Text,
+        nullable=False,
+        comment="A short repr of one value (≤ 200 characters, no personal field); empty when dropped",
+    ),
+    Column(
+        "first_seen_at",
+        TimestampTZ,
+        nullable=False,
+        server_default=func.now(),
+        comment="When a read first saw the drift",
+    ),
+    Column("last_seen_at", TimestampTZ, nullable=False, comment="When a read last saw the drift"),
+    Column(
+        "seen_count", BigInteger, nullable=False, server_default="1", comment="How many reads saw the drift"
+    ),
+    Column("first_run_id", Text, comment="The Dagster run whose read first saw it"),
+    Column("last_run_id", Text, comment="The Dagster run whose read last saw it"),
+    Column(
+        "resolved_at",
+        TimestampTZ,
+        comment="When a later whole read no longer saw it; null while open (a sighting reopens it)",
+    ),
+    CheckConstraint("change IN ('added', 'dropped', 'retyped')", name="change_known"),
+    schema="yclients",
+)
