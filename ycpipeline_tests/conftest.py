@@ -44,6 +44,7 @@ TABLES = (
     "yclients.record_services",
     "yclients.rejected_rows",
     "yclients.sync_log",
+    "yclients.schema_drift",
     "loyalty.app_users",
     "loyalty.app_user_phones",
     "loyalty.bonus_ledger",

@@ -372,10 +372,6 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
     assert app_users.is_observable and not app_users.is_materializable
     checks = {c.name for c in graph.asset_check_keys}
     assert checks == {
-        "services_rejected_share",
-        "services_companies_ok",
-        "staff_rejected_share",
-        "staff_companies_ok",
         "records_companies_ok",
         "records_watermark_advanced",
         "records_rejected_share",
@@ -385,9 +381,12 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
         "no_negative_balance",
         "ambiguous_user_matches",
         "app_user_phones_readable",
+        "records_schema_drift",
         *(
             f"{stream}_{check}"
             for stream in (
+                "services",
+                "staff",
                 "service_categories",
                 "payment_accounts",
                 "clients",
@@ -395,7 +394,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
                 "cash_ledger",
                 "staff_schedules",
             )
-            for check in ("companies_ok", "rejected_share")
+            for check in ("companies_ok", "rejected_share", "schema_drift")
         ),
         "branch_daily_reconciles",
         "staff_utilization_daily_reconciles",

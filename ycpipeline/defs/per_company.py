@@ -17,6 +17,7 @@ import dagster as dg
 from sqlalchemy import Engine, Table
 
 from ycpipeline.client import YClientsClient
+from ycpipeline.defs.drift_checks import drift_check_result
 from ycpipeline.defs.metadata import (
     FAILED_COMPANIES,
     companies_ok_check,
@@ -116,11 +117,12 @@ def materialize_companies(
     client: YClientsClient,
     load: Callable[[int], CompanyLoad],
     extra: Callable[[], Mapping[str, dg.MetadataValue]] | None = None,
+    drift_of: str | None = None,
 ) -> Outcome:
     """Load each company of the run with `load` and report it the one way every per-company asset does:
     each partition its own counts and rows, the `{prefix}_rejected_share` and `{prefix}_companies_ok`
-    checks (the latter with what the run did by company, plus `extra()` read after the loads), a failed
-    company failing its partition."""
+    checks (the latter with what the run did by company, plus `extra()` read after the loads), and, for the
+    stream `drift_of`, `{prefix}_schema_drift`; a failed company failing its partition."""
     requests_before = client.stats.requests
     results, failures = load_each_company(context, prefix, load)
     by_company = {c: r.as_dict() for c, r in results.items()}
@@ -144,4 +146,6 @@ def materialize_companies(
             },
         ),
     ]
+    if drift_of is not None:
+        checks.append(drift_check_result(engine, prefix, asset, drift_of, run_companies(context)))
     yield from finish(context, asset, partition_metadata(engine, table, by_company), failures, checks)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, text
 
 from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.sync.audit import log_sync, store_rejected
+from ycpipeline.sync.loader import note_drift
 from ycpipeline.sync.records import (
     RECORD_COMPARE,
     _extract,
@@ -340,6 +341,8 @@ def _changes_since(
             tally.outside_ids[:20],
         )
     result.rejected = store_rejected(conn, stager.rejected, run_id)
+    # Only what changed was read: it shows drift, but not that an earlier drift is gone.
+    note_drift(conn, company_id, "records", stager.drift.drifts(), run_id, whole=False)
     log_sync(conn, "records", company_id, result.as_dict(), run_id)
 
 

@@ -26,11 +26,14 @@ log = logging.getLogger(__name__)
 # How many times a listing is read before one that keeps coming incomplete is loaded without retiring.
 LISTING_READS = 2
 
-# The JSON kinds of a field's values (`validation.drift.json_kind`).
+# The JSON kinds a field's values may take (`validation.drift.json_kind`). Generous where the description
+# and the answers seen disagree (ids and amounts come as numbers or as numeric strings): a retype is only
+# what none of them allows.
 Kinds = frozenset[str]
-ID = frozenset({"int", "string"})  # ids arrive as numbers or numeric strings
+ID = frozenset({"int", "string"})
+OPTIONAL_ID = ID | {"null"}
 TEXT = frozenset({"string", "null"})
-NUMBER = frozenset({"int", "number", "string"})
+NUMBER = frozenset({"int", "number", "string", "null"})
 FLAG = frozenset({"bool", "int", "string"})
 OBJECT = frozenset({"object", "null", "array"})  # `[]` for "none" is common in this API
 LIST = frozenset({"array", "null"})
@@ -148,8 +151,9 @@ class Stream:
 
     spec: Spec
     asset: str
-    # The API object's top-level fields this stream reads, with the JSON kinds each may carry: anything
-    # else the API sends, leaves out or retypes is recorded as schema drift (`validation.drift`).
+    # The API object's top-level fields this stream reads, with the JSON kinds each may carry, and the
+    # documented fields it does not read (`documented`): a field outside both, a read field no item carries,
+    # or a read field of another kind is recorded as schema drift (`validation.drift`).
     fields: Mapping[str, Kinds]
     read: Callable[[CompanyRead], Read]
     row: Callable[[Any, CompanyRead], dict[str, Any]]
@@ -163,6 +167,7 @@ class Stream:
     keep: Callable[[dict[str, Any]], bool] | None = None
     # Run inside the load's transaction after the merge (the cash ledger marks its wide read).
     after_merge: Callable[[Connection, CompanyRead, Read], None] | None = None
+    documented: frozenset[str] = frozenset()
     deps: tuple[str, ...] = ()
     # The prefix of the asset's checks when it differs from the entity (a second reader of one table).
     checks_prefix: str | None = None

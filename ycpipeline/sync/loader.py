@@ -19,6 +19,7 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.sync.declaration import CompanyRead, Read, Spec, Stream, StreamOptions
 from ycpipeline.sync.windows import reject_outside_window
+from ycpipeline.validation.drift import FieldDrift, detect_declared, record, resolve_absent
 from ycpipeline.validation.quarantine import Rejected, validate_rows
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.warehouse.upsert import MergeCounts, copy_rows, create_stage, merge_stage, qualified
@@ -86,9 +87,18 @@ def load_stream(
     if stream.keep is not None:
         rows = [row for row in rows if stream.keep(row)]
     result.fetched = len(rows)
+    drifts = detect_declared(stream.spec.entity, stream.fields, stream.documented, read.items)
     with engine.begin() as conn:
         staged = stage_rows(conn, stream.spec, rows)
         result.counts = merge_staged(conn, stream.spec, staged)
+        note_drift(
+            conn,
+            company_id,
+            stream.spec.entity,
+            drifts,
+            run_id,
+            whole=read.complete and bool(read.items) and not job.wanted,
+        )
         if read.complete and stream.retire.how != "never":
             result.retired = retire(conn, stream, staged, company_id, read)
         if stream.after_merge is not None:
@@ -100,6 +110,30 @@ def load_stream(
         for row in staged.valid[:5]
     ]
     return result
+
+
+def note_drift(
+    conn: Connection,
+    company_id: int,
+    stream: str,
+    drifts: Sequence[FieldDrift],
+    run_id: str | None,
+    *,
+    whole: bool,
+) -> None:
+    """Record this read's schema drift; a whole read also closes the drifts it no longer shows (a read of
+    a few ids by a webhook, or an empty one, proves nothing of the others)."""
+    new = record(conn, company_id, drifts, run_id)
+    if new:
+        log.warning(
+            "%s of company %s: %s new schema drift(s): %s",
+            stream,
+            company_id,
+            new,
+            ", ".join(f"{d.field} {d.change}" for d in drifts),
+        )
+    if whole:
+        resolve_absent(conn, company_id, stream, drifts)
 
 
 def stage_rows(conn: Connection, spec: Spec, rows: Sequence[dict[str, Any]]) -> Staged:

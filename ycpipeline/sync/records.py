@@ -20,9 +20,12 @@ from ycpipeline.client import RecordFilters, YClientsClient
 from ycpipeline.client.paging import identity
 from ycpipeline.normalize.records import record_row
 from ycpipeline.sync.audit import log_sync, store_rejected
+from ycpipeline.sync.declaration import FLAG, ID, LIST, OBJECT, TEXT
+from ycpipeline.sync.loader import note_drift
 from ycpipeline.sync.payments import PaymentsStage, without_payments
 from ycpipeline.sync.reread import reread_records
 from ycpipeline.sync.windows import reject_outside_window
+from ycpipeline.validation.drift import DriftWatch
 from ycpipeline.validation.models import RECORD_CHECKED_COLUMNS, RecordRow, service_line_problems
 from ycpipeline.validation.quarantine import Rejected, rejected_ids, validate_rows
 from ycpipeline.warehouse.schema import record_services, records
@@ -35,6 +38,30 @@ LINE_COLUMNS = [c.name for c in record_services.columns]
 RECORD_COMPARE = [c for c in RECORD_COLUMNS if c not in ("company_id", "record_id", "synced_at")]
 LINE_COMPARE = [c for c in LINE_COLUMNS if c not in ("company_id", "record_id", "service_id")]
 MAX_PASSES = 3
+
+# The record's fields (yclientsru.apib:5466-5642): those every load reads, with their kinds, and the others
+# the description or current answers carry (read when present, any kind): schema drift is judged by them.
+RECORD_FIELDS = {
+    "id": ID,
+    "date": TEXT,
+    "datetime": TEXT,
+    "client": OBJECT,
+    "services": LIST,
+    "staff_id": ID,
+    "attendance": ID,
+    "deleted": FLAG,
+    "comment": TEXT,
+    "create_date": TEXT,
+    "last_change_date": TEXT,
+}
+RECORD_DOCUMENTED = frozenset(
+    {"company_id", "staff", "clients_count", "length", "seance_length", "online", "visit_attendance"}
+    | {"visit_id", "confirmed", "paid_full", "payment_status", "prepaid", "prepaid_confirmed", "api_id"}
+    | {"created_user_id", "master_request", "activity_id", "from_url", "record_labels", "documents"}
+    | {"finance_transactions", "goods_transactions", "consumables", "custom_fields", "custom_color"}
+    | {"custom_font_color", "email_now", "notified", "review_requested", "sms_before", "sms_now"}
+    | {"sms_now_text", "bookform_id", "is_sale_bill_printed", "short_link", "record_from", "is_mobile"}
+)
 
 
 @dataclass
@@ -107,6 +134,7 @@ class _Stager:
         self.payments = PaymentsStage(conn, company_id, tz, synced_at)
         self.rejected: list[Rejected] = []
         self.counts = MergeCounts()
+        self.drift = DriftWatch("records", RECORD_FIELDS, RECORD_DOCUMENTED)
         self._pass: NestedTransaction | None = None
 
     def stage(self, raw_records: list[Any], window: tuple[date, date] | None = None) -> int:
@@ -115,6 +143,7 @@ class _Stager:
         `window`: the visit dates the listing was asked for; a record dated outside it is quarantined
         (`sync.windows`). Records read by id carry no window: they may have moved anywhere.
         """
+        self.drift.see(raw_records)
         rows, lines_of = [], []
         for raw in raw_records:
             row, lines = record_row(without_payments(raw), self.company_id, self.tz, self.synced_at)
@@ -369,6 +398,7 @@ def refresh_window(
         {"c": company_id, "ids": list(vanished), "s": start, "e": end},
     ).scalar_one()
     result.rejected = store_rejected(conn, stager.rejected, run_id)
+    note_drift(conn, company_id, "records", stager.drift.drifts(), run_id, whole=result.fetched > 0)
     log_sync(conn, "records", company_id, result.as_dict(), run_id, (start, end))
     return result
 

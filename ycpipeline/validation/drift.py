@@ -23,6 +23,7 @@ from ycpipeline.normalize.values import clean_text
 Change = Literal["added", "dropped", "retyped"]
 # The JSON kinds, as `json_kind` names them.
 KINDS = ("null", "bool", "int", "number", "string", "array", "object")
+ANY_KIND = frozenset(KINDS)
 # The longest example and field name stored: enough to recognise a value, never a whole item.
 EXAMPLE_LIMIT = 200
 FIELD_LIMIT = 200
@@ -191,6 +192,50 @@ def _rows(drifts: Sequence[FieldDrift]) -> dict[tuple[str, str, str], FieldDrift
         )
         rows.setdefault((stored.stream, stored.field, stored.change), stored)
     return rows
+
+
+class DriftWatch:
+    """The schema drift of one read against a declaration, seen batch by batch (the records arrive in
+    chunks of pages): `fields` it reads (added, dropped or retyped count) and fields it knows from the
+    description but does not read (`documented`: any kind, and their absence is no drift)."""
+
+    def __init__(self, stream: str, fields: Mapping[str, frozenset[str]], documented: Iterable[str]) -> None:
+        self.stream = stream
+        self._fields = fields
+        self._expected = {**dict.fromkeys(documented, ANY_KIND), **fields}
+        self._found: dict[tuple[str, str], FieldDrift] = {}
+        self._seen: set[Any] = set()
+        self._read_any = False
+
+    def see(self, items: Iterable[Any]) -> None:
+        """Take one batch of the read's items."""
+        objects = [item for item in items if isinstance(item, dict)]
+        if not objects:
+            return
+        self._read_any = True
+        for drift in detect(self.stream, self._expected, objects):
+            if drift.change != "dropped":  # judged over the whole read, in `drifts`
+                self._found.setdefault((drift.field, drift.change), drift)
+        for item in objects:
+            self._seen.update(item)
+
+    def drifts(self) -> list[FieldDrift]:
+        """The read's drifts so far, sorted by field: a read field is dropped when no item carried it."""
+        dropped = [
+            FieldDrift(self.stream, field, "dropped", "", _joined(kinds), "")
+            for field, kinds in self._fields.items()
+            if self._read_any and field not in self._seen
+        ]
+        return sorted([*self._found.values(), *dropped], key=lambda d: (d.field, d.change))
+
+
+def detect_declared(
+    stream: str, fields: Mapping[str, frozenset[str]], documented: Iterable[str], items: Iterable[Any]
+) -> list[FieldDrift]:
+    """The drifts of one read held whole (`DriftWatch` of one batch)."""
+    watch = DriftWatch(stream, fields, documented)
+    watch.see(items)
+    return watch.drifts()
 
 
 def record(conn: Connection, company_id: int, drifts: Sequence[FieldDrift], run_id: str | None) -> int:

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine, text
 
+from ycpipeline.defs.drift_checks import drift_check_result, drift_check_spec
 from ycpipeline.defs.freshness.planning import due_for_reconciliation, reconcile_window
 from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.metadata import (
@@ -191,6 +192,7 @@ def watermark_check(check_name: str, asset_key: str, held: list[int]) -> dg.Asse
     "Each partition's metadata holds what the run did to that company and its rows; one company's failure "
     "fails its own partition only.",
     check_specs=[
+        drift_check_spec("records", ASSET),
         dg.AssetCheckSpec(
             "records_rejected_share",
             asset=ASSET,
@@ -312,6 +314,7 @@ def yclients_records(
             },
         ),
         watermark_check(WATERMARK_CHECK, ASSET, held),
+        drift_check_result(engine, "records", ASSET, "records", run_companies(context)),
     ]
     own = partition_metadata(engine, records, {c: o.counts() for c, o in results.items()})
     yield from finish(context, ASSET, own, failures, checks)

@@ -8,6 +8,7 @@ one error policy (`defs.per_company`).
 import dagster as dg
 from pydantic import Field
 
+from ycpipeline.defs.drift_checks import drift_check_spec
 from ycpipeline.defs.metadata import (
     FRESH_WITHIN_A_DAY,
     KINDS,
@@ -50,7 +51,10 @@ def stream_asset(stream: Stream) -> dg.AssetsDefinition:
         metadata=table_metadata(stream.spec.table),
         freshness_policy=FRESH_WITHIN_A_DAY if catalogue else None,
         deps=list(stream.deps),
-        check_specs=company_check_specs(stream.name, stream.asset, stream.name if catalogue else "rows"),
+        check_specs=[
+            *company_check_specs(stream.name, stream.asset, stream.name if catalogue else "rows"),
+            drift_check_spec(stream.name, stream.asset),
+        ],
     )
     def load(
         context: dg.AssetExecutionContext,
@@ -80,6 +84,7 @@ def stream_asset(stream: Stream) -> dg.AssetsDefinition:
             client=client,
             load=one,
             extra=lambda: {"preview": markdown_table([row for r in loaded for row in r.preview][:5])},
+            drift_of=stream.spec.entity,
         )
 
     return load

@@ -15,7 +15,20 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, text
 
 from ycpipeline.normalize.streams import finance_transaction_row
-from ycpipeline.sync.declaration import CompanyRead, Read, Retire, Spec, Stream, StreamOptions, read_listing
+from ycpipeline.sync.declaration import (
+    ID,
+    NUMBER,
+    OBJECT,
+    OPTIONAL_ID,
+    TEXT,
+    CompanyRead,
+    Read,
+    Retire,
+    Spec,
+    Stream,
+    StreamOptions,
+    read_listing,
+)
 from ycpipeline.validation.streams import CashTransactionRow
 from ycpipeline.warehouse.schema import finance_transactions
 
@@ -79,7 +92,30 @@ CASH_LEDGER = Stream(
         ("transaction_id", "made_on"),
     ),
     asset="yclients_cash_ledger",
-    fields={},
+    fields={
+        "id": ID,
+        "document_id": OPTIONAL_ID,
+        "date": TEXT,
+        "amount": NUMBER,
+        "account": OBJECT,
+        "expense": OBJECT,
+        "client": OBJECT,
+        "master": OBJECT,
+        "supplier": OBJECT,
+        "comment": TEXT,
+        "last_change_date": TEXT,
+    },
+    documented=frozenset(
+        {
+            "record_id",
+            "visit_id",
+            "sold_item_id",
+            "sold_item_type",
+            "goods_transaction_id",
+            "deleted",
+            "create_date",
+        }
+    ),
     read=_read,
     row=lambda item, job: finance_transaction_row(item, job.company_id, job.tz, job.now),
     retire=Retire("unlisted", "t.made_on BETWEEN :start AND :end"),

@@ -8,7 +8,18 @@ from dataclasses import replace
 from functools import partial
 
 from ycpipeline.normalize.streams import client_row
-from ycpipeline.sync.declaration import UNLISTED, CompanyRead, Read, Retire, Spec, Stream, read_listing
+from ycpipeline.sync.declaration import (
+    ID,
+    NUMBER,
+    TEXT,
+    UNLISTED,
+    CompanyRead,
+    Read,
+    Retire,
+    Spec,
+    Stream,
+    read_listing,
+)
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.validation.streams import ClientRow
 from ycpipeline.warehouse.schema import clients
@@ -43,7 +54,17 @@ CLIENTS = Stream(
         ("client_id", "first_visit_date", "last_visit_date"),
     ),
     asset="yclients_clients",
-    fields={},
+    fields={
+        "id": ID,
+        "name": TEXT,
+        "phone": TEXT | {"int"},
+        "email": TEXT,
+        "discount": NUMBER,
+        "first_visit_date": TEXT,
+        "last_visit_date": TEXT,
+        "visits_count": NUMBER,
+        "sold_amount": NUMBER,
+    },
     read=lambda job: read_listing(
         lambda: job.client.iter_clients(job.company_id), f"clients of company {job.company_id}"
     ),

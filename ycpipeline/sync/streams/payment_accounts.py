@@ -4,7 +4,7 @@ response, nightly and with every window refresh. Accounts no longer listed get `
 from __future__ import annotations
 
 from ycpipeline.normalize.streams import payment_account_row
-from ycpipeline.sync.declaration import UNLISTED, Spec, Stream, read_listing
+from ycpipeline.sync.declaration import ID, OPTIONAL_ID, TEXT, UNLISTED, Spec, Stream, read_listing
 from ycpipeline.validation.streams import PaymentAccountRow
 from ycpipeline.warehouse.schema import payment_accounts
 
@@ -17,7 +17,8 @@ PAYMENT_ACCOUNTS = Stream(
         ("account_id", "title"),
     ),
     asset="yclients_payment_accounts",
-    fields={},
+    fields={"id": ID, "title": TEXT, "type": OPTIONAL_ID, "comment": TEXT},
+    documented=frozenset({"is_cash", "is_default", "company_id", "balance", "is_deleted", "salon_id"}),
     read=lambda job: read_listing(
         lambda: job.client.accounts_listing(job.company_id), f"accounts of company {job.company_id}"
     ),

@@ -5,7 +5,7 @@ no longer listed get `removed_at`."""
 from __future__ import annotations
 
 from ycpipeline.normalize.streams import service_category_row
-from ycpipeline.sync.declaration import UNLISTED, Spec, Stream, read_listing
+from ycpipeline.sync.declaration import ID, OPTIONAL_ID, TEXT, UNLISTED, Spec, Stream, read_listing
 from ycpipeline.validation.streams import ServiceCategoryRow
 from ycpipeline.warehouse.schema import service_categories
 
@@ -18,7 +18,8 @@ SERVICE_CATEGORIES = Stream(
         ("category_id", "title"),
     ),
     asset="yclients_service_categories",
-    fields={},
+    fields={"id": ID, "title": TEXT, "salon_service_id": OPTIONAL_ID},
+    documented=frozenset({"api_id", "weight", "staff"}),
     read=lambda job: read_listing(
         lambda: job.client.service_categories_listing(job.company_id),
         f"service categories of company {job.company_id}",

@@ -17,7 +17,17 @@ from sqlalchemy import text
 
 from ycpipeline.client import NotFoundError, ObjectNotFoundError
 from ycpipeline.normalize.streams import staff_schedule_row
-from ycpipeline.sync.declaration import CompanyRead, Read, Retire, Spec, Stream, read_listing
+from ycpipeline.sync.declaration import (
+    ID,
+    LIST,
+    TEXT,
+    CompanyRead,
+    Read,
+    Retire,
+    Spec,
+    Stream,
+    read_listing,
+)
 from ycpipeline.validation.streams import StaffScheduleRow
 from ycpipeline.warehouse.schema import staff_schedules
 
@@ -74,7 +84,12 @@ SCHEDULES = Stream(
         ("staff_id", "work_date", "scheduled_minutes"),
     ),
     asset="yclients_staff_schedules",
-    fields={},
+    fields={
+        "staff_id": ID,
+        "date": TEXT,
+        "slots": LIST,
+    },
+    documented=frozenset({"busy_intervals", "is_working", "off_day_type"}),
     read=_read,
     row=lambda item, job: staff_schedule_row(item, job.company_id, job.now),
     retire=Retire("delete", "t.work_date BETWEEN :start AND :end"),
