@@ -1,5 +1,5 @@
 """Deterministic goods transactions of a generated salon, in the shape of `GET /storages/transactions`
-(yclientsru.apib:16054-16126).
+(yclientsru.apib:16054-16128).
 
 Two kinds. Retail sales: a share of the completed visits (attendance 1, not deleted, with services) sell one
 or two goods at the visit's end, on the visit's own document, naming the record's client, master, first
@@ -124,9 +124,9 @@ def _transaction(
         "cost_per_unit": money_text(good["cost"]),
         "cost": money_text(cost),
         "discount": money_text(discount),
-        # Not in the list example; the POST body documents `amount` (yclientsru.apib:16143). UNCERTAIN sign:
+        # Not in the list example; the POST body documents `amount` (yclientsru.apib:16142). UNCERTAIN sign:
         # negative for what leaves the stock (a sale), positive for an arrival, as the POST answer
-        # (`"amount": -1` for a sale, :16190) and the captured sale/receipt webhooks show.
+        # (`"amount": -1` for a sale, :16193) and the captured sale/receipt webhooks show.
         "amount": amount,
         "master": master,
         # `[]` for "none", as the live API's goods operations and the sandbox's /transactions send it.

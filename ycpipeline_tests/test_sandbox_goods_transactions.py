@@ -1,4 +1,4 @@
-"""Goods transactions (`GET /storages/transactions/{company_id}`, yclientsru.apib:16054-16126) over loopback
+"""Goods transactions (`GET /storages/transactions/{company_id}`, yclientsru.apib:16054-16128) over loopback
 HTTP: the documented envelope and fields, paging to a short page (no `total_count`), the create-date and
 change-time filters, the sales' link to the visits, the control hooks, and the errors every company
 endpoint gives."""
@@ -21,7 +21,7 @@ from ycpipeline_tests.official_samples import shape_problems
 COMPANY = 235564  # Europe/Moscow: +0300 all year
 MOSCOW = timezone(timedelta(hours=3))
 PATH = f"/storages/transactions/{COMPANY}"
-# The list example (yclientsru.apib:16092-16126; its keys are unquoted there, so it is quoted here).
+# The list example (yclientsru.apib:16081-16128; its keys are unquoted there, so it is quoted here).
 EXAMPLE = {
     "success": True,
     "data": [
@@ -48,8 +48,8 @@ EXAMPLE = {
     ],
     "meta": [],
 }
-# The quantity: absent from the example, documented in the POST body (yclientsru.apib:16143).
-EXTRAS = {"data[].amount": "yclientsru.apib:16143"}
+# The quantity: absent from the example, documented in the POST body (yclientsru.apib:16142).
+EXTRAS = {"data[].amount": "yclientsru.apib:16142"}
 MONEY = re.compile(r"^\d+\.\d{2}$")
 MOSCOW_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0300$")
 NESTED = ("good", "storage", "unit", "master", "supplier", "service", "clients")

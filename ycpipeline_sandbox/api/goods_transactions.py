@@ -1,4 +1,4 @@
-"""`GET /storages/transactions/{company_id}` (yclientsru.apib:16054-16126): the company's goods transactions
+"""`GET /storages/transactions/{company_id}` (yclientsru.apib:16054-16128): the company's goods transactions
 (retail sales in visits, arrivals from suppliers), with the documented filters and paging.
 
 `start_date`/`end_date` are local dates, inclusive, of `create_date`; `changed_after`/`changed_before` are
@@ -26,7 +26,7 @@ from ycpipeline_sandbox.state import parse_change_time
 if TYPE_CHECKING:
     from ycpipeline_sandbox.app import Sandbox
 
-DEFAULT_COUNT = 20  # the parameter's documented default, `count:20` (yclientsru.apib:16062)
+DEFAULT_COUNT = 20  # the parameter's documented default, `count:20` (yclientsru.apib:16061)
 
 
 def routes(box: Sandbox) -> list[Route]:
