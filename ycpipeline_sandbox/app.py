@@ -18,6 +18,7 @@ from ycpipeline_sandbox.api import (
     clients,
     clients_search,
     company,
+    goods_transactions,
     hooks,
     records,
     schedules,
@@ -43,6 +44,7 @@ RESOURCES = (
     accounts,
     schedules,
     transactions,
+    goods_transactions,
     hooks,
     auth,
 )

@@ -12,7 +12,7 @@ from ycpipeline_sandbox.tokens import (
     DEFAULT_USER_TOKEN,
 )
 
-ServedRoute = Literal["records", "record", "transactions"]
+ServedRoute = Literal["records", "record", "transactions", "goods_transactions"]
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,9 @@ class SandboxConfig:
     user_password: str = DEFAULT_USER_PASSWORD
     # The largest `count` honoured on /records (undocumented in the description: examples use 50 and 300).
     page_size_cap: int = 300
-    # Per listing ("records", "transactions", "clients"), a page cap of its own: without one, /records
-    # and /transactions cap at `page_size_cap`, the clients search at its documented 200.
+    # Per listing ("records", "transactions", "goods_transactions", "clients"), a page cap of its own:
+    # without one, /records, /transactions and /storages/transactions cap at `page_size_cap`, the clients
+    # search at its documented 200.
     listing_page_caps: dict[str, int] = field(default_factory=dict)
     rate_per_second: int | None = 5
     rate_per_minute: int | None = 200
@@ -62,8 +63,9 @@ class SandboxConfig:
     company_webhook_resource: Literal["company", "salon"] = "company"
     # Fields replaced in objects as served, by route and object id: "records" (`GET /records/{company_id}`
     # lists), "record" (the one-record answer `GET /record/{company_id}/{record_id}`), "transactions"
-    # (`GET /transactions/{company_id}` lists). Hostile values in a sound page (a `datetime` at the
-    # calendar's edge), or a one-record answer about another record than the one asked for.
+    # (`GET /transactions/{company_id}` lists), "goods_transactions" (`GET /storages/transactions/…`
+    # lists). Hostile values in a sound page (a `datetime` at the calendar's edge), or a one-record answer
+    # about another record than the one asked for.
     served_fields: dict[ServedRoute, dict[int, dict[str, Any]]] = field(default_factory=dict)
     # Whether staff and client objects carry the personal fields third-party client schemas show
     # (passport, tax and insurance numbers, birth dates), which the warehouse must not keep.

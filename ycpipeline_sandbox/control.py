@@ -36,6 +36,11 @@ MUTATIONS: dict[str, Mutation] = {
     "remove_service": lambda s, c, b: s.remove_service(c, int(b["service_id"])),
     "update_company": lambda s, c, b: s.update_company(c, **b.get("fields", {})),
     "goods_operation": lambda s, c, b: s.goods_operation(c, b["kind"], int(b["good_id"]), float(b["amount"])),
+    # A listed goods transaction (`GET /storages/transactions`): edited (its change time moves) or deleted.
+    "update_goods_transaction": lambda s, c, b: s.update_goods_transaction(
+        c, int(b["transaction_id"]), **b.get("fields", {})
+    ),
+    "delete_goods_transaction": lambda s, c, b: s.delete_goods_transaction(c, int(b["transaction_id"])),
 }
 KNOBS = {f.name for f in fields(SandboxConfig)} - {"partner_token", "user_token", "user_password"}
 

@@ -1,4 +1,5 @@
-"""Paging of `GET /records`: `page` from 1, `count` capped, and pages cut from days without building them all."""
+"""Paging of the listings (`GET /records` and the others): `page` from 1, `count` capped, and pages cut from
+days without building them all."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ class PageRequest:
         return (self.page - 1) * self.count
 
     @classmethod
-    def parse(cls, query: Mapping[str, str], cap: int) -> PageRequest:
-        """`page` (≥ 1) and `count` (1 … `cap`; larger asks are cut to `cap`)."""
+    def parse(cls, query: Mapping[str, str], cap: int, default: int = DEFAULT_COUNT) -> PageRequest:
+        """`page` (≥ 1) and `count` (1 … `cap`; larger asks are cut to `cap`; `default` when absent, as
+        each listing documents its own)."""
         try:
             page = int(query.get("page", "1"))
-            count = int(query.get("count", str(DEFAULT_COUNT)))
+            count = int(query.get("count", str(default)))
         except ValueError:
             raise BadParameter("page and count must be integers") from None
         return cls(max(1, page), min(max(1, count), cap))

@@ -8,7 +8,8 @@ change emits one webhook event per object it touches.
 One part per job, each owning its own data: `chain` (the salons, their zones and "today", the clock),
 `listeners` (who hears of changes, the webhook settings), `catalogue` (company, services, categories,
 goods, cash desks), `staff` (members and schedules), `clients` (client cards), `records` (the records
-served: by day, by change time, by id, payments) and `record_changes` (edits, payments, bookings).
+served: by day, by change time, by id, payments), `record_changes` (edits, payments, bookings) and
+`goods_transactions` (the goods sold in visits and delivered by suppliers, and their edits).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ycpipeline_sandbox import generator as gen
 from ycpipeline_sandbox.config import SandboxConfig
 from ycpipeline_sandbox.state.catalogue import Catalogue
 from ycpipeline_sandbox.state.chain import parse_change_time
+from ycpipeline_sandbox.state.goods_transactions import GoodsTransactions
 from ycpipeline_sandbox.state.listeners import WebhookListener
 from ycpipeline_sandbox.state.record_changes import RecordChanges
 from ycpipeline_sandbox.state.records import visit_day
@@ -25,7 +27,7 @@ from ycpipeline_sandbox.state.staff import Staff
 __all__ = ["SandboxState", "WebhookListener", "parse_change_time", "visit_day"]
 
 
-class SandboxState(RecordChanges, Catalogue, Staff):
+class SandboxState(RecordChanges, GoodsTransactions, Catalogue, Staff):
     """A salon chain whose records are generated per day on demand and can be changed.
 
     `companies` is any number ≥ 1 (ids from 235564 up, mixed time zones); `days_back`/`days_ahead`
@@ -51,3 +53,4 @@ class SandboxState(RecordChanges, Catalogue, Staff):
         self._init_clients()
         self._init_records()
         self._init_record_changes()
+        self._init_goods_transactions()
