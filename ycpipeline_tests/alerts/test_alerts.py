@@ -25,10 +25,10 @@ from ycpipeline.client import PostgresBudget
 from ycpipeline.defs.freshness.planning import changes_runs
 from ycpipeline.settings import mask
 from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox
-from ycpipeline_tests.alert_servers import Captured, http_capture, smtp_capture, wait_for
-from ycpipeline_tests.helpers import definitions, event, execute, preload
+from ycpipeline_tests.support.alert_servers import Captured, http_capture, smtp_capture, wait_for
+from ycpipeline_tests.support.helpers import definitions, event, execute, preload
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "123456:telegram-bot-token-for-tests"
 SMTP_PASSWORD = "smtp-password-for-tests-0099"
 ROTATED = "a-new-user-token-after-rotation-4242"

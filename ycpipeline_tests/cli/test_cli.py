@@ -189,7 +189,7 @@ def test_a_real_process_prints_no_traceback(dagster_env: Path) -> None:
 def test_a_warehouse_without_the_schema_says_to_upgrade(
     dagster_env: Path, warehouse_url: str, worker_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ycpipeline_tests.databases import scratch_database
+    from ycpipeline_tests.support.databases import scratch_database
 
     with scratch_database(warehouse_url, f"ycp_{worker_id}_unmigrated") as url:
         monkeypatch.setenv("WAREHOUSE_URL", url)

@@ -19,7 +19,7 @@ from ycpipeline.defs.partitions import group_keys, partition_changes
 from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_window_of_every_company_is_one_run(dagster_env: Path, engine: Engine, sandbox: Sandbox) -> None:

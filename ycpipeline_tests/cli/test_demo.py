@@ -17,7 +17,7 @@ from ycpipeline.serving import free_port
 from ycpipeline.settings import Settings
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 
-EXAMPLE = Path(__file__).parent.parent / ".env.example"
+EXAMPLE = Path(__file__).parents[2] / ".env.example"
 ASSIGNMENT = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)=(.*)$")
 
 

@@ -24,11 +24,11 @@ from ycpipeline.client import PostgresBudget, RateLimitedError, YClientsClient, 
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.sync.test_records_sync import _expected, _stored
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MSK = ZoneInfo("Europe/Moscow")
 PER_SECOND = 10
 
@@ -38,7 +38,7 @@ def _worker(mode: str, api: str, url: str, key: str, count: int) -> subprocess.P
         [
             sys.executable,
             "-m",
-            "ycpipeline_tests.budget_worker",
+            "ycpipeline_tests.support.budget_worker",
             mode,
             api,
             url,

@@ -19,8 +19,8 @@ from ycpipeline.client import (
 )
 from ycpipeline.serving import serve_in_thread
 from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.support.clients import client_options
 
 START, END = ANCHOR - timedelta(days=20), ANCHOR + timedelta(days=5)
 

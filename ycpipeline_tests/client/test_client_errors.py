@@ -26,7 +26,7 @@ from ycpipeline.client import (
     YClientsClient,
     YClientsError,
 )
-from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.support.clients import client_options
 
 PARTNER, USER = "partner-secret-token-9f8e7d", "user-secret-token-1a2b3c"
 COMPANY = {"success": True, "data": {"id": 4564, "timezone_name": "Europe/Moscow"}, "meta": []}

@@ -27,7 +27,7 @@ from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.streams.cash_ledger import LedgerWindows, sync_cash_ledger
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import preload
+from ycpipeline_tests.support.helpers import preload
 
 FIRST, SECOND = 235564, 235565  # change capture goes through the companies in this order
 EDGE_OF_CALENDAR = "0001-01-01T01:00:00+05:00"

@@ -71,7 +71,7 @@ def test_dg_check_defs_passes(dagster_env: Path) -> None:
     venv = Path(sys.executable).parent
     done = subprocess.run(
         [str(venv / "dg"), "check", "defs"],
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).parents[2],
         env={**os.environ, "VIRTUAL_ENV": str(venv.parent)},
         capture_output=True,
         text=True,
@@ -409,7 +409,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
 def test_ticks_skip_saying_what_is_missing_instead_of_failing(
     dagster_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ycpipeline_tests.helpers import sensor_tick
+    from ycpipeline_tests.support.helpers import sensor_tick
 
     monkeypatch.chdir(tmp_path)  # no .env here
     for name in ("WAREHOUSE_URL", "YCLIENTS_API_TOKEN"):

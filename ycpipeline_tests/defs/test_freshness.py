@@ -18,7 +18,15 @@ from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_sandbox.webhooks import WebhookEmitter
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import definitions, event, execute, preload, requests_of, sensor_tick, statuses
+from ycpipeline_tests.support.helpers import (
+    definitions,
+    event,
+    execute,
+    preload,
+    requests_of,
+    sensor_tick,
+    statuses,
+)
 
 SECRET = "loop-secret-0123456789"
 MSK = ZoneInfo("Europe/Moscow")

@@ -31,9 +31,9 @@ from ycpipeline.webhooks.processing import settle
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import definitions, event, preload, requests_of, sensor_tick, statuses
+from ycpipeline_tests.support.helpers import definitions, event, preload, requests_of, sensor_tick, statuses
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "heal-secret-1a2b3c4d5e"
 COMPANY = 235564
 # The daemon test's bound, from the SIGKILL to the event done: mostly the retry's whole run (a

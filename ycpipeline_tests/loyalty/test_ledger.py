@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from ycpipeline.loyalty.ledger import ambiguous_matches, derive_ledger, ledger_violations
-from ycpipeline_tests.ledger_rows import put_record, put_user
+from ycpipeline_tests.support.ledger_rows import put_record, put_user
 
 RATE = Decimal("0.05")
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
-from ycpipeline_tests.ledger_rows import ledger_sum, put_record, put_user, queued
+from ycpipeline_tests.support.ledger_rows import ledger_sum, put_record, put_user, queued
 
 RATE = Decimal("0.05")
 CODE = "AB12CD"

@@ -17,7 +17,7 @@ from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations, users_in
 from ycpipeline.loyalty.wallet import WalletError
 from ycpipeline.settings import defaults
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.ledger_rows import put_record, put_user
+from ycpipeline_tests.support.ledger_rows import put_record, put_user
 
 RATE = Decimal("0.05")
 USER = 7

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from ycpipeline.loyalty import wallet
 from ycpipeline.loyalty.wallet import wallet_sql
 from ycpipeline.warehouse.migrate import alembic_config, upgrade
-from ycpipeline_tests.databases import scratch_database
+from ycpipeline_tests.support.databases import scratch_database
 
 DEFINITIONS = """
 SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid)

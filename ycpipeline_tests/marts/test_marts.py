@@ -334,7 +334,7 @@ def test_a_quiet_tick_adds_no_request_and_runs_the_marts(
     dagster_env: object, engine: Engine, sandbox: Sandbox, sandbox_url: str
 ) -> None:
     from ycpipeline.cli.runs import run_job
-    from ycpipeline_tests.helpers import preload
+    from ycpipeline_tests.support.helpers import preload
 
     preload(sandbox_url, engine)
     run_job("changes_job")  # catalogue, payments on the records, ledger, marts

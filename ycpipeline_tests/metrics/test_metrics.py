@@ -21,8 +21,8 @@ from ycpipeline.metrics.runs import last_runs_from_env
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_sandbox import Fault, Sandbox
-from ycpipeline_tests.alert_servers import wait_for
-from ycpipeline_tests.helpers import event, execute, preload
+from ycpipeline_tests.support.alert_servers import wait_for
+from ycpipeline_tests.support.helpers import event, execute, preload
 
 SECRET = "metrics-secret-1a2b3c4d"
 BURST = 40

@@ -13,8 +13,8 @@ import pytest
 from ycpipeline.normalize.records import record_row
 from ycpipeline.normalize.values import company_zone, raw_json, to_e164, to_money
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
-FIXTURES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+FIXTURES = Path(__file__).parents[1] / "samples"
 
 
 def _sample(name: str) -> dict:

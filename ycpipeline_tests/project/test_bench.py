@@ -16,7 +16,7 @@ import pytest
 from ycpipeline.serving import free_port
 from ycpipeline.warehouse.embedded import EmbeddedPostgres
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Where the bench keeps its own cluster when no --warehouse-url is given (relative to its working dir).
 PRIVATE_POSTGRES_DIR = Path("var/bench-postgres")
 

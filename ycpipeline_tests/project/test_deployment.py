@@ -14,9 +14,9 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from ycpipeline_tests.databases import recreate_database
+from ycpipeline_tests.support.databases import recreate_database
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

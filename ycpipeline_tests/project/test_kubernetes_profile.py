@@ -21,7 +21,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "deploy" / "kubernetes"
 VALUES = PROFILE / "values.yaml"
 CHART_SCHEMA = PROFILE / "schemas" / "dagster-values.schema.json"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ycpipeline"
 SANDBOX = ROOT / "ycpipeline_sandbox"
 DOMAIN = ("client", "normalize", "validation", "warehouse", "sync", "loyalty", "webhooks", "alerts")

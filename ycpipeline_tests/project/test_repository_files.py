@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 
 from ycpipeline_tests.conftest import ANCHOR
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "dev.lock"
 RUNTIME_LOCK = ROOT / "requirements" / "runtime.lock"
 # [text](target): the target up to a space, a closing parenthesis or a `#fragment`.

@@ -25,7 +25,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 from ycpipeline.webhooks.events import parse_body
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 GOOD_RECORD = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
 GOOD_SERVICE = {
     "id": "9120034",

@@ -21,11 +21,11 @@ from ycpipeline.cli.demo_users import seed_demo_users
 from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Sandbox, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.sync.test_records_sync import _expected, _stored
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START, END = ANCHOR - timedelta(days=30), ANCHOR
 RATE = Decimal("0.05")
 
@@ -64,7 +64,7 @@ def test_sigkill_during_loads_and_derivations(
             [
                 sys.executable,
                 "-m",
-                "ycpipeline_tests.crash_worker",
+                "ycpipeline_tests.support.crash_worker",
                 sandbox_url,
                 warehouse_url,
                 str(START),

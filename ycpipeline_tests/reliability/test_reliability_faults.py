@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from ycpipeline.client import ApiResponseError, TokenRejectedError, TransientApiError, YClientsClient
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.sync.test_records_sync import _expected, _stored
 
 START, END = ANCHOR - timedelta(days=10), ANCHOR + timedelta(days=3)
 R = "/records/"

@@ -18,8 +18,8 @@ from ycpipeline.normalize.values import raw_json
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
-from ycpipeline_tests.clients import client_options
-from ycpipeline_tests.hostile_api import HostileApi, record
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.hostile_api import HostileApi, record
 
 MSK = ZoneInfo("Europe/Moscow")
 WINDOW = (date(2026, 11, 1), date(2026, 11, 30))

@@ -20,8 +20,8 @@ from ycpipeline_sandbox import (
 )
 from ycpipeline_sandbox.generator import COMPANY_PROFILES, decode_record_id
 from ycpipeline_sandbox.state import records as state_records
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.support.clients import client_options
 
 
 def test_a_chain_of_thirty_companies_over_http() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from ycpipeline_sandbox import CompanyStatus, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.official_samples import sample, shape_problems
+from ycpipeline_tests.support.official_samples import sample, shape_problems
 
 COMPANY = 235564
 # Keys the examples lack that other sources show (docs/api-assumptions.md lists each one):

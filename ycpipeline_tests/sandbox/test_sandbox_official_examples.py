@@ -33,8 +33,8 @@ from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
-from ycpipeline_tests.clients import client_options
-from ycpipeline_tests.official_samples import manifest, sample, sample_text
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.official_samples import manifest, sample, sample_text
 
 EXAMPLE_COMPANY = 4564  # the records examples' company
 LINK = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"
@@ -80,7 +80,7 @@ def _rows(engine: Engine, sql: str) -> list[Any]:
 def test_the_manifest_names_a_source_for_every_sample() -> None:
     listed = manifest()
     files = {s["file"] for s in listed["samples"]} | {s["file"] for s in listed["captured"]}
-    on_disk = {p.name for p in (Path(__file__).parent / "samples" / "official").glob("*.json")} - {
+    on_disk = {p.name for p in (Path(__file__).parents[1] / "samples" / "official").glob("*.json")} - {
         "manifest.json"
     }
     assert files == on_disk

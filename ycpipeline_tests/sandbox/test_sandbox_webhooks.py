@@ -20,7 +20,7 @@ from starlette.routing import Route
 from ycpipeline.serving import serve_in_thread
 from ycpipeline_sandbox import Sandbox
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.official_samples import sample, shape_problems
+from ycpipeline_tests.support.official_samples import sample, shape_problems
 
 COMPANY = 235564
 ALL_KINDS = {

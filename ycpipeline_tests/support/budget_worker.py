@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from ycpipeline.client import PostgresBudget, RateLimiter
 from ycpipeline_sandbox import sandbox_client
-from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.support.clients import client_options
 
 if __name__ == "__main__":
     mode, api, url, key, count, per_second = sys.argv[1:7]

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import sandbox_client
-from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.support.clients import client_options
 
 if __name__ == "__main__":
     api, url, start, end = sys.argv[1:5]

@@ -72,7 +72,7 @@ def preload(sandbox_url: str, engine: Engine, companies: tuple[int, ...] = (2355
     from ycpipeline.sync.changes import ChangePolicy, capture_changes
     from ycpipeline.sync.companies import company_timezone
     from ycpipeline_sandbox import sandbox_client
-    from ycpipeline_tests.clients import client_options
+    from ycpipeline_tests.support.clients import client_options
 
     policy = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
     with sandbox_client(sandbox_url, options=client_options(page_size=200)) as client:

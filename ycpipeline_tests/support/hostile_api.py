@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 GOOD_RECORD: dict[str, Any] = json.loads((SAMPLES / "records_page.json").read_text())["data"][0]
 GOOD_SERVICE: dict[str, Any] = {
     "id": 9120034,

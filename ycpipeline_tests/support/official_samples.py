@@ -7,7 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-OFFICIAL = Path(__file__).parent / "samples" / "official"
+OFFICIAL = Path(__file__).parents[1] / "samples" / "official"
 
 
 def sample(name: str) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from ycpipeline.client import YClientsClient
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline_sandbox import Sandbox
-from ycpipeline_tests.clients import client_options
+from ycpipeline_tests.support.clients import client_options
 
 FORM = "https://n239661.yclients.com"
 TEMPLATE = "{form}/company/{company_id}/personal/select-services?o=s{service_id}"

@@ -30,15 +30,15 @@ from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violatio
 from ycpipeline.normalize.values import to_money
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, changed_after_value, read_states
 from ycpipeline_sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import preload
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.helpers import preload
 
 MSK = ZoneInfo("Europe/Moscow")
 RATE = Decimal("0.05")
 POLICY = ChangePolicy(records_start=date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))
 AGES = (10, 40, 200)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -404,7 +404,13 @@ def test_watermark_survives_sigkill_mid_pass(
         mutated_by = datetime.now(UTC) + timedelta(seconds=1)  # change times are stamped to the second
         expected = _expected(sandbox)
         worker = subprocess.Popen(
-            [sys.executable, "-m", "ycpipeline_tests.changes_crash_worker", sandbox_url, warehouse_url],
+            [
+                sys.executable,
+                "-m",
+                "ycpipeline_tests.support.changes_crash_worker",
+                sandbox_url,
+                warehouse_url,
+            ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

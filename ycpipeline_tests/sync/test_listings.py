@@ -31,9 +31,9 @@ from ycpipeline.sync.streams.clients import snapshot_clients
 from ycpipeline.sync.streams.schedules import sync_staff_schedules
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_sandbox.api.clients_search import clients_of
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.edited_answers import EditedAnswers, with_stray_row
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.edited_answers import EditedAnswers, with_stray_row
 
 MSK = ZoneInfo("Europe/Moscow")
 COMPANY = 235564

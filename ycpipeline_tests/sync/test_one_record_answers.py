@@ -24,10 +24,10 @@ from ycpipeline.sync.changes import ChangePolicy, capture_changes
 from ycpipeline.sync.companies import company_timezone
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Sandbox
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import preload
-from ycpipeline_tests.hostile_api import HostileApi, record
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.helpers import preload
+from ycpipeline_tests.support.hostile_api import HostileApi, record
 
 COMPANY, OTHER_COMPANY = 235564, 235565
 POLICY = ChangePolicy(date(2024, 1, 1), horizon_days=365, overlap=timedelta(minutes=10))

@@ -21,9 +21,9 @@ from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violatio
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, read_states
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import preload
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.helpers import preload
 
 MSK = ZoneInfo("Europe/Moscow")
 RATE = Decimal("0.05")

@@ -23,12 +23,13 @@ from ycpipeline.client.http import RequestStats
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Sandbox, sandbox_client
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.sync.test_records_sync import _expected, _stored
 
 MSK = ZoneInfo("Europe/Moscow")
-OFFICIAL = json.loads((Path(__file__).parent / "samples" / "official_records_list.json").read_text())["body"]
+SAMPLES = Path(__file__).parents[1] / "samples"
+OFFICIAL = json.loads((SAMPLES / "official_records_list.json").read_text())["body"]
 OFFICIAL_DAY = date(2019, 1, 16)
 
 

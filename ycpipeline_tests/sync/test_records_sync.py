@@ -14,8 +14,8 @@ from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.normalize.values import to_e164, to_money
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox
-from ycpipeline_tests.clients import client_options
 from ycpipeline_tests.conftest import ANCHOR
+from ycpipeline_tests.support.clients import client_options
 
 MSK = ZoneInfo("Europe/Moscow")
 START, END = ANCHOR - timedelta(days=14), ANCHOR + timedelta(days=7)
@@ -220,7 +220,7 @@ def test_a_record_listed_twice_loads_its_last_version(engine: Engine, sandbox: S
 
 def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(engine: Engine) -> None:
     from ycpipeline.serving import serve_in_thread
-    from ycpipeline_tests.hostile_api import HostileApi, record
+    from ycpipeline_tests.support.hostile_api import HostileApi, record
 
     # The API's local date is the 16th; its datetime in the configured zone (Moscow) is the 15th.
     api = HostileApi(records=[record(1, date="2026-11-16 02:00:00", datetime="2026-11-16T02:00:00+09:00")])

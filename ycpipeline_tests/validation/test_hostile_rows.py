@@ -19,8 +19,8 @@ from ycpipeline.client import YClientsClient
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.catalog import sync_catalog
 from ycpipeline.sync.records import sync_records
-from ycpipeline_tests.clients import client_options
-from ycpipeline_tests.hostile_api import GOOD_RECORD, GOOD_SERVICE, GOOD_STAFF, HostileApi, record
+from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.hostile_api import GOOD_RECORD, GOOD_SERVICE, GOOD_STAFF, HostileApi, record
 
 MSK = ZoneInfo("Europe/Moscow")
 WINDOW = (date(2026, 11, 1), date(2026, 11, 30))

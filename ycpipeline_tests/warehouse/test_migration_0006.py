@@ -18,9 +18,9 @@ from ycpipeline.loyalty.app_users import AppUsersMismatchError, app_users_proble
 from ycpipeline.normalize.catalog import staff_row
 from ycpipeline.normalize.records import record_row
 from ycpipeline.warehouse.migrate import alembic_config, upgrade
-from ycpipeline_tests.databases import scratch_database
+from ycpipeline_tests.support.databases import scratch_database
 
-SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).parents[1] / "samples"
 OFFICIAL_RECORDS = json.loads((SAMPLES / "apib_records_list.json").read_text())["body"]["data"]
 OUR_RECORDS = json.loads((SAMPLES / "records_page.json").read_text())["data"]
 OFFICIAL_STAFF = json.loads((SAMPLES / "apib_staff_list.json").read_text())["body"]["data"]

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from ycpipeline.warehouse.migrate import upgrade
 from ycpipeline.warehouse.schema import metadata
-from ycpipeline_tests.databases import scratch_database
+from ycpipeline_tests.support.databases import scratch_database
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from ycpipeline.warehouse.migrate import upgrade
 from ycpipeline.warehouse.sql_files import read_sql
-from ycpipeline_tests.databases import scratch_database
+from ycpipeline_tests.support.databases import scratch_database
 
-PACKAGE = Path(__file__).resolve().parents[1] / "ycpipeline"
+PACKAGE = Path(__file__).resolve().parents[2] / "ycpipeline"
 
 # Every file that defines functions or triggers of the warehouse, as (package, file under its sql/).
 DATABASE_CODE = (

@@ -29,10 +29,10 @@ from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_sandbox.webhooks import WebhookEmitter
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.helpers import event, execute, preload, requests_of, sensor_tick, statuses
+from ycpipeline_tests.support.helpers import event, execute, preload, requests_of, sensor_tick, statuses
 
 SECRET = "queue-secret-5a6b7c8d9e"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver
 
 SECRET = "hook-secret-9f8e7d6c5b4a"
-SAMPLE = json.loads((Path(__file__).parent / "samples" / "webhook_record_update.json").read_text())
+SAMPLE = json.loads((Path(__file__).parents[1] / "samples" / "webhook_record_update.json").read_text())
 
 
 @pytest.fixture
