@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from ycpipeline.cli.main import app
-from ycpipeline_tests.loyalty.test_wallet import USER, accrue
+from ycpipeline_tests.support.ledger_rows import USER, accrue
 
 runner = CliRunner()
 

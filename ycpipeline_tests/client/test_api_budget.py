@@ -26,7 +26,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
-from ycpipeline_tests.sync.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.records import expected_records, stored_records
 
 ROOT = Path(__file__).resolve().parents[2]
 MSK = ZoneInfo("Europe/Moscow")
@@ -147,7 +147,7 @@ def test_a_429_storm_that_ends_is_waited_out(
     began = time.monotonic()
     sync_records(patient_client, engine, 235564, MSK, start, end)
     assert time.monotonic() - began >= 2.5
-    assert _stored(engine) == _expected(sandbox, start, end)
+    assert stored_records(engine) == expected_records(sandbox, start, end)
     assert patient_client.stats.rate_limited >= 3
     warnings = [r.getMessage() for r in caplog.records if "429" in r.getMessage()]
     assert warnings and not any("exhausted" in w for w in warnings)
@@ -168,4 +168,4 @@ def test_a_429_storm_that_never_ends_fails_after_the_patience(
     assert "kept answering HTTP 429" in message and "YCLIENTS_RATE_LIMIT_PATIENCE_SECONDS=6" in message
     times = int(message.split("times over")[0].rsplit(":", 1)[1])
     assert times == patient_client.stats.rate_limited >= 4
-    assert _stored(engine) == {}
+    assert stored_records(engine) == {}

@@ -17,29 +17,9 @@ from ycpipeline.loyalty.ledger import derive_ledger, ledger_violations, users_in
 from ycpipeline.loyalty.wallet import WalletError
 from ycpipeline.settings import defaults
 from ycpipeline_tests.conftest import ANCHOR
-from ycpipeline_tests.support.ledger_rows import put_record, put_user
+from ycpipeline_tests.support.ledger_rows import USER, accrue, put_record, put_user
 
 RATE = Decimal("0.05")
-USER = 7
-
-
-def accrue(
-    engine: Engine,
-    record_id: int,
-    amount: str,
-    at: datetime | None = None,
-    company_id: int = 1,
-    user_id: int = USER,
-) -> None:
-    """An accrual of a record as the derivation writes it, `at` a past moment when given."""
-    with engine.begin() as conn:
-        conn.execute(
-            text("""
-                INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, base_amount, rate,
-                                                  created_at)
-                VALUES (:c, :r, :u, 'accrual', :a, :a * 20, 0.05, coalesce(:at, now()))"""),
-            {"c": company_id, "r": record_id, "u": user_id, "a": Decimal(amount), "at": at},
-        )
 
 
 def on(day_offset: int) -> datetime:

@@ -23,7 +23,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Sandbox, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
-from ycpipeline_tests.sync.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.records import expected_records, stored_records
 
 ROOT = Path(__file__).resolve().parents[2]
 START, END = ANCHOR - timedelta(days=30), ANCHOR
@@ -93,6 +93,6 @@ def test_sigkill_during_loads_and_derivations(
     with sandbox_client(sandbox_url, options=client_options()) as client:
         sync_records(client, engine, 235564, ZoneInfo("Europe/Moscow"), START, END)
     derive_ledger(engine, RATE)
-    assert _stored(engine) == _expected(sandbox, START, END)
+    assert stored_records(engine) == expected_records(sandbox, START, END)
     with engine.connect() as conn:
         assert ledger_violations(conn, RATE) == 0

@@ -15,7 +15,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
-from ycpipeline_tests.sync.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.records import expected_records, stored_records
 
 START, END = ANCHOR - timedelta(days=10), ANCHOR + timedelta(days=3)
 R = "/records/"
@@ -54,14 +54,14 @@ def test_fault_ends_exact_or_fails_leaving_the_window_untouched(
     sync_records(quick_client, engine, 235564, msk, START, END)
     for record in sandbox.state.day_records(235564, ANCHOR - timedelta(days=5))[:3]:
         sandbox.state.set_attendance(235564, record["id"], -1)  # something for the next run to carry
-    before = _stored(engine)
+    before = stored_records(engine)
     sandbox.faults.add(*faults)
     if failure is None:
         sync_records(quick_client, engine, 235564, msk, START, END)
-        assert _stored(engine) == _expected(sandbox, START, END)
+        assert stored_records(engine) == expected_records(sandbox, START, END)
     else:
         with pytest.raises(failure) as raised:
             sync_records(quick_client, engine, 235564, msk, START, END)
         assert "YClients" in str(raised.value)
-        assert _stored(engine) == before
+        assert stored_records(engine) == before
     assert sandbox.faults.injected >= 1

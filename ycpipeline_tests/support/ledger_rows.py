@@ -1,10 +1,15 @@
-"""Test helpers that write records and app users straight into the warehouse, as a load or the app would."""
+"""Test helpers that write records, app users and accruals straight into the warehouse, as a load, the app or
+the ledger's derivation would."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, text
+
+# The app user whose points the wallet tests and the loyalty CLI's move.
+USER = 7
 
 RECORD_UPSERT = text("""
     INSERT INTO yclients.records (company_id, record_id, visit_date, starts_at, duration_seconds,
@@ -40,6 +45,25 @@ def put_user(engine: Engine, user_id: int, code: str | None = None, phone: str |
         conn.execute(
             text("INSERT INTO loyalty.app_users (user_id, unique_code, phone) VALUES (:u, :c, :p)"),
             {"u": user_id, "c": code, "p": phone},
+        )
+
+
+def accrue(
+    engine: Engine,
+    record_id: int,
+    amount: str,
+    at: datetime | None = None,
+    company_id: int = 1,
+    user_id: int = USER,
+) -> None:
+    """An accrual of a record as the derivation writes it, `at` a past moment when given."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("""
+                INSERT INTO loyalty.bonus_ledger (company_id, record_id, user_id, kind, amount, base_amount, rate,
+                                                  created_at)
+                VALUES (:c, :r, :u, 'accrual', :a, :a * 20, 0.05, coalesce(:at, now()))"""),
+            {"c": company_id, "r": record_id, "u": user_id, "a": Decimal(amount), "at": at},
         )
 
 

@@ -25,7 +25,7 @@ from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Sandbox, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
-from ycpipeline_tests.sync.test_records_sync import _expected, _stored
+from ycpipeline_tests.support.records import expected_records, stored_records
 
 MSK = ZoneInfo("Europe/Moscow")
 SAMPLES = Path(__file__).parents[1] / "samples"
@@ -64,9 +64,9 @@ def test_a_page_cap_below_the_page_size_is_followed(
     start, end = ANCHOR - timedelta(days=14), ANCHOR
     with sandbox_client(sandbox_url, options=client_options(page_size=50, backoff_base=0.01)) as client:
         result = sync_records(client, engine, 235564, MSK, start, end)
-    expected = _expected(sandbox, start, end)
+    expected = expected_records(sandbox, start, end)
     assert len(expected) > 4 * 30
-    assert _stored(engine) == expected
+    assert stored_records(engine) == expected
     assert (result.passes, result.count_mismatch) == (1, None)
     assert client.stats.pages == -(-len(expected) // 30)
 
@@ -108,7 +108,7 @@ def test_pages_that_keep_changing_load_the_last_pass_and_say_so(engine: Engine, 
     listing = Drifting()
     result = sync_records(listing, engine, 235564, MSK, day, day)  # type: ignore[arg-type]
     assert (result.passes, result.count_mismatch, listing.passes) == (3, "drift", 3)
-    assert set(_stored(engine)) == {r["id"] for r in records[3:]}
+    assert set(stored_records(engine)) == {r["id"] for r in records[3:]}
 
 
 def test_the_count_check_fails_naming_the_company_and_the_numbers(

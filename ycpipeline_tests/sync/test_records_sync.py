@@ -11,11 +11,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import TokenRejectedError, YClientsClient
-from ycpipeline.normalize.values import to_e164, to_money
+from ycpipeline.normalize.values import to_money
 from ycpipeline.sync.records import sync_records
 from ycpipeline_sandbox import Fault, Sandbox
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
+from ycpipeline_tests.support.records import expected_records, stored_records
 
 MSK = ZoneInfo("Europe/Moscow")
 START, END = ANCHOR - timedelta(days=14), ANCHOR + timedelta(days=7)
@@ -25,38 +26,12 @@ def _sync(client: YClientsClient, engine: Engine, start=START, end=END):  # type
     return sync_records(client, engine, 235564, MSK, start, end, run_id="test", chunk_pages=2)
 
 
-def _expected(sandbox: Sandbox, start=START, end=END) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
-    out = {}
-    for r in sandbox.state.iter_records(235564, start, end):
-        total = sum((to_money(s["cost"]) for s in r["services"]), Decimal("0.00"))
-        phone = to_e164(r["client"]["phone"]) if r["client"] else None
-        out[r["id"]] = (
-            datetime.fromisoformat(r["datetime"]).date(),
-            r["attendance"],
-            r["deleted"],
-            total,
-            phone,
-            r["staff_id"],
-            r["comment"],
-        )
-    return out
-
-
-def _stored(engine: Engine) -> dict[int, tuple]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("""SELECT record_id, visit_date, attendance, deleted, total_cost, client_phone,
-                                           staff_id, comment FROM yclients.records""")
-        ).all()
-    return {r[0]: tuple(r[1:]) for r in rows}
-
-
 def test_full_refresh_equals_the_sandbox_and_rerun_changes_nothing(
     client: YClientsClient, engine: Engine, sandbox: Sandbox
 ) -> None:
     first = _sync(client, engine)
-    expected = _expected(sandbox)
-    assert _stored(engine) == expected
+    expected = expected_records(sandbox, START, END)
+    assert stored_records(engine) == expected
     assert first.counts.created == len(expected) and first.rejected == 0
     with engine.connect() as conn:
         lines = conn.execute(text("SELECT count(*) FROM yclients.record_services")).scalar_one()
@@ -84,7 +59,7 @@ def test_mutations_are_reflected_on_the_next_run(
     sandbox.state.move_record(235564, d, datetime.combine(ANCHOR + timedelta(days=30), time(11), MSK))
     result = _sync(client, engine)
     assert result.counts.updated == 4 and result.moved_out == 1 and result.counts.created == 0
-    stored = _stored(engine)
+    stored = stored_records(engine)
     assert stored[a][1] == -1
     assert stored[b][3] == sum(
         (to_money(s["cost"]) for s in sandbox.state.get_record(235564, b)["services"]), Decimal("0.00")
@@ -153,7 +128,7 @@ def test_records_booked_while_paging_are_not_lost(
     sandbox.faults.add(Fault("insert_during_paging", path="/records/", page=2))
     result = _sync(client, engine)
     assert result.passes == 2
-    assert _stored(engine) == _expected(sandbox)
+    assert stored_records(engine) == expected_records(sandbox, START, END)
 
 
 def test_token_rejected_mid_window_leaves_the_window_as_it_was_then_repairs(
@@ -161,14 +136,14 @@ def test_token_rejected_mid_window_leaves_the_window_as_it_was_then_repairs(
 ) -> None:
     early = (START, START + timedelta(days=6))
     _sync(client, engine, *early)
-    before = _stored(engine)
+    before = stored_records(engine)
     sandbox.state.set_attendance(235564, sandbox.state.day_records(235564, START)[0]["id"], -1)
     sandbox.faults.add(Fault("status", status=401, path="/records/", page=3))
     with pytest.raises(TokenRejectedError, match="YCLIENTS_USER_TOKEN"):
         _sync(client, engine)
-    assert _stored(engine) == before  # nothing of the failed run is visible
+    assert stored_records(engine) == before  # nothing of the failed run is visible
     _sync(client, engine)  # the "backfill after a token change"
-    assert _stored(engine) == _expected(sandbox)
+    assert stored_records(engine) == expected_records(sandbox, START, END)
 
 
 def test_each_company_of_a_chain_uses_its_own_time_zone(
@@ -215,7 +190,7 @@ def test_a_record_listed_twice_loads_its_last_version(engine: Engine, sandbox: S
     # Paging drift: the stored version first, then the newer one. The newer one must win.
     result = sync_records(Listing(record, edited), engine, 235564, MSK, day, day)  # type: ignore[arg-type]
     assert (result.counts.updated, result.counts.unchanged) == (1, 0)
-    assert _stored(engine)[record["id"]][1] == edited["attendance"]
+    assert stored_records(engine)[record["id"]][1] == edited["attendance"]
 
 
 def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(engine: Engine) -> None:
@@ -232,4 +207,4 @@ def test_a_record_whose_zone_disagrees_stays_in_its_window_and_is_not_reread(eng
         for window in ((day, day), (day - timedelta(days=1), day - timedelta(days=1))) * 2:
             sync_records(client, engine, 235564, MSK, *window)
     assert api.rereads == 0
-    assert _stored(engine)[1][0] == day
+    assert stored_records(engine)[1][0] == day
