@@ -236,7 +236,7 @@ def test_captured_webhooks_are_accepted(engine: Engine, captured: str) -> None:
     with serve_in_thread(create_receiver(engine, "s3cret")) as base:
         answer = httpx.post(f"{base}{WEBHOOK_PATH}/s3cret", content=sample_text(captured), timeout=10)
     assert answer.status_code == 200, answer.text
-    # Queued as it came; the sensor sets goods aside as not synced (test_webhook_queue.py).
+    # Queued as it came; the sensor sets goods aside as not synced (webhooks/test_webhook_queue.py).
     body = json.loads(sample_text(captured))
     assert _rows(engine, "SELECT resource, status FROM yclients.webhook_events") == [
         (body["resource"], "pending")

@@ -1,6 +1,6 @@
 """One hostile object never stops a window: every value is checked against its column's SQL type and
 domain, each hostile record lands in `yclients.rejected_rows` with its reason, the sound ones load, and
-`raw` is stored (cleaned) whatever it holds. Served over loopback HTTP by a tiny API (hostile_api)."""
+`raw` is stored (cleaned) whatever it holds. Served over loopback HTTP by a tiny API (support/hostile_api.py)."""
 
 from __future__ import annotations
 

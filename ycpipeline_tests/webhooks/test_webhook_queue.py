@@ -151,7 +151,7 @@ def test_hostile_events_in_one_burst_never_stop_the_sound_ones(
     )
     far_event = by_resource_id[("record", 79, 235564)]
     assert far_event.status == "done"  # a far-future visit is no reason to ignore: change capture stores it
-    # A `client` event is synced: its client is re-read in the same run (test_marts.py).
+    # A `client` event is synced: its client is re-read in the same run (marts/test_marts.py).
     assert by_resource_id[("client", 5, 235564)].status == "done"
     assert statuses(engine) == {"done": 8, "ignored": 4}
     with engine.connect() as conn:
