@@ -30,8 +30,8 @@ from ycpipeline_sandbox import (  # noqa: E402
     SandboxState,
     sandbox_client,
 )
-from ycpipeline_tests.clients import client_options  # noqa: E402
-from ycpipeline_tests.databases import recreate_database  # noqa: E402
+from ycpipeline_tests.support.clients import client_options  # noqa: E402
+from ycpipeline_tests.support.databases import recreate_database  # noqa: E402
 
 # "Today" of every sandbox in the suite is the real today, so the sandbox and the pipeline (which reads the wall
 # clock for its reconciliation window, partitions and freshness) always agree; a fixed date here broke a test two

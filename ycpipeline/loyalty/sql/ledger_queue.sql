@@ -4,7 +4,7 @@
 --
 -- Installed by migration 0003 (which queued with ON CONFLICT DO NOTHING); migration 0006 made the queue
 -- append-only and replaced the function's body with the one below. The migrations carry their own copies; a
--- test (ycpipeline_tests/test_warehouse_sql.py) checks that the migrated database defines exactly this.
+-- test (ycpipeline_tests/warehouse/test_warehouse_sql.py) checks that the migrated database defines exactly this.
 --
 -- Append-only: each statement adds its own entries (the queue has no key on them, so no conflict and no lock).
 -- A derivation deletes only the entries its snapshot sees, those of committed loads; an entry of a load that

@@ -5,7 +5,7 @@
 --
 -- Installed by migration 0009; migration 0010 replaced queue_ledger_entries (only entries with a company, since
 -- holds and releases have none). The migrations carry their own copies; a test
--- (ycpipeline_tests/test_warehouse_sql.py) checks that the migrated database defines exactly this.
+-- (ycpipeline_tests/warehouse/test_warehouse_sql.py) checks that the migrated database defines exactly this.
 --
 -- A trigger with transition tables serves one event, so each table has one trigger per event; UPDATE sees both
 -- the old rows (the keys they left) and the new ones (the keys they moved to). plpgsql plans a statement when

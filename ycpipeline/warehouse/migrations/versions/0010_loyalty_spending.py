@@ -201,7 +201,7 @@ def downgrade() -> None:
             ALTER COLUMN company_id SET NOT NULL""")
 
 
-# A frozen copy of ycpipeline/loyalty/sql/wallet.sql (ycpipeline_tests/test_wallet_sql.py compares them).
+# A frozen copy of ycpipeline/loyalty/sql/wallet.sql (ycpipeline_tests/loyalty/test_wallet_sql.py compares them).
 WALLET = r"""
 -- The bonus wallet: the views and functions the app calls to read balances and to spend, hold, capture and
 -- release points (docs/loyalty.md). Migration 0010 carries a frozen copy of this file; a test checks that the
