@@ -61,6 +61,7 @@ TABLES = (
     "yclients.payment_accounts",
     "yclients.record_payments",
     "yclients.finance_transactions",
+    "yclients.goods_transactions",
     "yclients.clients",
     "yclients.staff_schedules",
     "marts.pending",

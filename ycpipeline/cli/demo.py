@@ -148,7 +148,7 @@ def run_demo(
                     "loyalty.hold_points"
                 )
             console.print(
-                "the nightly streams (categories, accounts, clients, cash ledger, staff schedules), the bonus "
+                "the nightly streams (categories, accounts, clients, cash ledger, goods transactions, staff schedules), the bonus "
                 f"expiry (points of visits older than {DEMO_EXPIRY_MONTHS} months), then the marts …"
             )
             run_job("nightly_streams_job")

@@ -20,6 +20,7 @@ def warehouse_summary(engine: Engine) -> dict[str, Any]:
             "records_deleted": one("SELECT count(*) FROM yclients.records WHERE deleted"),
             "completed_visits": one(f"SELECT count(*) FROM yclients.records WHERE {completed_visit()}"),
             "record_services": one("SELECT count(*) FROM yclients.record_services"),
+            "goods_transactions": one("SELECT count(*) FROM yclients.goods_transactions"),
             "rejected_rows": one("SELECT count(*) FROM yclients.rejected_rows"),
             "ledger_entries": one("SELECT count(*) FROM loyalty.bonus_ledger"),
             "app_users": one("SELECT count(*) FROM loyalty.app_users"),

@@ -117,6 +117,21 @@ class CashTransactionRow(_StreamRow):
         return _dates_in_range(series, nullable=False)
 
 
+class GoodsTransactionRow(_StreamRow):
+    """A row of `yclients.goods_transactions`."""
+
+    transaction_id: Series[object]
+    created_on: Series[object]
+
+    @pa.check("transaction_id", name="an id > 0")
+    def _id(cls, series: pd.Series) -> pd.Series:
+        return _positive_ids(series)
+
+    @pa.check("created_on", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}")
+    def _day(cls, series: pd.Series) -> pd.Series:
+        return _dates_in_range(series, nullable=False)
+
+
 class ClientRow(_StreamRow):
     """A row of `yclients.clients`."""
 

@@ -501,6 +501,46 @@ finance_transactions = Table(
     schema="yclients",
 )
 
+# Goods sold, used and received: `GET /storages/transactions/{company_id}` (yclientsru.apib:16054-16128),
+# read by change time after a first read by creation date (sync/streams/goods_transactions.py).
+goods_transactions = Table(
+    "goods_transactions",
+    metadata,
+    Column("company_id", BigInteger, primary_key=True, comment="The YClients company (salon) id"),
+    Column("transaction_id", BigInteger, primary_key=True, comment="The goods transaction's id in YClients"),
+    Column("document_id", BigInteger, comment="The document (sale, delivery) it belongs to"),
+    Column("type_id", BigInteger, comment="The operation type's id (1: a sale, 3: an arrival, …)"),
+    Column("type_title", Text, comment="The operation type's name, as the API sends it"),
+    Column("good_id", BigInteger, comment="The good's id"),
+    Column("good_title", Text, comment="The good's name"),
+    Column("storage_id", BigInteger, comment="The storage the goods left or entered"),
+    Column(
+        "quantity",
+        Numeric(14, 3),
+        comment="The API's amount: negative when goods leave the storage (a sale), positive when they arrive",
+    ),
+    Column("cost_per_unit", Money, comment="The price of one unit"),
+    Column("cost", Money, comment="The transaction's cost after its discount"),
+    Column(
+        "discount", Money, comment="The discount, as sent (the description does not say percent or amount)"
+    ),
+    Column(
+        "record_id", BigInteger, comment="The record (visit) a sale belongs to; null when none (sent as 0)"
+    ),
+    Column("service_id", BigInteger, comment="The service a sale or use is tied to"),
+    Column("staff_id", BigInteger, comment="The staff member (the API's master)"),
+    Column("supplier_id", BigInteger, comment="The supplier of an arrival"),
+    Column("client_id", BigInteger, comment="The client of a sale (the API's clients object)"),
+    Column("created_at", TimestampTZ, nullable=False, comment="When the transaction was made"),
+    Column("created_on", Date, nullable=False, comment="The day it was made, in the company's own time zone"),
+    Column("changed_at", TimestampTZ, comment="When YClients last changed it (last_change_date)"),
+    Column("synced_at", TimestampTZ, nullable=False, comment="When this pipeline last wrote the row"),
+    Column("raw", JSONB, nullable=False, comment="The item as the API sent it"),
+    Index(None, "company_id", "created_on"),
+    Index(None, "company_id", "record_id"),
+    schema="yclients",
+)
+
 # Clients from the clients search (yclientsru.apib:4504-4700, fields :201-233), a nightly snapshot.
 clients = Table(
     "clients",

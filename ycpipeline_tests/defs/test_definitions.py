@@ -41,6 +41,7 @@ def test_code_location_loads_whole(dagster_env: Path) -> None:
         "yclients_clients",
         "yclients_client_changes",
         "yclients_cash_ledger",
+        "yclients_goods_transactions",
         "yclients_staff_schedules",
         "branch_daily",
         "staff_utilization_daily",
@@ -392,6 +393,7 @@ def test_every_asset_is_described_for_the_ui(dagster_env: Path) -> None:
                 "clients",
                 "client_changes",
                 "cash_ledger",
+                "goods_transactions",
                 "staff_schedules",
             )
             for check in ("companies_ok", "rejected_share", "schema_drift")

@@ -4,6 +4,7 @@ all. The records, with their passes, change capture and payments, are loaded by 
 
 from ycpipeline.sync.streams.cash_ledger import CASH_LEDGER
 from ycpipeline.sync.streams.clients import CLIENT_CHANGES, CLIENTS
+from ycpipeline.sync.streams.goods_transactions import GOODS_TRANSACTIONS
 from ycpipeline.sync.streams.payment_accounts import PAYMENT_ACCOUNTS
 from ycpipeline.sync.streams.service_categories import SERVICE_CATEGORIES
 from ycpipeline.sync.streams.services import SERVICES
@@ -18,5 +19,6 @@ STREAMS = (
     CLIENTS,
     CLIENT_CHANGES,
     CASH_LEDGER,
+    GOODS_TRANSACTIONS,
     SCHEDULES,
 )
