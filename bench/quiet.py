@@ -46,7 +46,7 @@ def run(engine: Engine, size: int) -> dict[str, float]:
     )
     with serve_in_thread(box) as base, pipeline_settings(base, engine, [COMPANY]):
         from ycpipeline.cli.runs import check_metadata, company_counts, run_job
-        from ycpipeline.defs.freshness.planning import window_runs
+        from ycpipeline.defs.automation.planning import window_runs
 
         (window,) = window_runs([[COMPANY]], start, end, "bench")
         # Warm-up (imports, first use of the models): not measured.

@@ -26,8 +26,8 @@ from ycpipeline.webhooks.queue import counts_by_status
 
 def drain(warehouse_url: str, on_batch: Callable[[Batch, str | None], None] | None = None) -> dict[str, int]:
     """Settle, then claim and run batch after batch until every event was tried once; counts by status."""
-    from ycpipeline.defs.freshness.resources import freshness_resource
-    from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
+    from ycpipeline.defs.automation.resources import freshness_resource
+    from ycpipeline.defs.automation.webhook_runs import BATCH_RUN_BOUND, batch_run, run_outcome
 
     freshness = freshness_resource()
     engine = create_engine(warehouse_url, hide_parameters=True)

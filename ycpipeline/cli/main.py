@@ -168,7 +168,7 @@ def sync_catalog_command(
 ) -> None:
     """Refresh services and staff through Dagster (the run shows in the UI)."""
     from ycpipeline.cli.runs import RunFailedError, company_counts, failure_message, groups_of, run_job
-    from ycpipeline.defs.freshness.planning import partition_tags
+    from ycpipeline.defs.automation.planning import partition_tags
 
     _prepare_dagster()
     try:

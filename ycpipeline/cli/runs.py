@@ -268,7 +268,7 @@ def sync_window(
     One run pays Dagster's start-up once; memory stays bounded because each company's pages stream
     into the warehouse's staging tables in chunks.
     """
-    from ycpipeline.defs.freshness.planning import window_runs
+    from ycpipeline.defs.automation.planning import window_runs
 
     groups = groups_of(company_ids)
     totals: dict[str, int] = {}

@@ -54,7 +54,7 @@ def run_tick(companies: Sequence[int] | None = None) -> dict[int, CompanyOutcome
     """What the 30-minute schedule runs, in-process: change capture (reconciling those due) for the
     companies (default: every tracked one), then the ledger and the marts. When a company failed, its
     partition is failed and `ledger_job` derives the others' points, as the daemon's follow-up does."""
-    from ycpipeline.defs.freshness.planning import changes_runs
+    from ycpipeline.defs.automation.planning import changes_runs
 
     keys = company_partition_keys()
     wanted = list(companies) if companies is not None else [int(k) for k in keys]

@@ -1,5 +1,5 @@
 """Resources: the YClients API and the warehouse, configured from the settings, and the one wiring block
-of every resource the settings configure (`freshness` aside, wired in `defs/freshness/resources.py`).
+of every resource the settings configure (`freshness` aside, wired in `defs/automation/resources.py`).
 
 The settings own every default; `defs()` builds the resources from them, so a field here never restates
 one, and the marts', loyalty's and streams' resources carry settings under their own names, their policy

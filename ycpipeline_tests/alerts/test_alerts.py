@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import run_job
 from ycpipeline.client import PostgresBudget
-from ycpipeline.defs.freshness.planning import changes_runs
+from ycpipeline.defs.automation.planning import changes_runs
 from ycpipeline.settings import mask
 from ycpipeline_sandbox import DEFAULT_PARTNER_TOKEN, DEFAULT_USER_TOKEN, Fault, Sandbox
 from ycpipeline_tests.support.alert_servers import Captured, http_capture, smtp_capture, wait_for

@@ -25,7 +25,7 @@ import yaml
 from sqlalchemy import Engine, text
 
 from ycpipeline.cli.runs import LOCAL_INSTANCE, dagster_instance
-from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, BATCH_TAG, run_outcome
+from ycpipeline.defs.automation.webhook_runs import BATCH_RUN_BOUND, BATCH_TAG, run_outcome
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.webhooks.processing import settle
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.client import YClientsClient
-from ycpipeline.defs.freshness.planning import changes_runs
+from ycpipeline.defs.automation.planning import changes_runs
 from ycpipeline.loyalty.ledger import derive_ledger
 from ycpipeline.marts import checks
 from ycpipeline.marts.refresh import refresh_all, refresh_mart

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from ycpipeline.defs.freshness.planning import changes_runs
+from ycpipeline.defs.automation.planning import changes_runs
 from ycpipeline.metrics.runs import last_runs_from_env
 from ycpipeline.serving import free_port, serve_in_thread
 from ycpipeline.webhooks.receiver import WEBHOOK_PATH, create_receiver

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ycpipeline.cli.demo_users import seed_demo_users
-from ycpipeline.defs.bookings.assets import WATERMARK_CHECK, watermark_check
+from ycpipeline.defs.records.assets import WATERMARK_CHECK, watermark_check
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
 from ycpipeline.sync.changes import ChangePolicy, capture_changes, read_states
 from ycpipeline.sync.records import sync_records

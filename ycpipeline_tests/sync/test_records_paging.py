@@ -115,7 +115,7 @@ def test_the_count_check_fails_naming_the_company_and_the_numbers(
     dagster_env: Path, engine: Engine, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ycpipeline.cli.runs import run_job
-    from ycpipeline.defs.freshness.planning import window_runs
+    from ycpipeline.defs.automation.planning import window_runs
 
     server = OfficialRecords(235564, "empty", rest=sandbox)
     with serve_in_thread(server) as base:

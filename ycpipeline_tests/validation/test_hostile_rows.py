@@ -190,7 +190,7 @@ def test_the_rejected_share_checks_report_the_share(
     dagster_env: Path, engine: Engine, api_url: str, api: HostileApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ycpipeline.cli.runs import run_job
-    from ycpipeline.defs.freshness.planning import window_runs
+    from ycpipeline.defs.automation.planning import window_runs
 
     api.services = [GOOD_SERVICE, {**GOOD_SERVICE, "id": 2**63}]
     api.staff = [GOOD_STAFF]

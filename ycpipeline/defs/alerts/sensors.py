@@ -27,7 +27,7 @@ from ycpipeline.defs.alerts.observe import (
     run_incident_key,
     stale_assets,
 )
-from ycpipeline.defs.freshness.webhook_runs import run_error
+from ycpipeline.defs.automation.webhook_runs import run_error
 from ycpipeline.defs.resources import WarehouseResource
 from ycpipeline.settings import Settings, load_settings
 

@@ -3,8 +3,8 @@ new salon's catalogue is read at once."""
 
 import dagster as dg
 
+from ycpipeline.defs.automation.planning import TRIGGER_TAG, tick_skip_reason
 from ycpipeline.defs.companies.tracked import tracked_companies
-from ycpipeline.defs.freshness.planning import TRIGGER_TAG, tick_skip_reason
 from ycpipeline.defs.jobs import catalog_job
 from ycpipeline.defs.partitions import COMPANIES, partition_changes, partition_keys
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource

@@ -1,12 +1,12 @@
 """The nightly schedule of the streams read once a day: categories, accounts, clients, the cash ledger,
-staff schedules."""
+goods transactions, staff schedules."""
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from ycpipeline.defs.automation.planning import partition_tags, tick_skip_reason
 from ycpipeline.defs.companies.tracked import partitions_in_step
-from ycpipeline.defs.freshness.planning import partition_tags, tick_skip_reason
 from ycpipeline.defs.jobs import nightly_streams_job
 from ycpipeline.defs.partitions import company_groups
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from ycpipeline.defs.automation.planning import tick_skip_reason
+from ycpipeline.defs.automation.resources import FreshnessResource
+from ycpipeline.defs.automation.webhook_runs import BATCH_RUN_BOUND, WILL_RETRY_TAG, batch_run, run_outcome
 from ycpipeline.defs.companies.tracked import partitions_in_step
-from ycpipeline.defs.freshness.planning import tick_skip_reason
-from ycpipeline.defs.freshness.resources import FreshnessResource
-from ycpipeline.defs.freshness.webhook_runs import BATCH_RUN_BOUND, WILL_RETRY_TAG, batch_run, run_outcome
 from ycpipeline.defs.jobs import (
     catalog_job,
     changes_and_catalog_job,

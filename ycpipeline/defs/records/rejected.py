@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-from ycpipeline.defs.bookings.assets import GROUP
 from ycpipeline.defs.metadata import (
     FRESH_WITHIN_30_MINUTES,
     KINDS,
@@ -11,6 +10,7 @@ from ycpipeline.defs.metadata import (
     numbers,
     table_metadata,
 )
+from ycpipeline.defs.records.assets import GROUP
 from ycpipeline.defs.resources import WarehouseResource
 from ycpipeline.warehouse.schema import rejected_rows as rejected_rows_table
 from ycpipeline.warehouse.totals import rejected_totals

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from sqlalchemy import Engine
 
-from ycpipeline.defs.freshness.planning import CHANGES_AND_CATALOG_JOB, PlannedRun, changes_runs
+from ycpipeline.defs.automation.planning import CHANGES_AND_CATALOG_JOB, PlannedRun, changes_runs
 from ycpipeline.defs.healing import CHANGES_MAX_RUNTIME
 from ycpipeline.defs.in_process import IN_PROCESS_TAG, abandon_run, abandoned
 from ycpipeline.defs.metadata import named_failures

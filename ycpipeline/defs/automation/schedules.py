@@ -3,8 +3,8 @@ catalogue once a day."""
 
 import dagster as dg
 
+from ycpipeline.defs.automation.planning import TRIGGER_TAG, changes_runs, partition_tags, tick_skip_reason
 from ycpipeline.defs.companies.tracked import partitions_in_step
-from ycpipeline.defs.freshness.planning import TRIGGER_TAG, changes_runs, partition_tags, tick_skip_reason
 from ycpipeline.defs.jobs import catalog_job, changes_job
 from ycpipeline.defs.partitions import company_groups
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource

@@ -10,9 +10,9 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Engine, text
 
+from ycpipeline.defs.automation.planning import due_for_reconciliation, reconcile_window
+from ycpipeline.defs.automation.resources import FreshnessResource
 from ycpipeline.defs.drift_checks import drift_check_result, drift_check_spec
-from ycpipeline.defs.freshness.planning import due_for_reconciliation, reconcile_window
-from ycpipeline.defs.freshness.resources import FreshnessResource
 from ycpipeline.defs.metadata import (
     FRESH_WITHIN_30_MINUTES,
     KINDS,

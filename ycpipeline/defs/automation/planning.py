@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from ycpipeline.defs.freshness.resources import FreshnessResource
+from ycpipeline.defs.automation.resources import FreshnessResource
 from ycpipeline.defs.partitions import PARTITION_TAG, range_tags
 from ycpipeline.settings import load_settings
 from ycpipeline.sync.changes import SyncState
