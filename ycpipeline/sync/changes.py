@@ -34,6 +34,8 @@ from ycpipeline.sync.records import (
     refresh_window,
 )
 from ycpipeline.sync.reread import reread_records
+from ycpipeline.sync.state import SyncState, changed_after_value, write_state
+from ycpipeline.sync.state import read_states as stream_states
 from ycpipeline.validation.sqltypes import BIGINT_MAX
 
 log = logging.getLogger(__name__)
@@ -122,63 +124,15 @@ class ChangesResult:
         }
 
 
-@dataclass(frozen=True)
-class SyncState:
-    """A company's row of `yclients.sync_state`."""
-
-    company_id: int
-    watermark: datetime | None
-    last_reconciled_at: datetime | None
-
-
-def changed_after_value(watermark: datetime, tz: tzinfo, overlap: timedelta) -> datetime:
-    """The offset-less `changed_after` to send for a watermark, early enough under either reading.
-
-    The API documents `changed_after` as `2016-02-23T12:00:00` (yclientsru.apib:5434, 5450) without
-    saying in which zone it is read, nor whether an offset is accepted. UNCERTAIN, hence: the earlier of
-    the watermark's wall clock in UTC and in the company's zone, minus the overlap. Whichever reading the
-    server uses, the instant it filters from is at or before `watermark − overlap`; the price is
-    over-fetching by the zone's offset, which the idempotent merge absorbs.
-    """
-    utc_wall = watermark.astimezone(UTC).replace(tzinfo=None)
-    local_wall = watermark.astimezone(tz).replace(tzinfo=None)
-    return (min(utc_wall, local_wall) - overlap).replace(microsecond=0)
-
-
 def read_states(conn: Connection, company_ids: Iterable[int] | None = None) -> dict[int, SyncState]:
     """The records stream's state of the given companies (all when None) that have one."""
-    rows = conn.execute(
-        text("""
-            SELECT company_id, watermark, last_reconciled_at FROM yclients.sync_state
-            WHERE stream = :stream
-              AND (CAST(:ids AS bigint[]) IS NULL OR company_id = ANY(CAST(:ids AS bigint[])))
-        """),
-        {"stream": STREAM, "ids": None if company_ids is None else list(company_ids)},
-    ).all()
-    return {r.company_id: SyncState(r.company_id, r.watermark, r.last_reconciled_at) for r in rows}
-
-
-def _write_state(
-    conn: Connection, company_id: int, *, watermark: datetime | None, reconciled_at: datetime | None
-) -> None:
-    # Never backwards: a slow pass that started earlier than one already committed keeps the later mark.
-    conn.execute(
-        text("""
-            INSERT INTO yclients.sync_state (company_id, stream, watermark, last_reconciled_at, updated_at)
-            VALUES (:c, :stream, :w, :r, now())
-            ON CONFLICT (company_id, stream) DO UPDATE SET
-                watermark = greatest(sync_state.watermark, EXCLUDED.watermark),
-                last_reconciled_at = greatest(sync_state.last_reconciled_at, EXCLUDED.last_reconciled_at),
-                updated_at = now()
-        """),
-        {"c": company_id, "stream": STREAM, "w": watermark, "r": reconciled_at},
-    )
+    return stream_states(conn, STREAM, company_ids)
 
 
 def mark_reconciled(engine: Engine, company_id: int, at: datetime) -> None:
     """Record a finished reconciliation (a full re-read of the reconciliation window) of a company."""
     with engine.begin() as conn:
-        _write_state(conn, company_id, watermark=None, reconciled_at=at)
+        write_state(conn, company_id, STREAM, reconciled_at=at)
 
 
 class PartitionTally:
@@ -382,14 +336,14 @@ def capture_changes(
             result.fetched, result.rejected, result.passes = window.fetched, window.rejected, window.passes
             result.watermark_held = window.count_mismatch == "drift"
             if not result.watermark_held:
-                _write_state(conn, company_id, watermark=started, reconciled_at=started)
+                write_state(conn, company_id, STREAM, watermark=started, reconciled_at=started)
         else:
             result = ChangesResult(company_id, "changes", started, previous_watermark=previous)
             _changes_since(
                 conn, client, company_id, tz, policy, result, today, reread_ids, run_id, chunk_pages
             )
             if not result.watermark_held:
-                _write_state(conn, company_id, watermark=started, reconciled_at=None)
+                write_state(conn, company_id, STREAM, watermark=started)
         if result.watermark_held:
             # A pass known to be inconsistent may have skipped a change: never move past it.
             result.watermark = previous

@@ -28,7 +28,8 @@ from ycpipeline.cli.runs import company_counts, failure_message, run_job
 from ycpipeline.client import TokenRejectedError, YClientsClient
 from ycpipeline.loyalty.ledger import OWNERS_SQL, derive_ledger, ledger_violations
 from ycpipeline.normalize.values import to_money
-from ycpipeline.sync.changes import ChangePolicy, capture_changes, changed_after_value, read_states
+from ycpipeline.sync.changes import ChangePolicy, capture_changes, read_states
+from ycpipeline.sync.state import changed_after_value
 from ycpipeline_sandbox import Fault, GenerationParams, Sandbox, SandboxConfig, SandboxState, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options

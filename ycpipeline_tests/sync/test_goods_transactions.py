@@ -17,8 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ycpipeline.client import YClientsClient
 from ycpipeline.serving import serve_in_thread
+from ycpipeline.sync.state import read_state
 from ycpipeline.sync.streams import GOODS_TRANSACTIONS
-from ycpipeline.sync.streams.goods_transactions import goods_watermark
+from ycpipeline.sync.streams.goods_transactions import STREAM
 from ycpipeline_sandbox import Fault, Sandbox, sandbox_client
 from ycpipeline_tests.conftest import ANCHOR
 from ycpipeline_tests.support.clients import client_options
@@ -50,7 +51,7 @@ def _stored(engine: Engine) -> dict[int, Any]:
 
 def _watermark(engine: Engine) -> datetime | None:
     with engine.connect() as conn:
-        return goods_watermark(conn, COMPANY)
+        return read_state(conn, STREAM, COMPANY).watermark
 
 
 def _drifts(engine: Engine) -> list[Any]:

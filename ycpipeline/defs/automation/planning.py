@@ -17,7 +17,7 @@ import dagster as dg
 from ycpipeline.defs.automation.resources import FreshnessResource
 from ycpipeline.defs.partitions import PARTITION_TAG, range_tags
 from ycpipeline.settings import load_settings
-from ycpipeline.sync.changes import SyncState
+from ycpipeline.sync.state import SyncState
 
 # Run tags shared by the schedules, the sensor and the CLI.
 TRIGGER_TAG = "ycpipeline/trigger"

@@ -25,6 +25,18 @@ def active_run(instance: dg.DagsterInstance, job_name: str, tags: dict[str, str]
     return records[0].dagster_run.run_id if records else None
 
 
+def groups_to_run(
+    context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
+) -> list[list[int]] | dg.SkipReason:
+    """The tracked salons in groups of neighbouring partitions, one run each, or why the tick is skipped."""
+    if reason := tick_skip_reason():
+        return dg.SkipReason(reason)
+    companies = partitions_in_step(context.instance, yclients, warehouse)
+    if not companies:
+        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
+    return company_groups(context.instance, companies)
+
+
 @dg.schedule(
     name="yclients_sync_every_30_minutes",
     cron_schedule="*/30 * * * *",
@@ -40,16 +52,12 @@ def yclients_sync_every_30_minutes(
     context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """The tick's change-capture run, unless the previous tick's run is still going."""
-    if reason := tick_skip_reason():
-        return dg.SkipReason(reason)
-    running = active_run(context.instance, changes_job.name, {TRIGGER_TAG: "schedule"})
-    if running:
+    if running := active_run(context.instance, changes_job.name, {TRIGGER_TAG: "schedule"}):
         return dg.SkipReason(f"run {running} of the previous tick is still going")
-    companies = partitions_in_step(context.instance, yclients, warehouse)
-    if not companies:
-        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
-    runs = changes_runs(company_groups(context.instance, companies), "schedule")
-    return [run.run_request() for run in runs]
+    groups = groups_to_run(context, warehouse, yclients)
+    if isinstance(groups, dg.SkipReason):
+        return groups
+    return [run.run_request() for run in changes_runs(groups, "schedule")]
 
 
 @dg.schedule(
@@ -65,12 +73,7 @@ def yclients_catalog_daily(
     context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """One catalogue run over every company."""
-    if reason := tick_skip_reason():
-        return dg.SkipReason(reason)
-    companies = partitions_in_step(context.instance, yclients, warehouse)
-    if not companies:
-        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
-    return [
-        dg.RunRequest(tags={TRIGGER_TAG: "schedule", **partition_tags(group)})
-        for group in company_groups(context.instance, companies)
-    ]
+    groups = groups_to_run(context, warehouse, yclients)
+    if isinstance(groups, dg.SkipReason):
+        return groups
+    return [dg.RunRequest(tags={TRIGGER_TAG: "schedule", **partition_tags(group)}) for group in groups]

@@ -5,10 +5,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from ycpipeline.defs.automation.planning import partition_tags, tick_skip_reason
-from ycpipeline.defs.companies.tracked import partitions_in_step
+from ycpipeline.defs.automation.planning import partition_tags
+from ycpipeline.defs.automation.schedules import groups_to_run
 from ycpipeline.defs.jobs import nightly_streams_job
-from ycpipeline.defs.partitions import company_groups
 from ycpipeline.defs.resources import WarehouseResource, YClientsResource
 from ycpipeline.settings import load_settings
 
@@ -22,20 +21,19 @@ _settings = load_settings()
     execution_timezone=_settings.yclients_partition_timezone,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night at 03:15: service categories, payment accounts, the clients snapshot, the cash "
-    "ledger (its weekly wide read when due) and staff schedules, then the marts: per company 3 requests "
-    "(categories, accounts, schedules) plus the clients' and the cash ledger's pages.",
+    "ledger (its weekly wide read when due), goods transactions (what changed since the last night) and staff "
+    "schedules, then the marts: per company 3 requests (categories, accounts, schedules) plus the clients', "
+    "the cash ledger's and the goods transactions' pages.",
 )
 def yclients_streams_nightly(
     context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource, yclients: YClientsResource
 ) -> list[dg.RunRequest] | dg.SkipReason:
     """One run a night over every salon's partition (one per group of neighbouring partitions)."""
-    if reason := tick_skip_reason():
-        return dg.SkipReason(reason)
-    companies = partitions_in_step(context.instance, yclients, warehouse)
-    if not companies:
-        return dg.SkipReason("no company is tracked (ycpipeline companies add ID)")
+    groups = groups_to_run(context, warehouse, yclients)
+    if isinstance(groups, dg.SkipReason):
+        return groups
     night = context.scheduled_execution_time or datetime.now(UTC)
     return [
         dg.RunRequest(run_key=f"nightly-{night:%Y-%m-%d}-{group[0]}", tags=partition_tags(group))
-        for group in company_groups(context.instance, companies)
+        for group in groups
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from ycpipeline.normalize.streams import finance_transaction_row
 from ycpipeline.sync.declaration import (
@@ -29,19 +29,12 @@ from ycpipeline.sync.declaration import (
     StreamOptions,
     read_listing,
 )
+from ycpipeline.sync.state import read_state, write_state
 from ycpipeline.validation.streams import CashTransactionRow
 from ycpipeline.warehouse.schema import finance_transactions
 
 STREAM = "finance_transactions"
 WIDE_EVERY = timedelta(days=7)
-
-
-def last_wide_read(conn: Connection, company_id: int) -> datetime | None:
-    """When the company's cash ledger was last read over the wide window (`yclients.sync_state`)."""
-    return conn.execute(
-        text("SELECT last_reconciled_at FROM yclients.sync_state WHERE company_id = :c AND stream = :s"),
-        {"c": company_id, "s": STREAM},
-    ).scalar()
 
 
 def ledger_window(
@@ -55,9 +48,8 @@ def ledger_window(
 
 def _read(job: CompanyRead) -> Read:
     with job.engine.connect() as conn:
-        start, end, wide = ledger_window(
-            job.today, job.options, last_wide_read(conn, job.company_id), job.now
-        )
+        last_wide = read_state(conn, STREAM, job.company_id).last_reconciled_at
+        start, end, wide = ledger_window(job.today, job.options, last_wide, job.now)
     read = read_listing(
         lambda: job.client.iter_transactions(job.company_id, start, end),
         f"transactions of company {job.company_id} ({start}..{end})",
@@ -69,18 +61,8 @@ def _read(job: CompanyRead) -> Read:
 
 def _mark_wide_read(conn: Connection, job: CompanyRead, read: Read) -> None:
     """Remember a wide read, so the next one is due a week later."""
-    if not read.notes["wide"]:
-        return
-    conn.execute(
-        text("""
-            INSERT INTO yclients.sync_state (company_id, stream, last_reconciled_at, updated_at)
-            VALUES (:c, :s, :at, now())
-            ON CONFLICT (company_id, stream) DO UPDATE SET
-                last_reconciled_at = greatest(sync_state.last_reconciled_at, EXCLUDED.last_reconciled_at),
-                updated_at = now()
-        """),
-        {"c": job.company_id, "s": STREAM, "at": job.now},
-    )
+    if read.notes["wide"]:
+        write_state(conn, job.company_id, STREAM, reconciled_at=job.now)
 
 
 CASH_LEDGER = Stream(

@@ -13,12 +13,11 @@ transaction shows (UNCERTAIN), so a deleted one keeps its last row.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from ycpipeline.normalize.streams import goods_transaction_row
-from ycpipeline.sync.changes import changed_after_value
 from ycpipeline.sync.declaration import (
     ID,
     NEVER,
@@ -32,6 +31,7 @@ from ycpipeline.sync.declaration import (
     Stream,
     read_listing,
 )
+from ycpipeline.sync.state import changed_after_value, read_state, write_state
 from ycpipeline.validation.streams import GoodsTransactionRow
 from ycpipeline.warehouse.schema import goods_transactions
 
@@ -39,18 +39,10 @@ STREAM = "goods_transactions"
 OVERLAP = timedelta(hours=1)
 
 
-def goods_watermark(conn: Connection, company_id: int) -> datetime | None:
-    """Up to when the company's goods transactions were last read whole (`yclients.sync_state`)."""
-    return conn.execute(
-        text("SELECT watermark FROM yclients.sync_state WHERE company_id = :c AND stream = :s"),
-        {"c": company_id, "s": STREAM},
-    ).scalar()
-
-
 def _read(job: CompanyRead) -> Read:
     what = f"goods transactions of company {job.company_id}"
     with job.engine.connect() as conn:
-        watermark = goods_watermark(conn, job.company_id)
+        watermark = read_state(conn, STREAM, job.company_id).watermark
     if watermark is None:
         start, end = job.today - timedelta(days=job.options.goods_days_back), job.today
         read = read_listing(
@@ -71,18 +63,8 @@ def _read(job: CompanyRead) -> Read:
 
 def _move_watermark(conn: Connection, job: CompanyRead, read: Read) -> None:
     """After a whole read, the next one starts from this read's start."""
-    if not read.complete:
-        return
-    conn.execute(
-        text("""
-            INSERT INTO yclients.sync_state (company_id, stream, watermark, updated_at)
-            VALUES (:c, :s, :at, now())
-            ON CONFLICT (company_id, stream) DO UPDATE SET
-                watermark = greatest(sync_state.watermark, EXCLUDED.watermark),
-                updated_at = now()
-        """),
-        {"c": job.company_id, "s": STREAM, "at": job.now},
-    )
+    if read.complete:
+        write_state(conn, job.company_id, STREAM, watermark=job.now)
 
 
 GOODS_TRANSACTIONS = Stream(
