@@ -47,13 +47,20 @@ Cadence = Literal["catalogue", "nightly", "webhook"]
 
 @dataclass(frozen=True)
 class Spec:
-    """A stream's table, keys, pandera model and the columns that model checks (None: all of them)."""
+    """A stream's table, keys and pandera rules: a model (which checks every column) or a schema (which
+    checks the columns it names, `validation.streams.stream_rules`)."""
 
     entity: str
     table: Table
     keys: tuple[str, ...]
-    model: type[pa.DataFrameModel]
-    checked: tuple[str, ...] | None = None
+    model: type[pa.DataFrameModel] | pa.DataFrameSchema
+
+    @property
+    def checked(self) -> list[str] | None:
+        """The columns the rules check (None: all of them), so validation builds no frame of the rest."""
+        import pandera.pandas as pa
+
+        return list(self.model.columns) if isinstance(self.model, pa.DataFrameSchema) else None
 
     @property
     def columns(self) -> list[str]:

@@ -26,7 +26,6 @@ ENTITY = "record_payments"
 FIELD = "finance_transactions"
 COLUMNS = [c.name for c in record_payments.columns]
 COMPARE = [c for c in COLUMNS if c not in ("company_id", "transaction_id", "synced_at")]
-CHECKED = ("transaction_id", "record_id", "paid_at")
 
 
 def without_payments(raw: Any) -> Any:
@@ -67,7 +66,12 @@ class PaymentsStage:
             listed.add(record_id)
             rows.extend(payments)
         outcome = validate_rows(
-            rows, PaymentRow, entity=ENTITY, key="transaction_id", columns=CHECKED, table=record_payments
+            rows,
+            PaymentRow,
+            entity=ENTITY,
+            key="transaction_id",
+            columns=list(PaymentRow.columns),
+            table=record_payments,
         )
         copy_rows(
             self.conn, self.stage, COLUMNS, ([rows[i][c] for c in COLUMNS] for i in outcome.valid_positions)

@@ -82,7 +82,7 @@ def _fits(table: Table) -> list[ColumnFit]:
 
 def validate_rows(
     rows: list[dict[str, Any]],
-    model: type[pa.DataFrameModel],
+    model: type[pa.DataFrameModel] | pa.DataFrameSchema,
     *,
     entity: str,
     key: str,

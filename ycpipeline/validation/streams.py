@@ -1,17 +1,18 @@
-"""pandera models of the streams beside the records: the domain rules a row must satisfy to be loaded.
+"""pandera schemas of the streams beside the records: the domain rules a row must satisfy to be loaded.
 
 Column types (bigint ids, numeric(12,2) money, text without NUL) are checked against the tables
-themselves by `validation.quarantine.validate_rows(table=…)`; these models add what the types cannot say.
+themselves by `validation.quarantine.validate_rows(table=…)`; these schemas add what the types cannot say,
+each built by `stream_rules` from the columns it checks and the rule each follows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from ycpipeline.normalize.streams import MINUTES_PER_DAY
 from ycpipeline.validation.models import EARLIEST_VISIT, LATEST_VISIT
@@ -44,129 +45,63 @@ def _non_empty_text(series: pd.Series) -> pd.Series:
     return series.map(lambda v: isinstance(v, str) and bool(v.strip()))
 
 
-class _StreamRow(pa.DataFrameModel):
-    """What every stream model shares: other columns pass through, values are coerced to the fields."""
+Rule = tuple[str, Callable[[pd.Series], pd.Series]]
 
-    class Config:
-        strict = False
-        coerce = True
-
-
-class ServiceCategoryRow(_StreamRow):
-    """A row of `yclients.service_categories`."""
-
-    category_id: Series[object]
-    title: Series[object]
-
-    @pa.check("category_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("title", name="non-empty text")
-    def _title(cls, series: pd.Series) -> pd.Series:
-        return _non_empty_text(series)
+POSITIVE_ID: Rule = ("an id > 0", _positive_ids)
+NON_EMPTY_TEXT: Rule = ("non-empty text", _non_empty_text)
+DAY: Rule = (
+    f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}",
+    lambda series: _dates_in_range(series, nullable=False),
+)
+DAY_OR_NONE: Rule = (
+    f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}, or none",
+    lambda series: _dates_in_range(series, nullable=True),
+)
+MOMENT: Rule = (f"a moment between {EARLIEST_VISIT} and {LATEST_VISIT}", _moments_in_range)
+MINUTES_OF_A_DAY: Rule = (
+    f"0 to {MINUTES_PER_DAY} minutes of work a day",
+    lambda series: series.map(lambda v: isinstance(v, (int, np.integer)) and 0 <= int(v) <= MINUTES_PER_DAY),
+)
 
 
-class PaymentAccountRow(_StreamRow):
-    """A row of `yclients.payment_accounts`."""
-
-    account_id: Series[object]
-    title: Series[object]
-
-    @pa.check("account_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("title", name="non-empty text")
-    def _title(cls, series: pd.Series) -> pd.Series:
-        return _non_empty_text(series)
+def _column(rule: Rule) -> pa.Column:
+    name, check = rule
+    return pa.Column(object, checks=pa.Check(check, name=name), nullable=rule is DAY_OR_NONE)
 
 
-class PaymentRow(_StreamRow):
-    """A row of `yclients.record_payments` (amounts keep their sign: a refund is negative)."""
-
-    transaction_id: Series[object]
-    record_id: Series[object]
-    paid_at: Series[object] = pa.Field(nullable=False)
-
-    @pa.check("transaction_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("record_id", name="an id > 0")
-    def _record(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("paid_at", name=f"a moment between {EARLIEST_VISIT} and {LATEST_VISIT}")
-    def _paid_at(cls, series: pd.Series) -> pd.Series:
-        return _moments_in_range(series)
+def stream_rules(table: str, rules: Mapping[str, Rule]) -> pa.DataFrameSchema:
+    """The schema of a table's rows: each named column follows its rule (null only where the rule allows
+    none); other columns pass through, as the table's own types check them."""
+    return pa.DataFrameSchema(
+        {column: _column(rule) for column, rule in rules.items()},
+        name=f"a row of {table}",
+        strict=False,
+        coerce=True,
+    )
 
 
-class CashTransactionRow(_StreamRow):
-    """A row of `yclients.finance_transactions`."""
-
-    transaction_id: Series[object]
-    made_on: Series[object]
-
-    @pa.check("transaction_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("made_on", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}")
-    def _day(cls, series: pd.Series) -> pd.Series:
-        return _dates_in_range(series, nullable=False)
-
-
-class GoodsTransactionRow(_StreamRow):
-    """A row of `yclients.goods_transactions`."""
-
-    transaction_id: Series[object]
-    created_on: Series[object]
-
-    @pa.check("transaction_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("created_on", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}")
-    def _day(cls, series: pd.Series) -> pd.Series:
-        return _dates_in_range(series, nullable=False)
-
-
-class ClientRow(_StreamRow):
-    """A row of `yclients.clients`."""
-
-    client_id: Series[object]
-    first_visit_date: Series[object] = pa.Field(nullable=True)
-    last_visit_date: Series[object] = pa.Field(nullable=True)
-
-    @pa.check("client_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("first_visit_date", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}, or none")
-    def _first(cls, series: pd.Series) -> pd.Series:
-        return _dates_in_range(series, nullable=True)
-
-    @pa.check("last_visit_date", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}, or none")
-    def _last(cls, series: pd.Series) -> pd.Series:
-        return _dates_in_range(series, nullable=True)
-
-
-class StaffScheduleRow(_StreamRow):
-    """A row of `yclients.staff_schedules`: a day holds at most 24 hours of work."""
-
-    staff_id: Series[object]
-    work_date: Series[object]
-    scheduled_minutes: Series[object]
-
-    @pa.check("staff_id", name="an id > 0")
-    def _id(cls, series: pd.Series) -> pd.Series:
-        return _positive_ids(series)
-
-    @pa.check("work_date", name=f"a date between {EARLIEST_VISIT} and {LATEST_VISIT}")
-    def _day(cls, series: pd.Series) -> pd.Series:
-        return _dates_in_range(series, nullable=False)
-
-    @pa.check("scheduled_minutes", name=f"0 to {MINUTES_PER_DAY} minutes of work a day")
-    def _minutes(cls, series: pd.Series) -> pd.Series:
-        return series.map(lambda v: isinstance(v, (int, np.integer)) and 0 <= int(v) <= MINUTES_PER_DAY)
+ServiceCategoryRow = stream_rules(
+    "yclients.service_categories", {"category_id": POSITIVE_ID, "title": NON_EMPTY_TEXT}
+)
+PaymentAccountRow = stream_rules(
+    "yclients.payment_accounts", {"account_id": POSITIVE_ID, "title": NON_EMPTY_TEXT}
+)
+# Amounts keep their sign: a refund is negative.
+PaymentRow = stream_rules(
+    "yclients.record_payments", {"transaction_id": POSITIVE_ID, "record_id": POSITIVE_ID, "paid_at": MOMENT}
+)
+CashTransactionRow = stream_rules(
+    "yclients.finance_transactions", {"transaction_id": POSITIVE_ID, "made_on": DAY}
+)
+GoodsTransactionRow = stream_rules(
+    "yclients.goods_transactions", {"transaction_id": POSITIVE_ID, "created_on": DAY}
+)
+ClientRow = stream_rules(
+    "yclients.clients",
+    {"client_id": POSITIVE_ID, "first_visit_date": DAY_OR_NONE, "last_visit_date": DAY_OR_NONE},
+)
+# A day holds at most 24 hours of work.
+StaffScheduleRow = stream_rules(
+    "yclients.staff_schedules",
+    {"staff_id": POSITIVE_ID, "work_date": DAY, "scheduled_minutes": MINUTES_OF_A_DAY},
+)

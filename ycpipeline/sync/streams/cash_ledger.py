@@ -71,7 +71,6 @@ CASH_LEDGER = Stream(
         finance_transactions,
         ("company_id", "transaction_id"),
         CashTransactionRow,
-        ("transaction_id", "made_on"),
     ),
     asset="yclients_cash_ledger",
     fields={

@@ -51,7 +51,6 @@ CLIENTS = Stream(
         clients,
         ("company_id", "client_id"),
         ClientRow,
-        ("client_id", "first_visit_date", "last_visit_date"),
     ),
     asset="yclients_clients",
     fields={

@@ -73,7 +73,6 @@ GOODS_TRANSACTIONS = Stream(
         goods_transactions,
         ("company_id", "transaction_id"),
         GoodsTransactionRow,
-        ("transaction_id", "created_on"),
     ),
     asset="yclients_goods_transactions",
     fields={

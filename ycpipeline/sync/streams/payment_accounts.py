@@ -14,7 +14,6 @@ PAYMENT_ACCOUNTS = Stream(
         payment_accounts,
         ("company_id", "account_id"),
         PaymentAccountRow,
-        ("account_id", "title"),
     ),
     asset="yclients_payment_accounts",
     fields={"id": ID, "title": TEXT, "type": OPTIONAL_ID, "comment": TEXT},

@@ -15,7 +15,6 @@ SERVICE_CATEGORIES = Stream(
         service_categories,
         ("company_id", "category_id"),
         ServiceCategoryRow,
-        ("category_id", "title"),
     ),
     asset="yclients_service_categories",
     fields={"id": ID, "title": TEXT, "salon_service_id": OPTIONAL_ID},

@@ -81,7 +81,6 @@ SCHEDULES = Stream(
         staff_schedules,
         ("company_id", "staff_id", "work_date"),
         StaffScheduleRow,
-        ("staff_id", "work_date", "scheduled_minutes"),
     ),
     asset="yclients_staff_schedules",
     fields={
