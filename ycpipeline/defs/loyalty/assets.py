@@ -1,5 +1,7 @@
 """The bonus ledger, derived from completed visits and the app's users (observed, not written)."""
 
+from typing import Any
+
 import dagster as dg
 
 from ycpipeline.defs.loyalty.resources import LoyaltyResource
@@ -38,12 +40,18 @@ app_users = dg.observable_source_asset(
 )(observe_app_users)
 
 
+# What the assets that append to loyalty.bonus_ledger share: one such run at a time (the pool).
+LEDGER_WRITER: dict[str, Any] = {
+    "group_name": GROUP,
+    "kinds": {"postgres"},
+    "owners": OWNERS,
+    "tags": {"domain": "loyalty"},
+    "pool": "bonus_ledger",
+}
+
+
 @dg.asset(
-    group_name=GROUP,
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"domain": "loyalty"},
-    pool="bonus_ledger",
+    **LEDGER_WRITER,
     deps=["yclients_records", app_users],
     metadata=table_metadata(bonus_ledger_table),
     freshness_policy=FRESH_WITHIN_30_MINUTES,
@@ -75,11 +83,7 @@ def bonus_ledger(context: dg.AssetExecutionContext, warehouse: WarehouseResource
 
 
 @dg.asset(
-    group_name=GROUP,
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"domain": "loyalty"},
-    pool="bonus_ledger",
+    **LEDGER_WRITER,
     deps=[bonus_ledger],
     # Its entries land in loyalty.bonus_ledger; the table of its own is the rule it applied.
     metadata=table_metadata(bonus_policy_table),
