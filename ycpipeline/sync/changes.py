@@ -28,8 +28,8 @@ from ycpipeline.sync.audit import log_sync, store_rejected
 from ycpipeline.sync.loader import note_drift
 from ycpipeline.sync.records import (
     RECORD_COMPARE,
-    _extract,
-    _Stager,
+    RecordStager,
+    extract_pages,
     lock_company_records,
     refresh_window,
 )
@@ -98,7 +98,7 @@ class ChangesResult:
     outside_history: int = 0
     rejected: int = 0
     passes: int = 0
-    # True when the pages kept changing while read (`records._extract`'s drift): what came is loaded,
+    # True when the pages kept changing while read (`records.extract_pages`'s drift): what came is loaded,
     # but the watermark stays where it was, so the next pass reads the same changes again.
     watermark_held: bool = False
     partitions: dict[date, PartitionCounts] = field(default_factory=lambda: defaultdict(PartitionCounts))
@@ -151,7 +151,7 @@ class PartitionTally:
         self._outside: set[int] = set()
         self.outside_ids: list[int] = []  # kept passes' records set aside as before the history
 
-    def before_merge(self, conn: Connection, stager: _Stager) -> None:
+    def before_merge(self, conn: Connection, stager: RecordStager) -> None:
         """Set aside what is outside the history, then count what merging the chunk will do."""
         if self.history_start is not None:
             self._outside.update(self._set_outside_history_aside(conn, stager, self.history_start))
@@ -172,7 +172,7 @@ class PartitionTally:
         self._pass = defaultdict(PartitionCounts)
         self._outside = set()
 
-    def _count(self, conn: Connection, stager: _Stager) -> None:
+    def _count(self, conn: Connection, stager: RecordStager) -> None:
         same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM s.{c}" for c in RECORD_COMPARE)
         rows = conn.execute(
             text(f"""
@@ -199,7 +199,7 @@ class PartitionTally:
             if row.old_day is not None and row.old_day != row.day:
                 self._pass[row.old_day].moved_out += row.n
 
-    def _set_outside_history_aside(self, conn: Connection, stager: _Stager, start: date) -> list[int]:
+    def _set_outside_history_aside(self, conn: Connection, stager: RecordStager, start: date) -> list[int]:
         ids = (
             conn.execute(
                 text(f"""
@@ -223,7 +223,7 @@ class PartitionTally:
 def _reread(
     conn: Connection,
     client: YClientsClient,
-    stager: _Stager,
+    stager: RecordStager,
     company_id: int,
     record_ids: Collection[int],
     synced_at: datetime,
@@ -273,7 +273,7 @@ def _changes_since(
     assert result.previous_watermark is not None
     synced_at = datetime.now(UTC)
     tally = PartitionTally(result, company_id, history_start=policy.records_start)
-    stager = _Stager(conn, company_id, tz, synced_at, tally)
+    stager = RecordStager(conn, company_id, tz, synced_at, tally)
     changed_after = changed_after_value(result.previous_watermark, tz, policy.overlap)
     result.changed_after = changed_after.isoformat()
     filters = RecordFilters.visit_window(
@@ -282,7 +282,7 @@ def _changes_since(
         changed_after=changed_after,
         include_finance_transactions=True,  # payments ride on the same pages (yclientsru.apib:5453)
     )
-    extracted = _extract(client, stager, company_id, filters, chunk_pages)
+    extracted = extract_pages(client, stager, company_id, filters, chunk_pages)
     result.fetched, result.passes = extracted.fetched, extracted.passes
     result.watermark_held = extracted.mismatch == "drift"
     _reread(conn, client, stager, company_id, reread_ids, synced_at, result)

@@ -97,7 +97,7 @@ class RecordsResult:
 class MergeObserver(Protocol):
     """Sees each staged chunk just before it merges (change capture counts partitions, sets rows aside)."""
 
-    def before_merge(self, conn: Connection, stager: _Stager) -> None:
+    def before_merge(self, conn: Connection, stager: RecordStager) -> None:
         """Called with the chunk in `stager.records_stage` / `lines_stage`, not merged yet."""
 
     def keep_pass(self) -> None:
@@ -107,7 +107,7 @@ class MergeObserver(Protocol):
         """The pass whose chunks were seen was undone (it is read again)."""
 
 
-class _Stager:
+class RecordStager:
     """Normalises, validates and COPYs records into the staging tables and merges them, chunk by chunk.
 
     Each pass over the window runs in a savepoint, so a pass that has to be read again is undone whole.
@@ -220,16 +220,18 @@ class _Stager:
 
 
 @dataclass
-class _Extracted:
+class ExtractedPages:
+    """What `extract_pages` staged: rows, passes over the pages, the announced total, why they disagreed."""
+
     fetched: int
     passes: int
     total_count: int | None
     mismatch: str | None
 
 
-def _extract(
-    client: YClientsClient, stager: _Stager, company_id: int, filters: RecordFilters, chunk_pages: int
-) -> _Extracted:
+def extract_pages(
+    client: YClientsClient, stager: RecordStager, company_id: int, filters: RecordFilters, chunk_pages: int
+) -> ExtractedPages:
     """Stream every page matching `filters` into the stage.
 
     Paging is not documented as stable while records change, and what `total_count` counts is not
@@ -265,7 +267,7 @@ def _extract(
         # distinct id (an id listed twice is merged by the load, and hides one that was skipped).
         if totals == {None} or totals == {len(seen)}:
             stager.keep_pass()
-            return _Extracted(fetched, attempt, announced, None)
+            return ExtractedPages(fetched, attempt, announced, None)
         this_pass = (frozenset(seen), frozenset(totals))
         if this_pass == previous and len(totals) == 1:
             log.warning(
@@ -277,7 +279,7 @@ def _extract(
                 len(seen),
             )
             stager.keep_pass()
-            return _Extracted(fetched, attempt, announced, "stable")
+            return ExtractedPages(fetched, attempt, announced, "stable")
         if attempt == MAX_PASSES:
             log.warning(
                 "records of company %s (%s) kept changing while paging (%s passes): loading the last pass",
@@ -286,7 +288,7 @@ def _extract(
                 MAX_PASSES,
             )
             stager.keep_pass()
-            return _Extracted(fetched, attempt, announced, "drift")
+            return ExtractedPages(fetched, attempt, announced, "drift")
         log.warning(
             "records of company %s disagree with total_count (%s distinct of %s rows received, "
             "total_count %s): reading again",
@@ -355,10 +357,10 @@ def refresh_window(
     """
     result = RecordsResult(company_id, start, end)
     synced_at = datetime.now(UTC)
-    stager = _Stager(conn, company_id, tz, synced_at, observer)
+    stager = RecordStager(conn, company_id, tz, synced_at, observer)
     # The records' payments ride along (yclientsru.apib:5453): no request of their own.
     filters = RecordFilters.visit_window(start, end, include_finance_transactions=True)
-    extracted = _extract(client, stager, company_id, filters, chunk_pages)
+    extracted = extract_pages(client, stager, company_id, filters, chunk_pages)
     result.fetched, result.passes = extracted.fetched, extracted.passes
     result.api_total_count, result.count_mismatch = extracted.total_count, extracted.mismatch
     quarantined = rejected_ids([r for r in stager.rejected if r.entity == "records"])
@@ -403,7 +405,7 @@ def refresh_window(
     return result
 
 
-def _replace_lines(conn: Connection, stager: _Stager) -> None:
+def _replace_lines(conn: Connection, stager: RecordStager) -> None:
     """Make each staged record's service lines exactly the staged ones, rewriting only what changed."""
     merge_stage(
         conn,
