@@ -10,7 +10,6 @@ ones); `document_id` matches the document's number. The answer's `meta` is `[]` 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from starlette.routing import Route
 
 from ycpipeline_sandbox import envelopes
 from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer
-from ycpipeline_sandbox.api.records import parse_day, parse_moment
+from ycpipeline_sandbox.api.records import DatedQuery
 from ycpipeline_sandbox.paging import BadParameter, PageRequest
 from ycpipeline_sandbox.state import parse_change_time
 
@@ -35,21 +34,13 @@ def routes(box: Sandbox) -> list[Route]:
     def matching(company_id: int, request: Request) -> tuple[list[dict[str, Any]], PageRequest]:
         query = request.query_params
         page = PageRequest.parse(query, box.config.page_cap("goods_transactions"), DEFAULT_COUNT)
-        zone = box.state.timezone(company_id)
-        first, last = box.state.history(company_id)
         # Without dates the whole history is listed (the real default window is undocumented).
-        start = parse_day(query["start_date"]) if query.get("start_date") else first
-        end = parse_day(query["end_date"]) if query.get("end_date") else last
-        # Offset-less change times are read as on /records (`changed_after_reading`).
-        moments = zone if box.config.changed_after_reading == "local" else UTC
-        after = parse_moment(query["changed_after"], moments) if query.get("changed_after") else None
-        before = parse_moment(query["changed_before"], moments) if query.get("changed_before") else None
+        dated = DatedQuery.parse(box, company_id, query)
         # Documented as a string: compared as text, so a value that names no document just matches nothing.
         document = query.get("document_id", "").strip()
         found = []
-        for txn in box.state.goods_transactions(company_id, start, end):
-            changed = parse_change_time(txn["last_change_date"])
-            if (after and changed < after) or (before and changed > before):
+        for txn in box.state.goods_transactions(company_id, dated.start, dated.end):
+            if not dated.changed_within(parse_change_time(txn["last_change_date"])):
                 continue
             if document and str(txn["document_id"]) != document:
                 continue

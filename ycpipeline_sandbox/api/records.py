@@ -49,6 +49,34 @@ def parse_day(text: str) -> date:
         raise BadParameter(f"not a date: {text!r}") from None
 
 
+@dataclass(frozen=True)
+class DatedQuery:
+    """The dates and change times a transactions listing filters on (`start_date`/`end_date`, inclusive
+    local dates, the whole history without them; `changed_after`/`changed_before`)."""
+
+    start: date
+    end: date
+    after: datetime | None
+    before: datetime | None
+
+    @classmethod
+    def parse(cls, box: Sandbox, company_id: int, query: Mapping[str, str]) -> DatedQuery:
+        """Read from a request's query; offset-less change times are read as on /records
+        (`changed_after_reading`)."""
+        first, last = box.state.history(company_id)
+        moments = box.state.timezone(company_id) if box.config.changed_after_reading == "local" else UTC
+        return cls(
+            parse_day(query["start_date"]) if query.get("start_date") else first,
+            parse_day(query["end_date"]) if query.get("end_date") else last,
+            parse_moment(query["changed_after"], moments) if query.get("changed_after") else None,
+            parse_moment(query["changed_before"], moments) if query.get("changed_before") else None,
+        )
+
+    def changed_within(self, changed: datetime) -> bool:
+        """Whether a change time passes `changed_after`/`changed_before` (both inclusive)."""
+        return not ((self.after and changed < self.after) or (self.before and changed > self.before))
+
+
 def _int(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw.strip() == "":

@@ -4,7 +4,7 @@ the documented filters (dates, cash desk, client, change times, paging)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -14,7 +14,7 @@ from starlette.routing import Route
 from ycpipeline_sandbox import envelopes
 from ycpipeline_sandbox import generator as gen
 from ycpipeline_sandbox.api.common import API_PREFIX, admitted_company, list_answer
-from ycpipeline_sandbox.api.records import parse_day, parse_moment
+from ycpipeline_sandbox.api.records import DatedQuery
 from ycpipeline_sandbox.paging import BadParameter, PageRequest
 from ycpipeline_sandbox.state import parse_change_time
 
@@ -50,22 +50,14 @@ def routes(box: Sandbox) -> list[Route]:
 
     def matching(company_id: int, request: Request) -> tuple[list[dict[str, Any]], PageRequest]:
         query = request.query_params
-        zone = box.state.timezone(company_id)
-        first, last = box.state.history(company_id)
-        start = parse_day(query["start_date"]) if query.get("start_date") else first
-        end = parse_day(query["end_date"]) if query.get("end_date") else last
-        # Offset-less change times are read as on /records.
-        moments = zone if box.config.changed_after_reading == "local" else UTC
-        after = parse_moment(query["changed_after"], moments) if query.get("changed_after") else None
-        before = parse_moment(query["changed_before"], moments) if query.get("changed_before") else None
+        dated = DatedQuery.parse(box, company_id, query)
         wanted = {k: query[k] for k in ("account_id", "client_id") if query.get(k)}
         if any(not v.isdigit() for v in wanted.values()):
             raise BadParameter("account_id and client_id are integers")
         found = []
-        for record, txn in box.state.payments(company_id, start, end):
+        for record, txn in box.state.payments(company_id, dated.start, dated.end):
             item = listed(record, txn)
-            changed = parse_change_time(item["last_change_date"])
-            if (after and changed < after) or (before and changed > before):
+            if not dated.changed_within(parse_change_time(item["last_change_date"])):
                 continue
             if "account_id" in wanted and item["account"]["id"] != wanted["account_id"]:
                 continue
