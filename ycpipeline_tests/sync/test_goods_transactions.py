@@ -4,7 +4,9 @@ nothing retires, a broken item is quarantined beside the sound ones, and the API
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -158,6 +160,27 @@ HOSTILE = [
     ("record_id", 2**64),
 ]
 NAMED = ["create_date", "amount", "transaction_id", "quantity", "created_on", "good_title", "record_id"]
+
+
+def test_two_loads_at_once_end_with_every_row_once_and_the_later_watermark(
+    engine: Engine, sandbox: Sandbox, sandbox_url: str
+) -> None:
+    expected = {t["id"] for t in sandbox.state.goods_transactions(COMPANY, *_first_window())}
+    moments = [NOW, NOW + timedelta(minutes=1)]
+    barrier = threading.Barrier(2)
+
+    def one(now: datetime) -> int:
+        with sandbox_client(sandbox_url, options=client_options(page_size=20, timeout=5)) as client:
+            barrier.wait()
+            return load(
+                GOODS_TRANSACTIONS, client, engine, COMPANY, now=now, goods_days_back=DAYS_BACK
+            ).fetched
+
+    with ThreadPoolExecutor(2) as pool:
+        fetched = list(pool.map(one, moments))
+    assert fetched == [len(expected)] * 2
+    assert set(_stored(engine)) == expected
+    assert _watermark(engine) == moments[1]
 
 
 @pytest.fixture
