@@ -181,13 +181,20 @@ def goods_transaction_row(raw: Any, company_id: int, tz: tzinfo, synced_at: date
     if created_at is None and obj:
         problems.append(f"create_date: {show(obj.get('create_date'))} is not a date and time")
     good = obj.get("good")
+    # The list example sends the type's name (:16085); the POST answer an object {id, title} (:16187).
     kind = obj.get("type")
+    kind = kind.get("title") if isinstance(kind, dict) else kind
+    if kind is not None and not isinstance(kind, str):
+        problems.append(f"type: {show(obj.get('type'))} is not a name")
+    record_id = optional(obj, "record_id", to_int, "a whole number", problems)
+    if record_id is not None and record_id < 0:
+        problems.append(f"record_id: {show(obj.get('record_id'))} is not an id")
     return {
         "company_id": company_id,
         "transaction_id": to_int(obj.get("id")),
         "document_id": optional(obj, "document_id", to_int, "a whole number", problems),
         "type_id": optional(obj, "type_id", to_int, "a whole number", problems),
-        "type_title": to_text(kind) if isinstance(kind, str) else None,
+        "type_title": kind if isinstance(kind, str) else None,
         "good_id": _nested_id(obj, "good", None, problems),
         "good_title": to_text(good.get("title")) if isinstance(good, dict) else None,
         "storage_id": _nested_id(obj, "storage", None, problems),
@@ -195,9 +202,7 @@ def goods_transaction_row(raw: Any, company_id: int, tz: tzinfo, synced_at: date
         "cost_per_unit": optional(obj, "cost_per_unit", to_money, "a number", problems),
         "cost": optional(obj, "cost", to_money, "a number", problems),
         "discount": optional(obj, "discount", to_money, "a number", problems),
-        "record_id": None
-        if obj.get("record_id") in (0, "0")
-        else optional(obj, "record_id", to_int, "a whole number", problems),
+        "record_id": record_id or None,  # 0: no visit
         "service_id": _nested_id(obj, "service", None, problems),
         "staff_id": _nested_id(obj, "master", None, problems),
         "supplier_id": _nested_id(obj, "supplier", None, problems),

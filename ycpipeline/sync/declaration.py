@@ -129,6 +129,8 @@ class Read:
     notes: dict[str, Any] = field(default_factory=dict)
     # False when the run named nothing to read (no request was made): nothing is loaded nor logged.
     asked: bool = True
+    # How many pages held items (a listing on one page cannot have moved between its pages).
+    pages: int = 1
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,10 @@ def read_listing(
     when it is still incomplete: its rows load, but nothing is retired on its word."""
     for attempt in range(1, LISTING_READS + 1):
         listing = open_listing()
-        items = [item for page in listing for item in page.items]
+        pages = [page for page in listing if page.items]
+        items = [item for page in pages for item in page.items]
         if listing.complete:
-            return Read(items, True, None, window, dict(params), {"listing": "complete"})
+            return Read(items, True, None, window, dict(params), {"listing": "complete"}, pages=len(pages))
         shortfall = listing.shortfall()
         log.warning("%s came incomplete (%s), read %s of %s", what, shortfall, attempt, LISTING_READS)
     return Read(
@@ -204,4 +207,5 @@ def read_listing(
         window,
         dict(params),
         {"listing": f"incomplete, nothing retired: {shortfall}"},
+        pages=len(pages),
     )

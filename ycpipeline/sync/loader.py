@@ -1,7 +1,7 @@
 """The one loader: runs any stream declaration (`sync.declaration.Stream`) for one company.
 
 Read (the declaration's reader) → rows (its `row`) → quarantine what lies outside the read's window →
-validate, stage and merge in one transaction → retire what a whole read no longer lists → quarantine the
+validate, stage and merge, in one transaction that holds the company's stream from the read on → retire what a whole read no longer lists → quarantine the
 rejected rows, record schema drift, log the load. The records keep their own reader and passes
 (`sync.records`), on the same staging (`stage_rows`) and the same declaration.
 """
@@ -75,20 +75,26 @@ def load_stream(
     """Read `stream` for one company and load it (see the module's docstring); `read_with` sets fields of
     the `CompanyRead` (`now`, `wanted`)."""
     job = CompanyRead(client, engine, company_id, options, **read_with)
-    read = stream.read(job)
-    result = StreamResult(stream.spec.entity, company_id, notes=dict(read.notes))
-    if not read.asked:
-        return result
-    rows = [stream.row(item, job) for item in read.items]
-    if read.window is not None:
-        result.notes["window"] = f"{read.window[0]}..{read.window[1]}"
-        if stream.window_column is not None:
-            result.outside_window = reject_outside_window(rows, stream.window_column, *read.window)
-    if stream.keep is not None:
-        rows = [row for row in rows if stream.keep(row)]
-    result.fetched = len(rows)
-    drifts = detect_declared(stream.spec.entity, stream.fields, stream.documented, read.items)
     with engine.begin() as conn:
+        # Loads of one company's stream take turns, the read included: else a load that read earlier
+        # could commit after one that read later and write the older rows back.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"ycpipeline.stream:{stream.spec.entity}:{company_id}"},
+        )
+        read = stream.read(job)
+        result = StreamResult(stream.spec.entity, company_id, notes=dict(read.notes))
+        if not read.asked:
+            return result
+        rows = [stream.row(item, job) for item in read.items]
+        if read.window is not None:
+            result.notes["window"] = f"{read.window[0]}..{read.window[1]}"
+            if stream.window_column is not None:
+                result.outside_window = reject_outside_window(rows, stream.window_column, *read.window)
+        if stream.keep is not None:
+            rows = [row for row in rows if stream.keep(row)]
+        result.fetched = len(rows)
+        drifts = detect_declared(stream.spec.entity, stream.fields, stream.documented, read.items)
         staged = stage_rows(conn, stream.spec, rows)
         result.counts = merge_staged(conn, stream.spec, staged)
         note_drift(

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ycpipeline.client import YClientsClient
+from ycpipeline.normalize.streams import goods_transaction_row
 from ycpipeline.serving import serve_in_thread
 from ycpipeline.sync.state import read_state
 from ycpipeline.sync.streams import GOODS_TRANSACTIONS
@@ -162,7 +163,7 @@ HOSTILE = [
 NAMED = ["create_date", "amount", "transaction_id", "quantity", "created_on", "good_title", "record_id"]
 
 
-def test_two_loads_at_once_end_with_every_row_once_and_the_later_watermark(
+def test_two_loads_at_once_take_turns_and_end_with_every_row_once(
     engine: Engine, sandbox: Sandbox, sandbox_url: str
 ) -> None:
     expected = {t["id"] for t in sandbox.state.goods_transactions(COMPANY, *_first_window())}
@@ -177,10 +178,66 @@ def test_two_loads_at_once_end_with_every_row_once_and_the_later_watermark(
             ).fetched
 
     with ThreadPoolExecutor(2) as pool:
-        fetched = list(pool.map(one, moments))
-    assert fetched == [len(expected)] * 2
+        fetched = sorted(pool.map(one, moments))
+    # The second waited for the first and read only what changed since its watermark (the overlap's hour).
+    assert fetched[1] == len(expected) and fetched[0] < len(expected) / 4
     assert set(_stored(engine)) == expected
     assert _watermark(engine) == moments[1]
+
+
+class FirstPassMisses:
+    """Serves `app`, leaving the given transaction out of the first goods transactions page it serves: as
+    if, while the feed was paged, a deletion pushed it back onto a page already read."""
+
+    def __init__(self, app: ASGIApp, missing: int) -> None:
+        self.app = EditedAnswers(app, "/storages/transactions/", self._edit)
+        self.missing = missing
+        self.served = 0
+
+    def _edit(self, envelope: dict[str, Any]) -> None:
+        self.served += 1
+        if self.served == 1:
+            envelope["data"][:] = [t for t in envelope["data"] if t["id"] != self.missing]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def test_a_feed_that_moves_while_paged_loads_both_passes_and_holds_the_watermark(
+    engine: Engine, sandbox: Sandbox, client: YClientsClient
+) -> None:
+    load(GOODS_TRANSACTIONS, client, engine, COMPANY, now=NOW, goods_days_back=DAYS_BACK)
+    later = NOW + timedelta(hours=2)
+    sandbox.state.clock = lambda: later
+    edited = sorted(_stored(engine))[:5]
+    for number, transaction in enumerate(edited, start=1):
+        sandbox.state.update_goods_transaction(COMPANY, transaction, amount=-10 - number)
+    moving = FirstPassMisses(sandbox, edited[0])
+    with (
+        serve_in_thread(moving) as base,
+        sandbox_client(f"{base}/api/v1", options=client_options(page_size=2, timeout=5)) as small_pages,
+    ):
+        moved = load(GOODS_TRANSACTIONS, small_pages, engine, COMPANY, now=later + timedelta(minutes=5))
+    stored = _stored(engine)
+    assert [stored[t].quantity for t in edited] == [-11, -12, -13, -14, -15]  # the second pass had it
+    assert "moved while read" in moved.notes["feed"]
+    assert _watermark(engine) == NOW  # held: the next read asks from the same point
+    settled = load(GOODS_TRANSACTIONS, client, engine, COMPANY, now=later + timedelta(minutes=10))
+    assert "feed" not in settled.notes and _watermark(engine) == later + timedelta(minutes=10)
+
+
+def test_items_in_the_shapes_the_description_shows_elsewhere() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    item = {
+        "id": 7,
+        "create_date": "2026-12-01T10:00:00+0300",
+        "type": {"id": 1, "title": "Продажа товара"},  # as the POST answer sends it (yclientsru.apib:16187)
+        "record_id": "0",
+    }
+    row = goods_transaction_row(item, COMPANY, moscow, NOW)
+    assert (row["type_title"], row["record_id"], row["problems"]) == ("Продажа товара", None, [])
+    broken = goods_transaction_row({**item, "record_id": -1, "type": 5}, COMPANY, moscow, NOW)
+    assert broken["problems"] == ["type: 5 is not a name", "record_id: -1 is not an id"]
 
 
 @pytest.fixture

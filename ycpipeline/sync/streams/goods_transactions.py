@@ -5,7 +5,12 @@ The first read of a company takes the transactions created in the last GOODS_DAY
 `end_date`); every later read asks for those changed or created since the last whole read (`changed_after`,
 documented at :16065), whatever their date, an hour early (`OVERLAP`) for clock skew and late commits. The
 watermark (`yclients.sync_state`, stream `goods_transactions`) moves to the read's start only after a whole
-read, in the load's transaction: a read cut short or a failed load is read again from the same point.
+read, in the load's transaction: a read cut short, a feed that moved while paged (`read_settled`) or a
+failed load is read again from the same point. Loads of one salon's stream take turns (`sync.loader`).
+
+UNCERTAIN: the description does not say which date `start_date`/`end_date` filter on; the first read
+takes what they return without quarantining rows created outside them (storing one more is harmless,
+refusing one would lose it for good behind the watermark).
 
 Nothing retires: a change feed lists only what changed, and the description says nothing of how a deleted
 transaction shows (UNCERTAIN), so a deleted one keeps its last row.
@@ -13,10 +18,14 @@ transaction shows (UNCERTAIN), so a deleted one keeps its last row.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from collections.abc import Callable
+from datetime import date, timedelta
 
 from sqlalchemy import Connection
 
+from ycpipeline.client import Listing
+from ycpipeline.client.paging import identity
 from ycpipeline.normalize.streams import goods_transaction_row
 from ycpipeline.sync.declaration import (
     ID,
@@ -35,8 +44,33 @@ from ycpipeline.sync.state import changed_after_value, read_state, write_state
 from ycpipeline.validation.streams import GoodsTransactionRow
 from ycpipeline.warehouse.schema import goods_transactions
 
+log = logging.getLogger(__name__)
+
 STREAM = "goods_transactions"
 OVERLAP = timedelta(hours=1)
+
+
+def read_settled(
+    open_listing: Callable[[], Listing], what: str, window: tuple[date, date] | None = None
+) -> Read:
+    """Read a listing; when it spans pages, read it once more: a row that moves in the feed while it is
+    paged (an edit, a deletion) can push another past a page boundary unseen. Both passes' rows load (the
+    later version of a row seen twice); when they disagree, `notes["feed"]` says the feed moved and the
+    watermark holds, so the next read asks from the same point again."""
+    first = read_listing(open_listing, what, window)
+    if first.pages <= 1 or not first.complete:
+        return first
+    second = read_listing(open_listing, f"{what}, again", window)
+    later = {identity(item) for item in second.items}
+    earlier = {identity(item) for item in first.items}
+    second.items += [item for item in first.items if identity(item) not in later]
+    second.pages += first.pages
+    if later != earlier:
+        second.notes["feed"] = (
+            f"moved while read ({len(later ^ earlier)} rows in one pass only): watermark held"
+        )
+        log.warning("%s moved while read: the watermark holds", what)
+    return second
 
 
 def _read(job: CompanyRead) -> Read:
@@ -45,7 +79,7 @@ def _read(job: CompanyRead) -> Read:
         watermark = read_state(conn, STREAM, job.company_id).watermark
     if watermark is None:
         start, end = job.today - timedelta(days=job.options.goods_days_back), job.today
-        read = read_listing(
+        read = read_settled(
             lambda: job.client.goods_transactions_listing(job.company_id, start=start, end=end),
             f"{what} ({start}..{end})",
             (start, end),
@@ -53,7 +87,7 @@ def _read(job: CompanyRead) -> Read:
         read.notes["read"] = "first, by creation date"
         return read
     after = changed_after_value(watermark, job.tz, OVERLAP)
-    read = read_listing(
+    read = read_settled(
         lambda: job.client.goods_transactions_listing(job.company_id, changed_after=after),
         f"{what} changed after {after.isoformat()}",
     )
@@ -62,8 +96,8 @@ def _read(job: CompanyRead) -> Read:
 
 
 def _move_watermark(conn: Connection, job: CompanyRead, read: Read) -> None:
-    """After a whole read, the next one starts from this read's start."""
-    if read.complete:
+    """After a whole read that did not move while read, the next one starts from this read's start."""
+    if read.complete and "feed" not in read.notes:
         write_state(conn, job.company_id, STREAM, watermark=job.now)
 
 
@@ -98,7 +132,6 @@ GOODS_TRANSACTIONS = Stream(
     read=_read,
     row=lambda item, job: goods_transaction_row(item, job.company_id, job.tz, job.now),
     retire=NEVER,
-    window_column="created_on",
     after_merge=_move_watermark,
     cadence="nightly",
     domain="goods",
