@@ -64,7 +64,6 @@ def read_settled(
     later = {identity(item) for item in second.items}
     earlier = {identity(item) for item in first.items}
     second.items += [item for item in first.items if identity(item) not in later]
-    second.pages += first.pages
     if later != earlier:
         second.notes["feed"] = (
             f"moved while read ({len(later ^ earlier)} rows in one pass only): watermark held"
