@@ -56,13 +56,6 @@ class Spec:
     model: type[pa.DataFrameModel] | pa.DataFrameSchema
 
     @property
-    def checked(self) -> list[str] | None:
-        """The columns the rules check (None: all of them), so validation builds no frame of the rest."""
-        import pandera.pandas as pa
-
-        return list(self.model.columns) if isinstance(self.model, pa.DataFrameSchema) else None
-
-    @property
     def columns(self) -> list[str]:
         """The table's columns, in order."""
         return [c.name for c in self.table.columns]

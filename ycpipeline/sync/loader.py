@@ -150,7 +150,6 @@ def stage_rows(conn: Connection, spec: Spec, rows: Sequence[dict[str, Any]]) -> 
         spec.model,
         entity=spec.entity,
         key=spec.keys[-1],
-        columns=spec.checked,
         table=spec.table,
     )
     stage = create_stage(conn, spec.table)

@@ -65,14 +65,7 @@ class PaymentsStage:
                 continue
             listed.add(record_id)
             rows.extend(payments)
-        outcome = validate_rows(
-            rows,
-            PaymentRow,
-            entity=ENTITY,
-            key="transaction_id",
-            columns=list(PaymentRow.columns),
-            table=record_payments,
-        )
+        outcome = validate_rows(rows, PaymentRow, entity=ENTITY, key="transaction_id", table=record_payments)
         copy_rows(
             self.conn, self.stage, COLUMNS, ([rows[i][c] for c in COLUMNS] for i in outcome.valid_positions)
         )

@@ -91,7 +91,8 @@ def validate_rows(
 ) -> ValidationOutcome:
     """Validate lazily, collecting every failed check per row as a readable reason.
 
-    `columns` limits the model's frame to what it checks (building the frame is most of the cost);
+    `columns` limits the model's frame to what it checks (building the frame is most of the cost); a
+    schema (`validation.streams.stream_rules`) checks only the columns it names, so they are its default.
     `table`, when given, has every value checked against its column's type.
     """
     if not rows:
@@ -102,6 +103,8 @@ def validate_rows(
         found = [*row.get("problems", ()), *misfits(row, fits)]
         if found:
             reasons[i].extend(found)
+    if columns is None and isinstance(model, pa.DataFrameSchema):
+        columns = list(model.columns)
     frame = to_frame(rows, columns)
     try:
         model.validate(frame, lazy=True)
