@@ -127,14 +127,20 @@ def record_payment_rows(
     return rows
 
 
+def _required_moment(obj: dict[str, Any], key: str, tz: tzinfo, problems: list[str]) -> datetime | None:
+    """`obj[key]` as a moment; missing or unreadable, it is named in `problems`."""
+    moment = to_datetime(obj.get(key), tz)
+    if moment is None and obj:
+        problems.append(f"{key}: {show(obj.get(key))} is not a date and time")
+    return moment
+
+
 def _date_and_amount(
     obj: dict[str, Any], tz: tzinfo, problems: list[str]
 ) -> tuple[datetime | None, Decimal | None]:
     """A money movement's `date` and `amount`, each unreadable one named in `problems` (payments of
     records and cash-ledger transactions alike)."""
-    moment = to_datetime(obj.get("date"), tz)
-    if moment is None and obj:
-        problems.append(f"date: {show(obj.get('date'))} is not a date and time")
+    moment = _required_moment(obj, "date", tz, problems)
     amount = to_money(obj.get("amount"))
     if amount is None and obj:
         problems.append(f"amount: {show(obj.get('amount'))} is not a number")
@@ -177,9 +183,7 @@ def goods_transaction_row(raw: Any, company_id: int, tz: tzinfo, synced_at: date
     sale (:16193), so it is read as a signed quantity. The client sits under `clients` (sic), as one object.
     """
     obj, problems = _object(raw, "goods transaction")
-    created_at = to_datetime(obj.get("create_date"), tz)
-    if created_at is None and obj:
-        problems.append(f"create_date: {show(obj.get('create_date'))} is not a date and time")
+    created_at = _required_moment(obj, "create_date", tz, problems)
     good = obj.get("good")
     # The list example sends the type's name (:16085); the POST answer an object {id, title} (:16187).
     kind = obj.get("type")
