@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Connection, Engine, Table
 
 from ycpipeline.client import Listing, YClientsClient
+from ycpipeline.client.paging import identity
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -202,3 +203,25 @@ def read_listing(
         {"listing": f"incomplete, nothing retired: {shortfall}"},
         pages=len(pages),
     )
+
+
+def read_settled(
+    open_listing: Callable[[], Listing], what: str, window: tuple[date, date] | None = None
+) -> Read:
+    """Read a listing; when it spans pages, read it once more: a row that moves in the feed while it is
+    paged (an edit, a deletion) can push another past a page boundary unseen. Both passes' rows load (the
+    later version of a row seen twice); when they disagree, `notes["feed"]` says the feed moved and the
+    watermark holds, so the next read asks from the same point again."""
+    first = read_listing(open_listing, what, window)
+    if first.pages <= 1 or not first.complete:
+        return first
+    second = read_listing(open_listing, f"{what}, again", window)
+    later = {identity(item) for item in second.items}
+    earlier = {identity(item) for item in first.items}
+    second.items += [item for item in first.items if identity(item) not in later]
+    if later != earlier:
+        second.notes["feed"] = (
+            f"moved while read ({len(later ^ earlier)} rows in one pass only): watermark held"
+        )
+        log.warning("%s moved while read: the watermark holds", what)
+    return second

@@ -5,8 +5,8 @@ The first read of a company takes the transactions created in the last GOODS_DAY
 `end_date`); every later read asks for those changed or created since the last whole read (`changed_after`,
 documented at :16065), whatever their date, an hour early (`OVERLAP`) for clock skew and late commits. The
 watermark (`yclients.sync_state`, stream `goods_transactions`) moves to the read's start only after a whole
-read, in the load's transaction: a read cut short, a feed that moved while paged (`read_settled`) or a
-failed load is read again from the same point. Loads of one salon's stream take turns (`sync.loader`).
+read, in the load's transaction: a read cut short, a feed that moved while paged
+(`declaration.read_settled`) or a failed load is read again from the same point. Loads of one salon's stream take turns (`sync.loader`).
 
 UNCERTAIN: the description does not say which date `start_date`/`end_date` filter on; the first read
 takes what they return without quarantining rows created outside them (storing one more is harmless,
@@ -18,14 +18,10 @@ transaction shows (UNCERTAIN), so a deleted one keeps its last row.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Connection
 
-from ycpipeline.client import Listing
-from ycpipeline.client.paging import identity
 from ycpipeline.normalize.streams import goods_transaction_row
 from ycpipeline.sync.declaration import (
     ID,
@@ -38,38 +34,14 @@ from ycpipeline.sync.declaration import (
     Read,
     Spec,
     Stream,
-    read_listing,
+    read_settled,
 )
 from ycpipeline.sync.state import changed_after_value, read_state, write_state
 from ycpipeline.validation.streams import GoodsTransactionRow
 from ycpipeline.warehouse.schema import goods_transactions
 
-log = logging.getLogger(__name__)
-
 STREAM = "goods_transactions"
 OVERLAP = timedelta(hours=1)
-
-
-def read_settled(
-    open_listing: Callable[[], Listing], what: str, window: tuple[date, date] | None = None
-) -> Read:
-    """Read a listing; when it spans pages, read it once more: a row that moves in the feed while it is
-    paged (an edit, a deletion) can push another past a page boundary unseen. Both passes' rows load (the
-    later version of a row seen twice); when they disagree, `notes["feed"]` says the feed moved and the
-    watermark holds, so the next read asks from the same point again."""
-    first = read_listing(open_listing, what, window)
-    if first.pages <= 1 or not first.complete:
-        return first
-    second = read_listing(open_listing, f"{what}, again", window)
-    later = {identity(item) for item in second.items}
-    earlier = {identity(item) for item in first.items}
-    second.items += [item for item in first.items if identity(item) not in later]
-    if later != earlier:
-        second.notes["feed"] = (
-            f"moved while read ({len(later ^ earlier)} rows in one pass only): watermark held"
-        )
-        log.warning("%s moved while read: the watermark holds", what)
-    return second
 
 
 def _read(job: CompanyRead) -> Read:
